@@ -1,0 +1,15 @@
+/**
+ * Computes candidate losses for one scalar weight. The search core talks to weights only through this.
+ *
+ * @remarks `tensor` indexes the optimizer's variable list and `flat` is a row-major index into it.
+ * `evaluate` may leave the weight at any candidate; the core then calls `write` with the kept value, or
+ * with the original value when `evaluate` throws.
+ */
+export interface CandidateEvaluator {
+  /** Current value of one scalar. */
+  read(tensor: number, flat: number): number;
+  /** Loss with the scalar set to each candidate, on the same mini-batch. */
+  evaluate(tensor: number, flat: number, candidates: Float32Array): ArrayLike<number>;
+  /** Sets one scalar. */
+  write(tensor: number, flat: number, value: number): void;
+}

@@ -1,0 +1,191 @@
+import { createPolicy } from '../policies/registry.js';
+import type { ConfigValue, PolicyConfig, PolicyKind } from '../policies/registry.js';
+import { linearSchedule } from '../policies/schedules/index.js';
+import type { Schedule } from '../policies/schedules/index.js';
+import { normalDistribution } from '../policies/distributions/index.js';
+import type { PerturbationDistribution } from '../policies/distributions/index.js';
+import { outputToInput } from '../policies/layer-order/index.js';
+import type { LayerOrder } from '../policies/layer-order/index.js';
+import { fixedSigma, heSigma, initStdSigma } from '../policies/sigma/index.js';
+import type { SigmaRule } from '../policies/sigma/index.js';
+import { fullSweep } from '../policies/coordinates/index.js';
+import type { CoordinateSelection } from '../policies/coordinates/index.js';
+import { greedyAcceptance } from '../policies/acceptance/index.js';
+import type { AcceptanceRule } from '../policies/acceptance/index.js';
+import { constantSchedule } from '../policies/schedules/index.js';
+import { requireFinite, requireInteger, requireNonNegative } from '../policies/validate.js';
+
+/** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
+export const PAPER_CYCLES = 50;
+
+/**
+ * Options of {@link RSOOptimizer}. Every field is optional; the defaults are the paper's.
+ *
+ * @remarks Each policy field takes either a policy object (built-in or your own) or, as in a saved config,
+ * its JSON form `{ name, ...params }`.
+ */
+export interface RSOConfig {
+  /** Seed of the optimizer's one random generator (default 0). Same seed, init and data ⇒ same weights. */
+  readonly seed?: number;
+  /** Planned number of cycles; the σ schedule anneals over it (default 50, the paper's MNIST run). */
+  readonly cycles?: number;
+  /** σ factor per cycle (default `linearSchedule({ from: 1, to: 0.1 })` over `cycles`). */
+  readonly sigma?: Schedule | PolicyConfig;
+  /** Base σ per tensor: `'initStd'` (default, Algorithm 1), `'he'`, a fixed number, or a {@link SigmaRule}. */
+  readonly sigmaBase?: 'initStd' | 'he' | number | SigmaRule | PolicyConfig;
+  /** A fixed σ for BN gamma and beta, overriding `sigmaBase` for them (the authors' script: 0.167). */
+  readonly bnSigma?: number;
+  /** Perturbation distribution (default `normalDistribution()`). */
+  readonly distribution?: PerturbationDistribution | PolicyConfig;
+  /** Order of the layers in a cycle (default `outputToInput()`). */
+  readonly layerOrder?: LayerOrder | PolicyConfig;
+  /** RSO steps per mini-batch handed over by `fit`, a number or a schedule over the batch count (default 1). */
+  readonly stepsPerBatch?: number | Schedule | PolicyConfig;
+  /** Which scalars a cycle visits (default `fullSweep()`). */
+  readonly coordinates?: CoordinateSelection | PolicyConfig;
+  /** Acceptance rule (default `greedyAcceptance()`). */
+  readonly acceptance?: AcceptanceRule | PolicyConfig;
+  /** Multiplicative weight decay per visit, w ← w·(1 − weightDecay) before the candidates (default 0; script: 1e-4). */
+  readonly weightDecay?: number;
+  /** Search a BN layer together with the layer before it, kernel first then beta, gamma (default true). */
+  readonly mergeNormalization?: boolean;
+}
+
+/** A fully parsed configuration: every policy is an object. */
+export interface ResolvedConfig {
+  readonly seed: number;
+  readonly cycles: number;
+  readonly sigma: Schedule;
+  readonly sigmaBase: SigmaRule;
+  readonly bnSigma: number | undefined;
+  readonly distribution: PerturbationDistribution;
+  readonly layerOrder: LayerOrder;
+  readonly stepsPerBatch: Schedule;
+  readonly coordinates: CoordinateSelection;
+  readonly acceptance: AcceptanceRule;
+  readonly weightDecay: number;
+  readonly mergeNormalization: boolean;
+}
+
+const KNOWN_FIELDS = new Set([
+  'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
+  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization',
+]);
+
+function isPolicyConfig(v: unknown): v is PolicyConfig {
+  return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && !hasMethods(v);
+}
+
+function hasMethods(v: object): boolean {
+  return Object.values(v).some((x) => typeof x === 'function');
+}
+
+function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: () => T, check: (v: object) => boolean): T {
+  if (value === undefined || value === null) return fallback();
+  if (isPolicyConfig(value) && typeof value !== 'function') return createPolicy<T>(kind, value, field);
+  if ((typeof value === 'object' || typeof value === 'function') && check(value)) return value as T;
+  throw new TypeError(`${field}: expected a ${kind} policy or its config {"name": ...}, got ${describe(value)}`);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'function') return 'a function';
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
+
+/**
+ * Parses and validates an optimizer config. Errors name the field and quote the value.
+ *
+ * @param input - User options or a saved config.
+ * @returns The resolved config.
+ */
+export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
+  if (input === null || typeof input !== 'object') {
+    throw new TypeError(`RSOOptimizer config must be an object, got ${describe(input)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(key)) {
+      throw new RangeError(`RSOOptimizer config: unknown field "${key}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`);
+    }
+  }
+  const seed = requireFinite('seed', input.seed ?? 0);
+  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1);
+  const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
+  if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
+  const bnSigma = input.bnSigma === undefined ? undefined : requireNonNegative('bnSigma', input.bnSigma, true);
+  const isSchedule = (v: object) => typeof v === 'function';
+
+  let sigmaBase: SigmaRule;
+  const sb = input.sigmaBase;
+  if (sb === undefined || sb === 'initStd') sigmaBase = initStdSigma();
+  else if (sb === 'he') sigmaBase = heSigma();
+  else if (typeof sb === 'number') {
+    requireNonNegative('sigmaBase', sb, true);
+    sigmaBase = fixedSigma({ value: sb });
+  } else if (typeof sb === 'string') {
+    throw new RangeError(`sigmaBase: unknown rule "${sb}"; use 'initStd', 'he', a number or a SigmaRule`);
+  } else sigmaBase = policy<SigmaRule>('sigmaRule', 'sigmaBase', sb, initStdSigma, hasMethod('sigma'));
+
+  let stepsPerBatch: Schedule;
+  const spb = input.stepsPerBatch;
+  if (typeof spb === 'number') {
+    requireInteger('stepsPerBatch', spb, 1);
+    stepsPerBatch = constantSchedule({ value: spb });
+  } else {
+    stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }), isSchedule);
+  }
+
+  return {
+    seed,
+    cycles,
+    sigma: policy<Schedule>('schedule', 'sigma', input.sigma, () => linearSchedule({ from: 1, to: 0.1 }), isSchedule),
+    sigmaBase,
+    bnSigma,
+    distribution: policy('distribution', 'distribution', input.distribution, normalDistribution, hasMethod('sample')),
+    layerOrder: policy('layerOrder', 'layerOrder', input.layerOrder, outputToInput, hasMethod('order')),
+    stepsPerBatch,
+    coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep, hasMethod('select')),
+    acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance, hasMethod('accept')),
+    weightDecay,
+    mergeNormalization: input.mergeNormalization ?? true,
+  };
+}
+
+function policyConfig(field: string, p: { readonly config?: PolicyConfig }): PolicyConfig {
+  if (p.config === undefined) {
+    throw new TypeError(
+      `RSOOptimizer.getConfig: the "${field}" policy is a custom one without a config, so it cannot be saved. ` +
+        `Register a factory with registerPolicy() and give the policy a { name, ...params } config.`,
+    );
+  }
+  return p.config;
+}
+
+/**
+ * Serializes a resolved config to plain JSON that {@link parseConfig} reads back.
+ *
+ * @param c - The resolved config.
+ * @returns JSON-safe config.
+ */
+export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue } {
+  const out: { [key: string]: ConfigValue } = {
+    seed: c.seed,
+    cycles: c.cycles,
+    sigma: policyConfig('sigma', c.sigma),
+    sigmaBase: policyConfig('sigmaBase', c.sigmaBase),
+    distribution: policyConfig('distribution', c.distribution),
+    layerOrder: policyConfig('layerOrder', c.layerOrder),
+    stepsPerBatch: policyConfig('stepsPerBatch', c.stepsPerBatch),
+    coordinates: policyConfig('coordinates', c.coordinates),
+    acceptance: policyConfig('acceptance', c.acceptance),
+    weightDecay: c.weightDecay,
+    mergeNormalization: c.mergeNormalization,
+  };
+  if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
+  return out;
+}

@@ -1,0 +1,253 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+/** A named tensor, as tfjs optimizers save their state (tfjs-core's NamedTensor, which it does not export). */
+interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+import { createClosureEvaluator } from '../engine/closure-evaluator.js';
+import { RSOSearch } from '../search/rso-search.js';
+import type { StepResult } from '../search/rso-search.js';
+import { packState, unpackState } from '../search/search-state.js';
+import type { SearchState } from '../search/search-state.js';
+import { describeTensor } from '../search/weight-groups.js';
+import { fitRSO } from '../train/fit.js';
+import type { RSOFitArgs } from '../train/fit.js';
+import { parseConfig, serializeConfig } from './config.js';
+import type { RSOConfig, ResolvedConfig } from './config.js';
+
+/** Weight names used by {@link RSOOptimizer.getWeights}. */
+const STATE_NAME = 'rso/state';
+const SIGMA_NAME = 'rso/sigma';
+
+/**
+ * RSO (random search optimization) as a `tf.Optimizer`: a gradient-free drop-in for SGD.
+ *
+ * @remarks
+ * Each step takes one scalar weight w, draws Δ = z · σ_t · s_c (z from the perturbation distribution, σ_t the
+ * tensor's base σ, s_c the cycle's σ factor), evaluates the loss at w, w + Δ and w − Δ on the same
+ * mini-batch, and keeps the lowest (ties keep w; NaN and ±Inf never win). A cycle visits every trainable
+ * scalar once, layer by layer from the output to the input.
+ *
+ * Under `model.fit` and `model.trainOnBatch`, each mini-batch runs `stepsPerBatch` steps (default 1: a new
+ * batch per weight, as in the paper), three closure calls each. {@link RSOOptimizer.fit} is the RSO-native
+ * trainer with cycles, a time budget and a progress bar.
+ * @see arXiv:2005.05955
+ * @example
+ * ```ts
+ * model.compile({ optimizer: new RSOOptimizer({ seed: 42, cycles: 50 }), loss: 'categoricalCrossentropy' });
+ * await model.fit(xs, ys, { batchSize: 1000, epochs: 1 });
+ * ```
+ */
+export class RSOOptimizer extends tf.Optimizer {
+  /** The class name used by tfjs serialization. */
+  static get className(): string {
+    return 'RSOOptimizer';
+  }
+
+  private readonly resolved: ResolvedConfig;
+  private readonly search: RSOSearch;
+  private boundNames: string | null = null;
+  private pendingSigmas: Float32Array | null = null;
+  private lastStep: StepResult | null = null;
+
+  /**
+   * Creates an optimizer.
+   *
+   * @param config - Options; all optional, defaults follow the paper. Invalid values throw an error that
+   *   names the field.
+   */
+  constructor(config: RSOConfig = {}) {
+    super();
+    this.resolved = parseConfig(config);
+    this.search = new RSOSearch(this.resolved);
+  }
+
+  /** The parsed configuration. */
+  get config(): ResolvedConfig {
+    return this.resolved;
+  }
+
+  /** RSO steps taken so far (one scalar visited per step). */
+  get step(): number {
+    return this.search.step;
+  }
+
+  /** Completed cycles. */
+  get cycle(): number {
+    return this.search.cycle;
+  }
+
+  /** Same as {@link RSOOptimizer.step}: tfjs's counter of optimizer updates. */
+  override get iterations(): number {
+    return this.search.step;
+  }
+
+  /** The last step taken, or null before the first. */
+  get lastStepResult(): StepResult | null {
+    return this.lastStep;
+  }
+
+  /** Number of scalars one cycle visits, once bound to a model (0 before). */
+  get scalarsPerCycle(): number {
+    return this.search.bound ? this.search.scalarsPerCycle : 0;
+  }
+
+  /** A snapshot of the search position (cursor, cycle, counts, generator state). */
+  searchState(): SearchState {
+    return this.search.state();
+  }
+
+  /** Name of the weight group (layer or block) the cursor is on, or '' before binding. */
+  currentGroup(): string {
+    return this.search.currentGroupName();
+  }
+
+  /**
+   * Runs the RSO steps of one mini-batch: `stepsPerBatch` steps, three calls of `f` each.
+   *
+   * @param f - The loss closure, evaluated on one fixed mini-batch.
+   * @param returnCost - When true, returns the loss of the value kept by the last step as a scalar tensor.
+   * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to every
+   *   trainable registered variable.
+   * @returns The loss tensor, or null when `returnCost` is false.
+   */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const variables = varList ?? Object.values(tf.engine().state.registeredVariables).filter((v) => v.trainable);
+    this.bind(variables);
+    const evaluator = createClosureEvaluator(variables, f);
+    try {
+      const steps = this.search.stepsForNextBatch();
+      for (let s = 0; s < steps; s++) this.lastStep = this.search.runStep(evaluator);
+    } finally {
+      evaluator.dispose();
+    }
+    if (!returnCost) return null;
+    const last = this.lastStep!;
+    return tf.scalar(last.losses[last.accepted]!);
+  }
+
+  /**
+   * Binds the search to its variables (done by the first `minimize`): computes each tensor's base σ from its
+   * current values. Later calls must pass the same variables.
+   *
+   * @param variables - The trainable variables, in the model's order.
+   */
+  bind(variables: readonly tf.Variable[]): void {
+    const names = variables.map((v) => `${v.name}:${v.shape.join('x')}`).join(',');
+    if (this.boundNames === names) return;
+    if (this.boundNames !== null) {
+      throw new Error(
+        `RSOOptimizer: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`,
+      );
+    }
+    for (const v of variables) {
+      if (v.dtype !== 'float32') throw new TypeError(`RSOOptimizer: variable "${v.name}" has dtype ${v.dtype}; only float32 is searched`);
+    }
+    const infos = variables.map((v) => describeTensor(v.name, v.shape));
+    this.search.bind(infos, (i) => Float32Array.from(variables[i]!.dataSync() as Float32Array), this.pendingSigmas);
+    this.pendingSigmas = null;
+    this.boundNames = names;
+  }
+
+  /**
+   * RSO is gradient-free: this always throws.
+   *
+   * @throws Error explaining that RSO does not use gradients.
+   */
+  override computeGradients(): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    throw new Error('RSOOptimizer is gradient-free: computeGradients is not available. Use minimize(), model.fit() or rso.fit().');
+  }
+
+  /**
+   * RSO is gradient-free: this always throws.
+   *
+   * @throws Error explaining that RSO does not use gradients.
+   */
+  applyGradients(): void {
+    throw new Error('RSOOptimizer is gradient-free: applyGradients is not available. Use minimize(), model.fit() or rso.fit().');
+  }
+
+  /**
+   * The full search state as named tensors: the step count (`iter`), the cursor, counts and generator
+   * state (`rso/state`, int32), and each tensor's base σ (`rso/sigma`, float32).
+   *
+   * @returns The weights; saved by `model.save(…, { includeOptimizer: true })`.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const sigmas = this.search.baseSigmas ?? this.pendingSigmas ?? new Float32Array(0);
+    return [
+      { name: 'iter', tensor: tf.scalar(this.search.step, 'int32') },
+      { name: STATE_NAME, tensor: tf.tensor1d(packState(this.search.state()), 'int32') },
+      { name: SIGMA_NAME, tensor: tf.tensor1d(sigmas.slice(), 'float32') },
+    ];
+  }
+
+  /**
+   * Restores a state saved by {@link RSOOptimizer.getWeights}.
+   *
+   * @param weightValues - The named tensors.
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
+    const state = byName.get(STATE_NAME);
+    const sigma = byName.get(SIGMA_NAME);
+    if (state === undefined || sigma === undefined) {
+      throw new RangeError(
+        `RSOOptimizer.setWeights: expected weights "${STATE_NAME}" and "${SIGMA_NAME}", got [${weightValues.map((w) => w.name).join(', ')}]`,
+      );
+    }
+    this.search.restore(unpackState(await state.data()));
+    const sigmas = Float32Array.from(await sigma.data());
+    if (sigmas.length === 0) return;
+    if (this.search.bound) {
+      const current = this.search.baseSigmas!;
+      if (current.length !== sigmas.length) {
+        throw new RangeError(`RSOOptimizer.setWeights: saved σ for ${sigmas.length} tensors, the bound model has ${current.length}`);
+      }
+      current.set(sigmas);
+    } else {
+      this.pendingSigmas = sigmas;
+    }
+  }
+
+  /**
+   * The configuration as plain JSON (policies by their registry config).
+   *
+   * @returns The config; {@link RSOOptimizer.fromConfig} rebuilds an equal optimizer from it.
+   * @throws TypeError when a custom policy has no config.
+   */
+  getConfig(): tf.serialization.ConfigDict {
+    return serializeConfig(this.resolved) as tf.serialization.ConfigDict;
+  }
+
+  /**
+   * Rebuilds an optimizer from {@link RSOOptimizer.getConfig}'s output.
+   *
+   * @param cls - The class (tfjs passes it).
+   * @param config - The config.
+   * @returns A new optimizer with a fresh state.
+   */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(config as RSOConfig);
+  }
+
+  /**
+   * Trains `model` with RSO in RSO-native units (cycles, steps), with a progress bar and tfjs callbacks.
+   *
+   * @param model - Any LayersModel.
+   * @param x - Inputs.
+   * @param y - Targets.
+   * @param args - Batch size, cycles, time budget, validation, callbacks, …
+   * @returns The training History.
+   */
+  async fit(model: LayersModel, x: tf.Tensor, y: tf.Tensor, args: RSOFitArgs = {}) {
+    return fitRSO(this, model, x, y, args);
+  }
+}
+
+tf.serialization.registerClass(RSOOptimizer);

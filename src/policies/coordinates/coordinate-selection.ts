@@ -1,0 +1,25 @@
+import type { Configurable } from '../registry.js';
+
+/** Context passed when a weight group starts in a cycle. */
+export interface CoordinateContext {
+  readonly cycle: number;
+  readonly seed: number;
+  /** Index of the group (input → output numbering). */
+  readonly group: number;
+}
+
+/**
+ * Decides which scalars of a weight group a cycle visits, and in which order.
+ *
+ * @remarks Return `null` for a full sweep in the paper's order, or the search-order positions to visit
+ * (each in 0 … size − 1). It must be a pure function of (size, cycle, seed, group).
+ * @example
+ * ```ts
+ * const firstHalf: CoordinateSelection = {
+ *   select: (size) => Int32Array.from({ length: Math.ceil(size / 2) }, (_, k) => k),
+ * };
+ * ```
+ */
+export interface CoordinateSelection extends Configurable {
+  select(size: number, context: CoordinateContext): Int32Array | null;
+}

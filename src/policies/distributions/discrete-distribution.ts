@@ -1,0 +1,25 @@
+import type { Rng } from '../../search/rng.js';
+import { withConfig } from '../registry.js';
+import { requireFinite } from '../validate.js';
+import type { PerturbationDistribution } from './distribution.js';
+
+/**
+ * A uniform choice among a fixed set of values.
+ *
+ * @param options - `values`: at least one finite number.
+ * @returns The distribution.
+ * @remarks x = values[⌊u · n⌋]. The values are used as given (not rescaled to unit variance).
+ * @example
+ * ```ts
+ * discreteDistribution({ values: [0.5, 1, 2] }).sample(createRng(1)); // one of the three
+ * ```
+ */
+export function discreteDistribution(options: { readonly values: readonly number[] }): PerturbationDistribution {
+  const values = [...(options?.values ?? [])];
+  if (values.length === 0) {
+    throw new RangeError('discreteDistribution.values must hold at least one number, got []');
+  }
+  values.forEach((v, i) => requireFinite(`discreteDistribution.values[${i}]`, v));
+  const n = values.length;
+  return withConfig({ sample: (rng: Rng) => values[Math.floor(rng.next() * n)]! }, { name: 'discrete', values });
+}

@@ -1,0 +1,18 @@
+import { requireFinite } from '../validate.js';
+import { withConfig } from '../registry.js';
+import type { Schedule } from './schedule.js';
+
+/**
+ * A schedule that always returns the same value.
+ *
+ * @param options - `value`: the constant (default 1).
+ * @returns The schedule.
+ * @example
+ * ```ts
+ * constantSchedule({ value: 0.5 })(10); // 0.5
+ * ```
+ */
+export function constantSchedule(options: { readonly value?: number } = {}): Schedule {
+  const value = requireFinite('constantSchedule.value', options.value ?? 1);
+  return withConfig(() => value, { name: 'constant', value });
+}

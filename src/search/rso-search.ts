@@ -1,0 +1,246 @@
+import type { ResolvedConfig } from '../optimizer/config.js';
+import type { CandidateEvaluator } from '../engine/evaluator.js';
+import type { SigmaTensor } from '../policies/sigma/index.js';
+import { createRng, restoreRng } from './rng.js';
+import type { Rng } from './rng.js';
+import type { SearchState } from './search-state.js';
+import { groupWeights, searchOrderToFlat } from './weight-groups.js';
+import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
+
+/** What one RSO step did. */
+export interface StepResult {
+  /** Index of the tensor in the variable list, and the row-major index of the scalar. */
+  readonly tensor: number;
+  readonly flat: number;
+  /** The losses of w, w + Δ and w − Δ. */
+  readonly losses: ArrayLike<number>;
+  /** The candidate kept: 0 (w), 1 (w + Δ) or 2 (w − Δ). */
+  readonly accepted: number;
+  readonly delta: number;
+  /** Cycle and step count before the step. */
+  readonly cycle: number;
+  readonly step: number;
+}
+
+/** The coordinate to visit next, with its perturbation. */
+interface Proposal {
+  readonly tensor: number;
+  readonly flat: number;
+  readonly sigma: number;
+}
+
+/**
+ * The RSO search core: walks coordinates in the policies' order, asks an evaluator for candidate losses,
+ * applies the acceptance rule and advances its state. It knows nothing about tfjs layers.
+ */
+export class RSOSearch {
+  readonly config: ResolvedConfig;
+  private rng: Rng;
+  private cycle_ = 0;
+  private group_ = 0;
+  private index_ = 0;
+  private step_ = 0;
+  private batch_ = 0;
+  private tensors: readonly WeightTensorInfo[] = [];
+  private groups: readonly WeightGroup[] = [];
+  private sigmas: Float32Array | null = null;
+  // Per-cycle caches, recomputed from (cycle, seed) so they never need saving.
+  private orderCycle = -1;
+  private order: readonly number[] = [];
+  private factor = 1;
+  private selectionKey = '';
+  private selection: Int32Array | null = null;
+
+  constructor(config: ResolvedConfig) {
+    this.config = config;
+    this.rng = createRng(config.seed);
+  }
+
+  /** True once tensors are bound. */
+  get bound(): boolean {
+    return this.sigmas !== null && this.tensors.length > 0;
+  }
+
+  get cycle(): number {
+    return this.cycle_;
+  }
+
+  get step(): number {
+    return this.step_;
+  }
+
+  get batch(): number {
+    return this.batch_;
+  }
+
+  /** Number of scalars one full cycle visits (before coordinate selection). */
+  get scalarsPerCycle(): number {
+    return this.groups.reduce((s, g) => s + g.size, 0);
+  }
+
+  get tensorInfo(): readonly WeightTensorInfo[] {
+    return this.tensors;
+  }
+
+  /** Base σ per tensor, or null before binding. */
+  get baseSigmas(): Float32Array | null {
+    return this.sigmas;
+  }
+
+  /**
+   * Binds the search to a list of tensors. σ is computed from `values` unless restored sigmas exist.
+   */
+  bind(tensors: readonly WeightTensorInfo[], values: (i: number) => Float32Array, restoredSigmas: Float32Array | null): void {
+    if (tensors.length === 0 || tensors.every((t) => t.size === 0)) {
+      throw new RangeError('RSOOptimizer: the model has no trainable weights (0 trainable scalars); nothing to search');
+    }
+    this.tensors = tensors;
+    this.groups = groupWeights(tensors, this.config.mergeNormalization);
+    if (restoredSigmas !== null) {
+      if (restoredSigmas.length !== tensors.length) {
+        throw new RangeError(
+          `RSOOptimizer.setWeights: the saved state has σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
+        );
+      }
+      this.sigmas = restoredSigmas;
+    } else {
+      this.sigmas = this.computeSigmas(values);
+    }
+    this.orderCycle = -1;
+    this.selectionKey = '';
+  }
+
+  private computeSigmas(values: (i: number) => Float32Array): Float32Array {
+    const withValues: SigmaTensor[] = this.tensors.map((t, i) => ({ ...t, values: values(i) }));
+    const out = new Float32Array(this.tensors.length);
+    withValues.forEach((t, i) => {
+      const layer = withValues.filter((o) => o.layer === t.layer);
+      const raw = this.config.bnSigma !== undefined && (t.role === 'gamma' || t.role === 'beta')
+        ? this.config.bnSigma
+        : this.config.sigmaBase.sigma(t, layer);
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0) {
+        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}`);
+      }
+      out[i] = raw;
+    });
+    return out;
+  }
+
+  /** Runs one RSO step through `evaluator`. On error the weight and the generator are restored. */
+  runStep(evaluator: CandidateEvaluator): StepResult {
+    const p = this.propose();
+    const rngBefore = this.rng.state();
+    const delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
+    const w0 = evaluator.read(p.tensor, p.flat);
+    const wd = this.config.weightDecay;
+    const candidates = new Float32Array(3);
+    candidates[0] = wd > 0 ? w0 * (1 - wd) : w0;
+    candidates[1] = candidates[0]! + delta;
+    candidates[2] = candidates[0]! - delta;
+    let losses: ArrayLike<number>;
+    let accepted: number;
+    try {
+      losses = evaluator.evaluate(p.tensor, p.flat, candidates);
+      accepted = this.config.acceptance.accept(losses);
+      if (!Number.isInteger(accepted) || accepted < 0 || accepted > 2) {
+        throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
+      }
+    } catch (e) {
+      evaluator.write(p.tensor, p.flat, w0);
+      this.rng = restoreRng(rngBefore);
+      throw e;
+    }
+    evaluator.write(p.tensor, p.flat, candidates[accepted]!);
+    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta, cycle: this.cycle_, step: this.step_ };
+    this.step_++;
+    this.index_++;
+    this.settle();
+    return result;
+  }
+
+  /** Counts one consumed mini-batch and returns how many steps to run on it. */
+  stepsForNextBatch(): number {
+    const raw = this.config.stepsPerBatch(this.batch_);
+    const n = Math.round(raw);
+    if (!Number.isFinite(raw) || n < 1) {
+      throw new RangeError(`stepsPerBatch: the schedule must return a number ≥ 1, got ${String(raw)} at batch ${this.batch_}`);
+    }
+    this.batch_++;
+    return n;
+  }
+
+  /** Moves the cursor past finished groups and cycles, so it always rests on the next scalar to visit. */
+  private settle(): WeightGroup {
+    if (!this.bound) throw new Error('RSOSearch: not bound to any tensors');
+    for (;;) {
+      if (this.orderCycle !== this.cycle_) this.startCycle();
+      if (this.group_ >= this.order.length) {
+        this.cycle_++;
+        this.group_ = 0;
+        this.index_ = 0;
+        continue;
+      }
+      const gi = this.order[this.group_]!;
+      const group = this.groups[gi]!;
+      const key = `${this.cycle_}/${gi}`;
+      if (this.selectionKey !== key) {
+        this.selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi });
+        this.selectionKey = key;
+      }
+      const count = this.selection === null ? group.size : this.selection.length;
+      if (this.index_ < count) return group;
+      this.group_++;
+      this.index_ = 0;
+    }
+  }
+
+  /** The scalar under the cursor. */
+  private propose(): Proposal {
+    const group = this.settle();
+    let k = this.selection === null ? this.index_ : this.selection[this.index_]!;
+    for (const t of group.tensors) {
+      const info = this.tensors[t]!;
+      if (k < info.size) return { tensor: t, flat: searchOrderToFlat(info, k), sigma: this.sigmas![t]! };
+      k -= info.size;
+    }
+    throw new RangeError(`coordinates: position ${String(this.selection?.[this.index_])} is outside group "${group.name}" of size ${group.size}`);
+  }
+
+  private startCycle(): void {
+    const groups = this.groups.map((g) => ({ name: g.name, size: g.size }));
+    const order = this.config.layerOrder.order(groups, { cycle: this.cycle_, seed: this.config.seed });
+    const seen = new Set(order);
+    if (order.length !== groups.length || seen.size !== groups.length || order.some((i) => !Number.isInteger(i) || i < 0 || i >= groups.length)) {
+      throw new RangeError(`layerOrder: must return a permutation of 0…${groups.length - 1}, got ${JSON.stringify(order)}`);
+    }
+    const factor = this.config.sigma(this.cycle_, this.config.cycles);
+    if (!Number.isFinite(factor) || factor < 0) {
+      throw new RangeError(`sigma: the schedule must return a finite number ≥ 0, got ${String(factor)} at cycle ${this.cycle_}`);
+    }
+    this.order = order;
+    this.factor = factor;
+    this.orderCycle = this.cycle_;
+  }
+
+  /** Names of the groups in the current cycle's order (for progress output). */
+  currentGroupName(): string {
+    return this.bound ? this.settle().name : '';
+  }
+
+  /** A snapshot of the state. */
+  state(): SearchState {
+    return { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
+  }
+
+  /** Restores a snapshot taken by {@link RSOSearch.state}. */
+  restore(s: SearchState): void {
+    this.cycle_ = s.cycle;
+    this.group_ = s.group;
+    this.index_ = s.index;
+    this.step_ = s.step;
+    this.batch_ = s.batch;
+    this.rng = restoreRng(s.rng);
+    this.orderCycle = -1;
+    this.selectionKey = '';
+  }
+}

@@ -1,0 +1,264 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
+import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
+import cliProgress from 'cli-progress';
+import { createRng } from '../search/rng.js';
+import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
+import { requireInteger, requireNonNegative } from '../policies/validate.js';
+import { reestimateBatchNorm } from './batch-norm.js';
+import { resolveLoss } from './losses.js';
+import type { LossSpec } from './losses.js';
+
+/** A tfjs callback object (e.g. `tf.callbacks.earlyStopping()`) or the plain hooks of a custom one. */
+export type RSOCallback = CustomCallbackArgs | InstanceType<typeof CustomCallback> | { setModel(m: unknown): void };
+
+/**
+ * Arguments of {@link RSOOptimizer.fit}. They mirror `model.fit`, in RSO units: an epoch is one cycle.
+ */
+export interface RSOFitArgs {
+  /** Examples per mini-batch; each batch feeds `stepsPerBatch` steps (default 1000). */
+  readonly batchSize?: number;
+  /** Cycles to run from the current position (default: the rest of the planned `cycles`, at least 1). */
+  readonly cycles?: number;
+  /** Stop after this many steps in this call. */
+  readonly maxSteps?: number;
+  /** Stop once this many seconds have passed (checked after each step). */
+  readonly timeBudgetSeconds?: number;
+  /** Loss (default `'categoricalCrossentropy'`). */
+  readonly loss?: LossSpec;
+  /** `'mean'` (default) or `'sum'` over the batch, as in the authors' script; decisions agree up to rounding. */
+  readonly lossReduction?: 'mean' | 'sum';
+  /** Reshuffle the training set on every pass, from the optimizer's seed (default true). */
+  readonly shuffle?: boolean;
+  /** Held-out data, evaluated at the end of every cycle and at the end of training. */
+  readonly validationData?: readonly [tf.Tensor, tf.Tensor];
+  /** Fraction of the training data (taken from the end) to hold out instead. */
+  readonly validationSplit?: number;
+  /** Batch size for validation forward passes (default 1000). */
+  readonly validationBatchSize?: number;
+  /** Examples used to re-estimate BN statistics before validation (default 2000, the authors' value; 0 skips). */
+  readonly batchNormSamples?: number;
+  /** tfjs callbacks: `onTrainBegin`, `onEpochBegin` (a cycle), `onBatchBegin`/`onBatchEnd` (a mini-batch), … */
+  readonly callbacks?: RSOCallback | readonly RSOCallback[];
+  /** 1 (default) shows a progress bar on stderr, 0 is silent. */
+  readonly verbose?: 0 | 1;
+}
+
+interface Batcher {
+  next(pass: number, index: number): [tf.Tensor, tf.Tensor];
+  readonly batchesPerPass: number;
+}
+
+function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boolean, seed: number): Batcher {
+  const n = x.shape[0]!;
+  const size = Math.min(batchSize, n);
+  const batchesPerPass = Math.floor(n / size);
+  let permPass = -1;
+  let perm = new Int32Array(0);
+  return {
+    batchesPerPass,
+    next(pass, index) {
+      if (!shuffle) return [tf.slice(x, index * size, size), tf.slice(y, index * size, size)];
+      if (permPass !== pass) {
+        // A fresh, reproducible shuffle per pass over the data, derived from (seed, pass).
+        const rng = createRng(`${seed}/shuffle/${pass}`);
+        perm = Int32Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(rng.next() * (i + 1));
+          const t = perm[i]!;
+          perm[i] = perm[j]!;
+          perm[j] = t;
+        }
+        permPass = pass;
+      }
+      return tf.tidy(() => {
+        const idx = tf.tensor1d(perm.subarray(index * size, (index + 1) * size), 'int32');
+        return [tf.gather(x, idx), tf.gather(y, idx)] as [tf.Tensor, tf.Tensor];
+      });
+    },
+  };
+}
+
+function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): CallbackList {
+  const list = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
+  const objs = list.map((c) =>
+    typeof (c as { setModel?: unknown }).setModel === 'function' ? c : new CustomCallback(c as CustomCallbackArgs),
+  );
+  return new CallbackList([history, ...(objs as InstanceType<typeof CustomCallback>[])]);
+}
+
+/** Loss and accuracy of `model` on (x, y), inference mode, in batches. */
+export function evaluateModel(
+  model: LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  lossFn: (yt: tf.Tensor, yp: tf.Tensor) => tf.Scalar,
+  batchSize: number,
+): { loss: number; acc: number } {
+  const n = x.shape[0]!;
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const [l, c] = tf.tidy(() => {
+      const xb = tf.slice(x, start, size);
+      const yb = tf.slice(y, start, size);
+      const pred = model.predict(xb, { batchSize: size }) as tf.Tensor;
+      const loss = lossFn(yb, pred).dataSync()[0]! * size;
+      const hits = yb.rank === 2 && yb.shape[1]! > 1 ? tf.sum(tf.cast(tf.equal(tf.argMax(pred, 1), tf.argMax(yb, 1)), 'float32')).dataSync()[0]! : NaN;
+      return [loss, hits];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / n, acc: correct / n };
+}
+
+/**
+ * The RSO trainer loop behind {@link RSOOptimizer.fit}: mini-batches from a seeded shuffle, `stepsPerBatch`
+ * steps each, tfjs callbacks, a progress bar, a time budget and early stopping via `model.stopTraining`.
+ */
+export async function fitRSO(
+  optimizer: RSOOptimizer,
+  model: LayersModel,
+  xIn: tf.Tensor,
+  yIn: tf.Tensor,
+  args: RSOFitArgs,
+): Promise<History> {
+  const batchSize = requireInteger('batchSize', args.batchSize ?? 1000, 1);
+  const verbose = args.verbose ?? 1;
+  const lossReduction = args.lossReduction ?? 'mean';
+  const lossFn = resolveLoss(args.loss ?? 'categoricalCrossentropy', lossReduction);
+  const meanLossFn = resolveLoss(args.loss ?? 'categoricalCrossentropy', 'mean');
+  if (xIn.shape[0] !== yIn.shape[0]) {
+    throw new RangeError(`fit: x has ${xIn.shape[0]} examples but y has ${yIn.shape[0]}`);
+  }
+  if (args.timeBudgetSeconds !== undefined) requireNonNegative('timeBudgetSeconds', args.timeBudgetSeconds, true);
+  if (args.maxSteps !== undefined) requireInteger('maxSteps', args.maxSteps, 1);
+
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  optimizer.bind(variables);
+
+  let x = xIn;
+  let y = yIn;
+  let valData = args.validationData;
+  const owned: tf.Tensor[] = [];
+  if (args.validationSplit !== undefined) {
+    const split = requireNonNegative('validationSplit', args.validationSplit);
+    if (split >= 1) throw new RangeError(`validationSplit must be < 1, got ${split}`);
+    const nVal = Math.floor(xIn.shape[0]! * split);
+    const nTrain = xIn.shape[0]! - nVal;
+    if (nVal > 0) {
+      x = tf.slice(xIn, 0, nTrain);
+      y = tf.slice(yIn, 0, nTrain);
+      valData = [tf.slice(xIn, nTrain, nVal), tf.slice(yIn, nTrain, nVal)];
+      owned.push(x, y, valData[0], valData[1]);
+    }
+  }
+  if (x.shape[0] === 0) throw new RangeError('fit: no training examples');
+  const bnSamples = requireInteger('batchNormSamples', args.batchNormSamples ?? 2000, 0);
+  const bnSample = bnSamples > 0 ? tf.slice(x, 0, Math.min(bnSamples, x.shape[0]!)) : null;
+  if (bnSample !== null) owned.push(bnSample);
+  const valBatch = requireInteger('validationBatchSize', args.validationBatchSize ?? 1000, 1);
+
+  const startCycle = optimizer.cycle;
+  const cycles = requireInteger('cycles', args.cycles ?? Math.max(1, optimizer.config.cycles - startCycle), 1);
+  const endCycle = startCycle + cycles;
+  const perCycle = optimizer.scalarsPerCycle;
+  const plannedSteps = Math.min(args.maxSteps ?? Infinity, cycles * perCycle);
+  const batcher = makeBatcher(x, y, batchSize, args.shuffle ?? true, optimizer.config.seed);
+  const history = new History();
+  const callbackList = toCallbackList(args.callbacks, history);
+  callbackList.setModel(model);
+  callbackList.setParams({
+    epochs: endCycle,
+    initialEpoch: startCycle,
+    samples: x.shape[0]!,
+    steps: perCycle,
+    batchSize,
+    verbose,
+    doValidation: valData !== undefined,
+    metrics: valData === undefined ? ['loss'] : ['loss', 'val_loss', 'val_acc'],
+  });
+  if (model.optimizer == null) {
+    // Uncompiled: compile with this optimizer, so stopTraining works and model.save can include the optimizer.
+    const spec = args.loss ?? 'categoricalCrossentropy';
+    model.compile({ optimizer, loss: typeof spec === 'function' ? (yt, yp) => spec(yt, yp) : spec });
+  }
+  model.stopTraining = false;
+
+  const bar = verbose > 0
+    ? new cliProgress.SingleBar(
+        {
+          format: 'RSO |{bar}| {percentage}% | step {value}/{total} | cycle {cycle} | {layer} | loss {loss} | {rate} steps/s | ETA {eta_formatted}',
+          stream: process.stderr,
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const t0 = Date.now();
+  const stepStart = optimizer.step;
+  bar?.start(plannedSteps, 0, { cycle: startCycle, layer: optimizer.currentGroup(), loss: '-', rate: '-' });
+
+  const budgetOver = () =>
+    (args.timeBudgetSeconds !== undefined && (Date.now() - t0) / 1000 >= args.timeBudgetSeconds) ||
+    optimizer.step - stepStart >= plannedSteps;
+
+  await callbackList.onTrainBegin();
+  try {
+    let stop = false;
+    while (!stop && optimizer.cycle < endCycle) {
+      const cycle = optimizer.cycle;
+      await callbackList.onEpochBegin(cycle);
+      let lossSum = 0;
+      let batches = 0;
+      while (optimizer.cycle === cycle) {
+        const batchIndex = optimizer.searchState().batch;
+        const pass = Math.floor(batchIndex / batcher.batchesPerPass);
+        await callbackList.onBatchBegin(batchIndex, { batch: batchIndex, size: batchSize });
+        const [xb, yb] = batcher.next(pass, batchIndex % batcher.batchesPerPass);
+        let loss: number;
+        try {
+          const closure = () => lossFn(yb, model.apply(xb, { training: true }) as tf.Tensor);
+          const lt = optimizer.minimize(closure, true, variables)!;
+          loss = lt.dataSync()[0]!;
+          lt.dispose();
+        } finally {
+          xb.dispose();
+          yb.dispose();
+        }
+        lossSum += loss;
+        batches++;
+        await callbackList.onBatchEnd(batchIndex, { batch: batchIndex, size: batchSize, loss });
+        const elapsed = (Date.now() - t0) / 1000;
+        bar?.update(optimizer.step - stepStart, {
+          cycle: optimizer.cycle,
+          layer: optimizer.currentGroup(),
+          loss: loss.toPrecision(4),
+          rate: ((optimizer.step - stepStart) / Math.max(elapsed, 1e-9)).toFixed(1),
+        });
+        if (model.stopTraining || budgetOver()) {
+          stop = true;
+          break;
+        }
+      }
+      const logs: Record<string, number> = { loss: lossSum / Math.max(batches, 1) };
+      if (valData !== undefined) {
+        if (bnSample !== null) reestimateBatchNorm(model, bnSample);
+        const v = evaluateModel(model, valData[0], valData[1], meanLossFn, valBatch);
+        logs['val_loss'] = v.loss;
+        logs['val_acc'] = v.acc;
+      }
+      await callbackList.onEpochEnd(cycle, logs);
+      if (model.stopTraining) stop = true;
+    }
+    await callbackList.onTrainEnd();
+  } finally {
+    bar?.stop();
+    for (const t of owned) t.dispose();
+  }
+  return history;
+}

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '../src/index.js';
+
+/** Puts tests on the deterministic cpu backend. */
+export async function useCpu(): Promise<void> {
+  await tf.setBackend('cpu');
+  await tf.ready();
+}
+
+/** A tiny Sequential net with Dense, BN and a softmax output; seeded init. */
+export function tinyDense(seed = 1): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [4], units: 6, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed }) }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.heNormal({ seed: seed + 1 }) }),
+    ],
+  });
+}
+
+/** A small functional conv net with Conv2D, BN, a residual add, pooling and Dense. */
+export function tinyResidual(seed = 1): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
+  const input = tfl.input({ shape: [6, 6, 1] });
+  const c0 = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(1) }).apply(input) as tfl.SymbolicTensor;
+  const b0 = tfl.layers.batchNormalization().apply(c0) as tfl.SymbolicTensor;
+  const r0 = tfl.layers.reLU().apply(b0) as tfl.SymbolicTensor;
+  const c1 = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(2) }).apply(r0) as tfl.SymbolicTensor;
+  const add = tfl.layers.add().apply([c1, b0]) as tfl.SymbolicTensor;
+  const pool = tfl.layers.averagePooling2d({ poolSize: 2 }).apply(add) as tfl.SymbolicTensor;
+  const gap = tfl.layers.globalAveragePooling2d({}).apply(pool) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }).apply(gap) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}
+
+/** Seeded toy classification data: labels from a fixed random linear map. */
+export function toyData(n: number, featureShape: number[], seed = 7): { x: tf.Tensor; y: tf.Tensor } {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([n, ...featureShape], 0, 1, 'float32', seed);
+    const flat = tf.reshape(x, [n, -1]);
+    const w = tf.randomNormal([flat.shape[1]!, 3], 0, 1, 'float32', seed + 1);
+    const y = tf.oneHot(tf.argMax(tf.matMul(flat, w), 1), 3);
+    return { x, y: tf.cast(y, 'float32') };
+  });
+}
+
+/** All trainable weight values of a model, concatenated. */
+export function weightsOf(model: tfl.LayersModel): Float32Array {
+  const parts = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  platform: 'node',
+  shims: true,
+  external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'seedrandom', 'cli-progress'],
+});

@@ -3,6 +3,8 @@ import type { CandidateEvaluator } from './evaluator.js';
 
 /** A closure evaluator plus the clean-up it needs once the mini-batch is done. */
 export interface ClosureEvaluator extends CandidateEvaluator {
+  /** Puts every non-trainable variable (BN moving statistics) back to its value before the batch. */
+  rollback(): void;
   /** Releases the snapshots taken for the batch. */
   dispose(): void;
 }
@@ -27,6 +29,11 @@ interface Snapshot {
  */
 export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar): ClosureEvaluator {
   let primaryDone = false;
+  const trainable = new Set(variables.map((v) => v.id));
+  const others = Object.values(tf.engine().state.registeredVariables).filter((v) => !trainable.has(v.id));
+  const snapshot = (): Snapshot[] => others.map((variable) => ({ variable, saved: tf.keep(tf.clone(variable)) }));
+  // Before the batch (for rollback on failure) and after the model's own call (restored after extra calls).
+  const initial = snapshot();
   let snapshots: Snapshot[] = [];
   // Host copy of the tensor under search; valid until another writer touches it (only us, within a batch).
   let cachedTensor = -1;
@@ -64,11 +71,7 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
   const primaryCall = (): number => {
     const loss = tf.tidy(() => readLoss(f()));
     primaryDone = true;
-    const trainable = new Set(variables.map((v) => v.id));
-    const registered = Object.values(tf.engine().state.registeredVariables);
-    snapshots = registered
-      .filter((v) => !trainable.has(v.id))
-      .map((variable) => ({ variable, saved: tf.keep(tf.clone(variable)) }));
+    snapshots = snapshot();
     return loss;
   };
 
@@ -93,11 +96,12 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
     return loss;
   };
 
-  const restoreSideState = (): void => {
-    for (const s of snapshots) {
+  const restore = (from: readonly Snapshot[]): void => {
+    for (const s of from) {
       if (s.variable.dataId !== s.saved.dataId) s.variable.assign(s.saved);
     }
   };
+  const restoreSideState = () => restore(snapshots);
 
   return {
     read: (t, flat) => host(t)[flat]!,
@@ -110,8 +114,9 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
       return losses;
     },
     write: assignScalar,
+    rollback: () => restore(initial),
     dispose() {
-      for (const s of snapshots) s.saved.dispose();
+      for (const s of [...initial, ...snapshots]) s.saved.dispose();
       snapshots = [];
     },
   };

@@ -120,6 +120,9 @@ export class RSOOptimizer extends tf.Optimizer {
     try {
       const steps = this.search.stepsForNextBatch();
       for (let s = 0; s < steps; s++) this.lastStep = this.search.runStep(evaluator);
+    } catch (e) {
+      evaluator.rollback();
+      throw e;
     } finally {
       evaluator.dispose();
     }
@@ -233,7 +236,9 @@ export class RSOOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    return new cls(config as RSOConfig);
+    // tfjs adds its own `customObjects` entry when it deserializes a saved model.
+    const { customObjects: _ignored, ...rest } = config as tf.serialization.ConfigDict & { customObjects?: unknown };
+    return new cls(rest as RSOConfig);
   }
 
   /**

@@ -38,7 +38,7 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 
 export { reestimateBatchNorm } from './train/batch-norm.js';
 export { evaluateModel } from './train/fit.js';
-export type { RSOCallback, RSOFitArgs } from './train/fit.js';
+export type { RSOCallbacks, RSOFitArgs } from './train/fit.js';
 export type { LossSpec } from './train/losses.js';
 
 export { parseIdx } from './data/idx.js';

@@ -20,9 +20,9 @@ describe('RSOOptimizer.fit', () => {
       verbose: 0,
       callbacks: {
         onTrainBegin: async () => void events.push('trainBegin'),
-        onEpochBegin: async (e) => void events.push(`epochBegin ${e}`),
+        onEpochBegin: async (e: number) => void events.push(`epochBegin ${e}`),
         onBatchEnd: async () => void batchEnds++,
-        onEpochEnd: async (e, logs) => void events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`),
+        onEpochEnd: async (e: number, logs?: tfl.Logs) => void events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`),
         onTrainEnd: async () => void events.push('trainEnd'),
       },
     });
@@ -39,7 +39,8 @@ describe('RSOOptimizer.fit', () => {
       'trainEnd',
     ]);
     expect(history.history['val_acc']!.length).toBe(2);
-    expect(history.history['loss']![1]!).toBeLessThan(history.history['loss']![0]!);
+    const loss = history.history['loss'] as number[];
+    expect(loss[1]!).toBeLessThan(loss[0]!);
     expect(tf.memory().numTensors).toBe(before + 0);
     model.dispose();
     tf.dispose([x, y]);
@@ -52,7 +53,7 @@ describe('RSOOptimizer.fit', () => {
     await opt.fit(model, x, y, {
       batchSize: 20,
       verbose: 0,
-      callbacks: { onBatchEnd: async (b) => void (b === 9 && (model.stopTraining = true)) },
+      callbacks: { onBatchEnd: async (b: number) => void (b === 9 && (model.stopTraining = true)) },
     });
     expect(opt.step).toBe(10);
     await opt.fit(model, x, y, { batchSize: 20, verbose: 0, maxSteps: 7 });

@@ -90,8 +90,8 @@ describe('RSOOptimizer as a tf.Optimizer', () => {
     const x = tf.tensor2d([[1, 2, 3], [3, 4, 5]]);
     const y = tf.tensor2d([[1, 0], [0, 1]]);
     await model.trainOnBatch(x, y);
-    const movingMean = model.layers[0]!.getWeights(false).find((w) => w.name.includes('moving_mean'))!;
-    const got = Array.from(movingMean.dataSync());
+    const movingMean = model.layers[0]!.weights.find((w) => w.name.includes('moving_mean'))!;
+    const got = Array.from(movingMean.read().dataSync());
     [2, 3, 4].forEach((m, i) => expect(got[i]!).toBeCloseTo(0.01 * m, 6));
     model.dispose();
     tf.dispose([x, y]);
@@ -147,7 +147,7 @@ describe('configuration', () => {
     expect(RSOOptimizer.fromConfig(RSOOptimizer, config).getConfig()).toEqual(config);
     const json = JSON.parse(JSON.stringify({ className: RSOOptimizer.className, config }));
     const revived = tf.serialization.SerializationMap.getMap().classNameMap[json.className]!;
-    expect(revived[1](revived[0], json.config).getConfig()).toEqual(config);
+    expect((revived[1](revived[0], json.config) as RSOOptimizer).getConfig()).toEqual(config);
     expect(opt.getClassName()).toBe('RSOOptimizer');
   });
 
@@ -155,7 +155,7 @@ describe('configuration', () => {
     const halving = (c: PolicyConfig) => Object.assign((n: number) => 0.5 ** n, { config: c });
     registerPolicy('schedule', 'halving', halving);
     const opt = new RSOOptimizer({ sigma: halving({ name: 'halving' }) });
-    const again = RSOOptimizer.fromConfig(RSOOptimizer, opt.getConfig());
+    const again = RSOOptimizer.fromConfig(RSOOptimizer, opt.getConfig()) as RSOOptimizer;
     expect(again.config.sigma(3)).toBe(0.125);
   });
 

@@ -237,7 +237,8 @@ export class RSOOptimizer extends tf.Optimizer {
     config: tf.serialization.ConfigDict,
   ): T {
     // tfjs adds its own `customObjects` entry when it deserializes a saved model.
-    const { customObjects: _ignored, ...rest } = config as tf.serialization.ConfigDict & { customObjects?: unknown };
+    const rest: Record<string, unknown> = { ...config };
+    delete rest['customObjects'];
     return new cls(rest as RSOConfig);
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
-import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
+import type { CustomCallbackArgs, LayersModel, ModelFitArgs } from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { createRng } from '../search/rng.js';
 import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
@@ -9,8 +9,8 @@ import { reestimateBatchNorm } from './batch-norm.js';
 import { resolveLoss } from './losses.js';
 import type { LossSpec } from './losses.js';
 
-/** A tfjs callback object (e.g. `tf.callbacks.earlyStopping()`) or the plain hooks of a custom one. */
-export type RSOCallback = CustomCallbackArgs | InstanceType<typeof CustomCallback> | { setModel(m: unknown): void };
+/** tfjs callbacks, exactly as `model.fit` takes them: callback objects (e.g. `tf.callbacks.earlyStopping()`) or plain hooks. */
+export type RSOCallbacks = ModelFitArgs['callbacks'];
 
 /**
  * Arguments of {@link RSOOptimizer.fit}. They mirror `model.fit`, in RSO units: an epoch is one cycle.
@@ -39,7 +39,7 @@ export interface RSOFitArgs {
   /** Examples used to re-estimate BN statistics before validation (default 2000, the authors' value; 0 skips). */
   readonly batchNormSamples?: number;
   /** tfjs callbacks: `onTrainBegin`, `onEpochBegin` (a cycle), `onBatchBegin`/`onBatchEnd` (a mini-batch), … */
-  readonly callbacks?: RSOCallback | readonly RSOCallback[];
+  readonly callbacks?: RSOCallbacks;
   /** 1 (default) shows a progress bar on stderr, 0 is silent. */
   readonly verbose?: 0 | 1;
 }
@@ -80,11 +80,11 @@ function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boo
 }
 
 function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): CallbackList {
-  const list = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
+  const list: unknown[] = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
   const objs = list.map((c) =>
-    typeof (c as { setModel?: unknown }).setModel === 'function' ? c : new CustomCallback(c as CustomCallbackArgs),
+    typeof (c as { setModel?: unknown }).setModel === 'function' ? (c as CustomCallback) : new CustomCallback(c as CustomCallbackArgs),
   );
-  return new CallbackList([history, ...(objs as InstanceType<typeof CustomCallback>[])]);
+  return new CallbackList([history, ...objs]);
 }
 
 /** Loss and accuracy of `model` on (x, y), inference mode, in batches. */

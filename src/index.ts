@@ -8,6 +8,7 @@ import './policies/acceptance/index.js';
 export { RSOOptimizer } from './optimizer/rso-optimizer.js';
 export { PAPER_CYCLES } from './optimizer/config.js';
 export type { RSOConfig, ResolvedConfig } from './optimizer/config.js';
+export type { NamedTensor } from './optimizer/rso-optimizer.js';
 export type { StepResult } from './search/rso-search.js';
 export type { SearchState } from './search/search-state.js';
 export { createRng, restoreRng } from './search/rng.js';
@@ -38,7 +39,7 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 
 export { reestimateBatchNorm } from './train/batch-norm.js';
 export { evaluateModel } from './train/fit.js';
-export type { RSOCallbacks, RSOFitArgs } from './train/fit.js';
+export type { Evaluation, RSOCallbacks, RSOFitArgs } from './train/fit.js';
 export type { LossSpec } from './train/losses.js';
 
 export { parseIdx } from './data/idx.js';

@@ -53,17 +53,29 @@ export interface RSOConfig {
 
 /** A fully parsed configuration: every policy is an object. */
 export interface ResolvedConfig {
+  /** See {@link RSOConfig.seed}. */
   readonly seed: number;
+  /** See {@link RSOConfig.cycles}. */
   readonly cycles: number;
+  /** See {@link RSOConfig.sigma}. */
   readonly sigma: Schedule;
+  /** See {@link RSOConfig.sigmaBase}. */
   readonly sigmaBase: SigmaRule;
+  /** See {@link RSOConfig.bnSigma}. */
   readonly bnSigma: number | undefined;
+  /** See {@link RSOConfig.distribution}. */
   readonly distribution: PerturbationDistribution;
+  /** See {@link RSOConfig.layerOrder}. */
   readonly layerOrder: LayerOrder;
+  /** See {@link RSOConfig.stepsPerBatch}. */
   readonly stepsPerBatch: Schedule;
+  /** See {@link RSOConfig.coordinates}. */
   readonly coordinates: CoordinateSelection;
+  /** See {@link RSOConfig.acceptance}. */
   readonly acceptance: AcceptanceRule;
+  /** See {@link RSOConfig.weightDecay}. */
   readonly weightDecay: number;
+  /** See {@link RSOConfig.mergeNormalization}. */
   readonly mergeNormalization: boolean;
 }
 

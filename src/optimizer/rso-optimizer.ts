@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 /** A named tensor, as tfjs optimizers save their state (tfjs-core's NamedTensor, which it does not export). */
-interface NamedTensor {
+export interface NamedTensor {
+  /** The weight name, e.g. `rso/state`. */
   name: string;
+  /** The value. */
   tensor: tf.Tensor;
 }
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
@@ -159,7 +161,7 @@ export class RSOOptimizer extends tf.Optimizer {
    *
    * @throws Error explaining that RSO does not use gradients.
    */
-  override computeGradients(): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  override computeGradients(): never {
     throw new Error('RSOOptimizer is gradient-free: computeGradients is not available. Use minimize(), model.fit() or rso.fit().');
   }
 

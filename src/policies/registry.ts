@@ -8,6 +8,7 @@ export type ConfigValue = number | boolean | string | null | readonly ConfigValu
  * when it reloads a saved model.
  */
 export interface PolicyConfig {
+  /** The registry name, e.g. `'linear'`. */
   readonly name: string;
   readonly [param: string]: ConfigValue;
 }

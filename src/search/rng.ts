@@ -2,8 +2,11 @@ import seedrandom from 'seedrandom';
 
 /** Serializable state of the seeded generator (seedrandom's ARC4: two indices and a 256-byte table). */
 export interface RngState {
+  /** First ARC4 index (0–255). */
   readonly i: number;
+  /** Second ARC4 index (0–255). */
   readonly j: number;
+  /** The ARC4 permutation table: 256 bytes. */
   readonly S: readonly number[];
 }
 

@@ -11,14 +11,17 @@ import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
 export interface StepResult {
   /** Index of the tensor in the variable list, and the row-major index of the scalar. */
   readonly tensor: number;
+  /** Row-major index of the scalar inside its tensor. */
   readonly flat: number;
   /** The losses of w, w + Δ and w − Δ. */
   readonly losses: ArrayLike<number>;
   /** The candidate kept: 0 (w), 1 (w + Δ) or 2 (w − Δ). */
   readonly accepted: number;
+  /** The perturbation Δ, already scaled by σ and the cycle's factor. */
   readonly delta: number;
-  /** Cycle and step count before the step. */
+  /** The cycle the step belonged to. */
   readonly cycle: number;
+  /** The step count before the step (0 for the first step). */
   readonly step: number;
 }
 

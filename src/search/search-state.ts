@@ -17,6 +17,7 @@ export interface SearchState {
   readonly step: number;
   /** Mini-batches consumed (the count of the `stepsPerBatch` schedule). */
   readonly batch: number;
+  /** State of the seeded generator. */
   readonly rng: RngState;
 }
 

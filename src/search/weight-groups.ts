@@ -7,8 +7,11 @@ export interface WeightTensorInfo {
   readonly name: string;
   /** The layer part of the name (everything before the last `/`). */
   readonly layer: string;
+  /** Kernel, bias, beta, gamma or other; decides the order inside a group and the σ fallbacks. */
   readonly role: WeightRole;
+  /** The tensor shape. */
   readonly shape: readonly number[];
+  /** The number of scalars. */
   readonly size: number;
 }
 

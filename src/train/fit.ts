@@ -87,14 +87,35 @@ function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): C
   return new CallbackList([history, ...objs]);
 }
 
-/** Loss and accuracy of `model` on (x, y), inference mode, in batches. */
+/** Result of {@link evaluateModel}. */
+export interface Evaluation {
+  /** Mean loss over the examples. */
+  readonly loss: number;
+  /** Share of examples whose arg-max prediction matches the one-hot target (NaN for non one-hot targets). */
+  readonly acc: number;
+}
+
+/**
+ * Loss and accuracy of `model` on (x, y), in inference mode, in batches.
+ *
+ * @param model - The model.
+ * @param x - Inputs.
+ * @param y - One-hot targets.
+ * @param lossFn - Mean loss of a batch, e.g. `(yt, yp) => tf.mean(tfl.metrics.categoricalCrossentropy(yt, yp))`.
+ * @param batchSize - Examples per forward pass.
+ * @returns The mean loss and the accuracy.
+ * @example
+ * ```ts
+ * const { acc } = evaluateModel(model, xTest, yTest, (yt, yp) => tf.mean(metrics.categoricalCrossentropy(yt, yp)), 1000);
+ * ```
+ */
 export function evaluateModel(
   model: LayersModel,
   x: tf.Tensor,
   y: tf.Tensor,
   lossFn: (yt: tf.Tensor, yp: tf.Tensor) => tf.Scalar,
   batchSize: number,
-): { loss: number; acc: number } {
+): Evaluation {
   const n = x.shape[0]!;
   let lossSum = 0;
   let correct = 0;

@@ -12,6 +12,12 @@ import type { Configurable } from '../registry.js';
  * ```
  */
 export interface AcceptanceRule extends Configurable {
+  /**
+   * Chooses the candidate to keep.
+   *
+   * @param losses - Losses of w, w + Δ, w − Δ.
+   * @returns 0, 1 or 2.
+   */
   accept(losses: ArrayLike<number>): number;
 }
 

@@ -2,7 +2,9 @@ import type { Configurable } from '../registry.js';
 
 /** Context passed when a weight group starts in a cycle. */
 export interface CoordinateContext {
+  /** The current cycle (0-based). */
   readonly cycle: number;
+  /** The optimizer's seed. */
   readonly seed: number;
   /** Index of the group (input → output numbering). */
   readonly group: number;
@@ -21,5 +23,12 @@ export interface CoordinateContext {
  * ```
  */
 export interface CoordinateSelection extends Configurable {
+  /**
+   * The positions to visit in one group this cycle.
+   *
+   * @param size - Number of scalars in the group.
+   * @param context - Cycle, seed and group index.
+   * @returns null for every scalar in order, or the search-order positions to visit.
+   */
   select(size: number, context: CoordinateContext): Int32Array | null;
 }

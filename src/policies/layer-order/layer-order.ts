@@ -29,5 +29,12 @@ export interface LayerOrderContext {
  * ```
  */
 export interface LayerOrder extends Configurable {
+  /**
+   * Orders the groups for one cycle.
+   *
+   * @param groups - The weight groups, input → output.
+   * @param context - The cycle and seed.
+   * @returns A permutation of the group indices: the search order of this cycle.
+   */
   order(groups: readonly LayerOrderGroup[], context: LayerOrderContext): readonly number[];
 }

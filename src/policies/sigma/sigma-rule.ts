@@ -3,6 +3,7 @@ import type { Configurable } from '../registry.js';
 
 /** A tensor as a σ rule sees it: its description and its values when the optimizer first met it. */
 export interface SigmaTensor extends WeightTensorInfo {
+  /** The tensor's values when the optimizer first saw it (normally its initial values). */
   readonly values: Float32Array;
 }
 
@@ -17,6 +18,13 @@ export interface SigmaTensor extends WeightTensorInfo {
  * ```
  */
 export interface SigmaRule extends Configurable {
+  /**
+   * The base σ of one tensor.
+   *
+   * @param tensor - The tensor.
+   * @param layer - Every tensor of its layer, itself included.
+   * @returns σ, finite and > 0.
+   */
   sigma(tensor: SigmaTensor, layer: readonly SigmaTensor[]): number;
 }
 

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CandidateEvaluator } from './evaluator.js';
+import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
+import type { VariableSnapshot } from './weight-writer.js';
 
 /** A closure evaluator plus the clean-up it needs once the mini-batch is done. */
 export interface ClosureEvaluator extends CandidateEvaluator {
@@ -9,9 +11,15 @@ export interface ClosureEvaluator extends CandidateEvaluator {
   dispose(): void;
 }
 
-interface Snapshot {
-  readonly variable: tf.Variable;
-  readonly saved: tf.Tensor;
+/** Reads a loss tensor, checking it is a scalar. */
+export function readLoss(loss: tf.Tensor): number {
+  if (!(loss instanceof tf.Tensor)) {
+    throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got ${typeof loss}`);
+  }
+  if (loss.size !== 1) {
+    throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got shape [${loss.shape.join(', ')}]`);
+  }
+  return loss.dataSync()[0]!;
 }
 
 /**
@@ -24,58 +32,21 @@ interface Snapshot {
  *   variance) is set back, so the statistics move once per batch. Tensors the closure keeps during an extra
  *   call (tfjs-layers keeps one per compiled metric) are handed to the enclosing scope instead of being kept,
  *   so `fit`'s per-batch tidy disposes them and `trainOnBatch` disposes them with its outputs.
- * - Weights change only by `assign` of a fresh tensor: on wasm, editing memory in place is invisible to
- *   XNNPACK's cached packed weights (tfjs-notes.md).
  */
 export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar): ClosureEvaluator {
-  let primaryDone = false;
-  const trainable = new Set(variables.map((v) => v.id));
-  const others = Object.values(tf.engine().state.registeredVariables).filter((v) => !trainable.has(v.id));
-  const snapshot = (): Snapshot[] => others.map((variable) => ({ variable, saved: tf.keep(tf.clone(variable)) }));
+  const weights = createWeightWriter(variables);
+  const others = otherVariables(variables);
   // Before the batch (for rollback on failure) and after the model's own call (restored after extra calls).
-  const initial = snapshot();
-  let snapshots: Snapshot[] = [];
-  // Host copy of the tensor under search; valid until another writer touches it (only us, within a batch).
-  let cachedTensor = -1;
-  let cached = new Float32Array(0);
-
-  const host = (t: number): Float32Array => {
-    if (cachedTensor !== t) {
-      cached = Float32Array.from(variables[t]!.dataSync() as Float32Array);
-      cachedTensor = t;
-    }
-    return cached;
-  };
-
-  const assignScalar = (t: number, flat: number, value: number): void => {
-    const base = host(t);
-    if (Object.is(base[flat], Math.fround(value))) return;
-    base[flat] = value;
-    const v = variables[t]!;
-    // A fresh copy each time: on cpu tf.tensor aliases its array.
-    const fresh = tf.tensor(base.slice(), v.shape, 'float32');
-    v.assign(fresh);
-    fresh.dispose();
-  };
-
-  const readLoss = (loss: tf.Tensor): number => {
-    if (!(loss instanceof tf.Tensor)) {
-      throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got ${typeof loss}`);
-    }
-    if (loss.size !== 1) {
-      throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got shape [${loss.shape.join(', ')}]`);
-    }
-    return loss.dataSync()[0]!;
-  };
+  const initial = snapshotVariables(others);
+  let afterPrimary: VariableSnapshot[] | null = null;
 
   const primaryCall = (): number => {
     const loss = tf.tidy(() => readLoss(f()));
-    primaryDone = true;
-    snapshots = snapshot();
+    afterPrimary = snapshotVariables(others);
     return loss;
   };
 
-  const extraCall = (): number => {
+  const extraCall = (snapshots: readonly VariableSnapshot[]): number => {
     const engine = tf.engine();
     const keep = engine.keep;
     const handedOver: tf.Tensor[] = [];
@@ -91,33 +62,26 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
       });
     } finally {
       engine.keep = keep;
-      restoreSideState();
+      restoreVariables(snapshots);
     }
     return loss;
   };
 
-  const restore = (from: readonly Snapshot[]): void => {
-    for (const s of from) {
-      if (s.variable.dataId !== s.saved.dataId) s.variable.assign(s.saved);
-    }
-  };
-  const restoreSideState = () => restore(snapshots);
-
   return {
-    read: (t, flat) => host(t)[flat]!,
+    read: weights.read,
+    write: weights.write,
     evaluate(t, flat, candidates) {
       const losses = new Float64Array(candidates.length);
       for (let k = 0; k < candidates.length; k++) {
-        assignScalar(t, flat, candidates[k]!);
-        losses[k] = primaryDone ? extraCall() : primaryCall();
+        weights.write(t, flat, candidates[k]!);
+        losses[k] = afterPrimary === null ? primaryCall() : extraCall(afterPrimary);
       }
       return losses;
     },
-    write: assignScalar,
-    rollback: () => restore(initial),
+    rollback: () => restoreVariables(initial),
     dispose() {
-      for (const s of [...initial, ...snapshots]) s.saved.dispose();
-      snapshots = [];
+      for (const s of [...initial, ...(afterPrimary ?? [])]) s.saved.dispose();
+      afterPrimary = null;
     },
   };
 }

@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
+
+/** The part of a tfjs layer the executor calls. */
+export interface GraphLayer {
+  readonly name: string;
+  apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+  getClassName(): string;
+}
+
+/** One call of a layer in the model graph. */
+export interface GraphNode {
+  readonly layer: GraphLayer;
+  readonly inputs: readonly SymbolicTensor[];
+  readonly outputs: readonly SymbolicTensor[];
+  readonly kwargs: Record<string, unknown>;
+}
+
+/** A model as a list of layer calls in topological order. */
+export interface ModelGraph {
+  readonly inputs: readonly SymbolicTensor[];
+  readonly outputs: readonly SymbolicTensor[];
+  readonly nodes: readonly GraphNode[];
+}
+
+interface InboundNode {
+  readonly inputTensors: SymbolicTensor[];
+  readonly outputTensors: SymbolicTensor[];
+  readonly callArgs?: Record<string, unknown>;
+}
+
+/**
+ * Walks the symbolic graph of a Sequential or functional model from its outputs back to its inputs.
+ * Each layer call appears once, after every call it depends on.
+ */
+export function buildGraph(model: LayersModel): ModelGraph {
+  const inputIds = new Set(model.inputs.map((t) => t.id));
+  const nodes: GraphNode[] = [];
+  const seen = new Set<InboundNode>();
+  const visit = (t: SymbolicTensor): void => {
+    if (inputIds.has(t.id)) return;
+    const inbound = (t.sourceLayer as unknown as { inboundNodes: InboundNode[] }).inboundNodes[t.nodeIndex];
+    if (inbound === undefined) throw new Error(`buildGraph: tensor ${t.name} has no producing node`);
+    if (seen.has(inbound)) return;
+    seen.add(inbound);
+    for (const i of inbound.inputTensors) visit(i);
+    const { training: _training, ...kwargs } = inbound.callArgs ?? {};
+    nodes.push({ layer: t.sourceLayer as unknown as GraphLayer, inputs: inbound.inputTensors, outputs: inbound.outputTensors, kwargs });
+  };
+  for (const o of model.outputs) visit(o);
+  return { inputs: model.inputs, outputs: model.outputs, nodes };
+}
+
+/**
+ * Runs `nodes` (a topologically ordered subset of a graph) on concrete tensors.
+ *
+ * @param values - Concrete values of symbolic tensors by id; extended with every output computed.
+ */
+export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, training: boolean): void {
+  for (const node of nodes) {
+    const ins = node.inputs.map((s) => {
+      const v = values.get(s.id);
+      if (v === undefined) throw new Error(`runNodes: no value for ${s.name} (input of ${node.layer.name})`);
+      return v;
+    });
+    const out = node.layer.apply(ins.length === 1 ? ins[0]! : ins, { ...node.kwargs, training });
+    const outs = Array.isArray(out) ? out : [out];
+    node.outputs.forEach((s, i) => values.set(s.id, outs[i]!));
+  }
+}
+
+/** The nodes to re-run when the weights of `layers` change, and the tensors crossing into them. */
+export interface GraphCut {
+  /** Nodes that depend on the changed layers, in topological order. */
+  readonly suffix: readonly GraphNode[];
+  /** Nodes needed to compute the cut from the model inputs, in topological order. */
+  readonly prefix: readonly GraphNode[];
+  /** Tensors produced outside the suffix (or model inputs) and consumed by it: every tensor crossing the cut. */
+  readonly cut: readonly SymbolicTensor[];
+}
+
+/** Splits a graph at the layers whose weights are searched. */
+export function cutGraph(graph: ModelGraph, layers: ReadonlySet<string>): GraphCut {
+  const inSuffix = new Set<number>();
+  const suffix: GraphNode[] = [];
+  for (const node of graph.nodes) {
+    if (layers.has(node.layer.name) || node.inputs.some((s) => inSuffix.has(s.id))) {
+      suffix.push(node);
+      for (const o of node.outputs) inSuffix.add(o.id);
+    }
+  }
+  const cutMap = new Map<number, SymbolicTensor>();
+  for (const node of suffix) for (const s of node.inputs) if (!inSuffix.has(s.id)) cutMap.set(s.id, s);
+  const cut = [...cutMap.values()];
+  // Ancestors of the cut, outside the suffix.
+  const needed = new Set(cut.map((s) => s.id));
+  const prefixRev: GraphNode[] = [];
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const node = graph.nodes[k]!;
+    if (node.outputs.some((o) => needed.has(o.id)) && !suffix.includes(node)) {
+      prefixRev.push(node);
+      for (const s of node.inputs) needed.add(s.id);
+    }
+  }
+  return { suffix, prefix: prefixRev.reverse(), cut };
+}

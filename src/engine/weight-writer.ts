@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Reads and writes single scalars of tfjs variables. */
+export interface WeightWriter {
+  /** Current value of one scalar. */
+  read(tensor: number, flat: number): number;
+  /** Sets one scalar (no-op when the value is already there, bit for bit). */
+  write(tensor: number, flat: number, value: number): void;
+}
+
+/**
+ * Single-scalar access to variables through a host copy of the tensor being searched.
+ *
+ * @remarks Weights change only by `assign` of a fresh tensor: on wasm, editing memory in place is invisible to
+ * XNNPACK's cached packed weights, and on cpu `tf.tensor` aliases its array (tfjs-notes.md). The host copy is
+ * valid while nobody else writes the variables; create a new writer after outside changes.
+ */
+export function createWeightWriter(variables: readonly tf.Variable[]): WeightWriter {
+  let cachedTensor = -1;
+  let cached = new Float32Array(0);
+  const host = (t: number): Float32Array => {
+    if (cachedTensor !== t) {
+      cached = Float32Array.from(variables[t]!.dataSync() as Float32Array);
+      cachedTensor = t;
+    }
+    return cached;
+  };
+  return {
+    read: (t, flat) => host(t)[flat]!,
+    write(t, flat, value) {
+      const base = host(t);
+      if (Object.is(base[flat], Math.fround(value))) return;
+      base[flat] = value;
+      const v = variables[t]!;
+      const fresh = tf.tensor(base.slice(), v.shape, 'float32');
+      v.assign(fresh);
+      fresh.dispose();
+    },
+  };
+}
+
+/** A saved value of a variable. */
+export interface VariableSnapshot {
+  readonly variable: tf.Variable;
+  readonly saved: tf.Tensor;
+}
+
+/** Keeps (by reference) the current values of `variables`; `assign` swaps data, so this is cheap. */
+export function snapshotVariables(variables: readonly tf.Variable[]): VariableSnapshot[] {
+  return variables.map((variable) => ({ variable, saved: tf.keep(tf.clone(variable)) }));
+}
+
+/** Puts back every snapshotted variable whose data changed since the snapshot. */
+export function restoreVariables(snapshots: readonly VariableSnapshot[]): void {
+  for (const s of snapshots) {
+    if (s.variable.dataId !== s.saved.dataId) s.variable.assign(s.saved);
+  }
+}
+
+/** Every registered variable that is not in `trainable` (BN moving statistics among them). */
+export function otherVariables(trainable: readonly tf.Variable[]): tf.Variable[] {
+  const ids = new Set(trainable.map((v) => v.id));
+  return Object.values(tf.engine().state.registeredVariables).filter((v) => !ids.has(v.id));
+}

@@ -13,7 +13,7 @@ export type { StepResult } from './search/rso-search.js';
 export type { SearchState } from './search/search-state.js';
 export { createRng, restoreRng } from './search/rng.js';
 export type { Rng, RngState } from './search/rng.js';
-export type { WeightRole, WeightTensorInfo } from './search/weight-groups.js';
+export type { WeightGroup, WeightRole, WeightTensorInfo } from './search/weight-groups.js';
 export type { CandidateEvaluator } from './engine/evaluator.js';
 
 export { registerPolicy, createPolicy, policyNames } from './policies/registry.js';

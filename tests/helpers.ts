@@ -57,3 +57,20 @@ export function weightsOf(model: tfl.LayersModel): Float32Array {
   }
   return out;
 }
+
+/** A small Sequential conv net: Conv2D → BN → ReLU → AvgPool → Conv2D → BN → GAP → Dense (softmax). */
+export function tinyConvSeq(seed = 1): tfl.Sequential {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(1) }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.reLU(),
+      tfl.layers.averagePooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: init(2) }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.globalAveragePooling2d({}),
+      tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
+    ],
+  });
+}

@@ -14,6 +14,8 @@ import type { StepResult } from '../search/rso-search.js';
 import { packState, unpackState } from '../search/search-state.js';
 import type { SearchState } from '../search/search-state.js';
 import { describeTensor } from '../search/weight-groups.js';
+import type { WeightGroup } from '../search/weight-groups.js';
+import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
 import type { RSOFitArgs } from '../train/fit.js';
 import { parseConfig, serializeConfig } from './config.js';
@@ -120,8 +122,7 @@ export class RSOOptimizer extends tf.Optimizer {
     this.bind(variables);
     const evaluator = createClosureEvaluator(variables, f);
     try {
-      const steps = this.search.stepsForNextBatch();
-      for (let s = 0; s < steps; s++) this.lastStep = this.search.runStep(evaluator);
+      this.runSteps(evaluator);
     } catch (e) {
       evaluator.rollback();
       throw e;
@@ -131,6 +132,23 @@ export class RSOOptimizer extends tf.Optimizer {
     if (!returnCost) return null;
     const last = this.lastStep!;
     return tf.scalar(last.losses[last.accepted]!);
+  }
+
+  /**
+   * Runs the steps of one mini-batch (`stepsPerBatch` of them) through any evaluator.
+   *
+   * @param evaluator - Computes candidate losses on the batch; the optimizer must be bound first.
+   * @returns The last step.
+   */
+  runSteps(evaluator: CandidateEvaluator): StepResult {
+    const steps = this.search.stepsForNextBatch();
+    for (let s = 0; s < steps; s++) this.lastStep = this.search.runStep(evaluator);
+    return this.lastStep!;
+  }
+
+  /** The weight groups (layers or conv+BN blocks) of the bound model, input → output; empty before binding. */
+  get weightGroups(): readonly WeightGroup[] {
+    return this.search.bound ? this.search.weightGroups : [];
   }
 
   /**

@@ -81,6 +81,10 @@ export class RSOSearch {
     return this.groups.reduce((s, g) => s + g.size, 0);
   }
 
+  get weightGroups(): readonly WeightGroup[] {
+    return this.groups;
+  }
+
   get tensorInfo(): readonly WeightTensorInfo[] {
     return this.tensors;
   }

@@ -7,6 +7,7 @@ import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
 import { requireInteger, requireNonNegative } from '../policies/validate.js';
 import { reestimateBatchNorm } from './batch-norm.js';
 import { resolveLoss } from './losses.js';
+import { createModelEvaluator } from '../engine/model-evaluator.js';
 import type { LossSpec } from './losses.js';
 
 /** tfjs callbacks, exactly as `model.fit` takes them: callback objects (e.g. `tf.callbacks.earlyStopping()`) or plain hooks. */
@@ -42,10 +43,21 @@ export interface RSOFitArgs {
   readonly callbacks?: RSOCallbacks;
   /** 1 (default) shows a progress bar on stderr, 0 is silent. */
   readonly verbose?: 0 | 1;
+  /**
+   * How candidates are evaluated: `'model'` runs only the part of the graph above the searched layer from cached
+   * inputs; `'closure'` runs the whole model per candidate, exactly like `model.fit`. `'auto'` (default) picks
+   * `'model'` for single-input, single-output models. Both make the same decisions.
+   */
+  readonly engine?: 'auto' | 'model' | 'closure';
+  /** Memory for cached layer inputs of the model engine, in bytes (default 2 GiB); beyond it, inputs are recomputed. */
+  readonly cacheBytes?: number;
 }
 
 interface Batcher {
-  next(pass: number, index: number): [tf.Tensor, tf.Tensor];
+  /** The `index`-th batch of the order used in `cycle`. */
+  next(cycle: number, index: number): [tf.Tensor, tf.Tensor];
+  /** A key equal for equal batch contents. */
+  key(cycle: number, index: number): string;
   readonly batchesPerPass: number;
 }
 
@@ -53,15 +65,17 @@ function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boo
   const n = x.shape[0]!;
   const size = Math.min(batchSize, n);
   const batchesPerPass = Math.floor(n / size);
-  let permPass = -1;
+  let permPass = -1; // the cycle whose permutation is in perm
   let perm = new Int32Array(0);
   return {
     batchesPerPass,
-    next(pass, index) {
+    key: (cycle, index) => `${shuffle ? cycle : 0}/${index}`,
+    next(cycle, index) {
       if (!shuffle) return [tf.slice(x, index * size, size), tf.slice(y, index * size, size)];
-      if (permPass !== pass) {
-        // A fresh, reproducible shuffle per pass over the data, derived from (seed, pass).
-        const rng = createRng(`${seed}/shuffle/${pass}`);
+      if (permPass !== cycle) {
+        // One reproducible shuffle per cycle (as the authors' script), derived from (seed, cycle). Batches are
+        // consecutive chunks of it, so a cached chunk stays valid for a whole layer.
+        const rng = createRng(`${seed}/shuffle/${cycle}`);
         perm = Int32Array.from({ length: n }, (_, i) => i);
         for (let i = n - 1; i > 0; i--) {
           const j = Math.floor(rng.next() * (i + 1));
@@ -69,7 +83,7 @@ function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boo
           perm[i] = perm[j]!;
           perm[j] = t;
         }
-        permPass = pass;
+        permPass = cycle;
       }
       return tf.tidy(() => {
         const idx = tf.tensor1d(perm.subarray(index * size, (index + 1) * size), 'int32');
@@ -228,6 +242,16 @@ export async function fitRSO(
     (args.timeBudgetSeconds !== undefined && (Date.now() - t0) / 1000 >= args.timeBudgetSeconds) ||
     optimizer.step - stepStart >= plannedSteps;
 
+  const engine = args.engine ?? 'auto';
+  if (engine !== 'auto' && engine !== 'model' && engine !== 'closure') {
+    throw new RangeError(`engine must be 'auto', 'model' or 'closure', got ${JSON.stringify(engine)}`);
+  }
+  const useModel = engine === 'model' || (engine === 'auto' && model.inputs.length === 1 && model.outputs.length === 1);
+  const cacheBytes = args.cacheBytes === undefined ? undefined : requireNonNegative('cacheBytes', args.cacheBytes);
+  const evaluator = useModel
+    ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, cacheBytes === undefined ? {} : { cacheBytes })
+    : null;
+
   await callbackList.onTrainBegin();
   try {
     let stop = false;
@@ -238,15 +262,21 @@ export async function fitRSO(
       let batches = 0;
       while (optimizer.cycle === cycle) {
         const batchIndex = optimizer.searchState().batch;
-        const pass = Math.floor(batchIndex / batcher.batchesPerPass);
+        const chunk = batchIndex % batcher.batchesPerPass;
         await callbackList.onBatchBegin(batchIndex, { batch: batchIndex, size: batchSize });
-        const [xb, yb] = batcher.next(pass, batchIndex % batcher.batchesPerPass);
+        const [xb, yb] = batcher.next(cycle, chunk);
         let loss: number;
         try {
-          const closure = () => lossFn(yb, model.apply(xb, { training: true }) as tf.Tensor);
-          const lt = optimizer.minimize(closure, true, variables)!;
-          loss = lt.dataSync()[0]!;
-          lt.dispose();
+          if (evaluator !== null) {
+            evaluator.setBatch(batcher.key(cycle, chunk), xb, yb);
+            const last = optimizer.runSteps(evaluator);
+            loss = last.losses[last.accepted]!;
+          } else {
+            const closure = () => lossFn(yb, model.apply(xb, { training: true }) as tf.Tensor);
+            const lt = optimizer.minimize(closure, true, variables)!;
+            loss = lt.dataSync()[0]!;
+            lt.dispose();
+          }
         } finally {
           xb.dispose();
           yb.dispose();
@@ -276,8 +306,11 @@ export async function fitRSO(
       await callbackList.onEpochEnd(cycle, logs);
       if (model.stopTraining) stop = true;
     }
+    // The model engine leaves BN moving statistics alone while searching: re-estimate them for inference.
+    if (evaluator !== null && bnSample !== null) reestimateBatchNorm(model, bnSample);
     await callbackList.onTrainEnd();
   } finally {
+    evaluator?.dispose();
     bar?.stop();
     for (const t of owned) t.dispose();
   }

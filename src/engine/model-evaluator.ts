@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { WeightGroup } from '../search/weight-groups.js';
+import { readLoss } from './closure-evaluator.js';
+import type { CandidateEvaluator } from './evaluator.js';
+import { buildGraph, cutGraph, runNodes } from './graph.js';
+import type { GraphCut, ModelGraph } from './graph.js';
+import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
+
+/** Default memory for cached layer inputs: 2 GiB, well inside both the 4 GiB wasm heap and a 24 GiB machine. */
+export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+
+/** Options of the model evaluator. */
+export interface ModelEvaluatorOptions {
+  /** Bytes of cached layer inputs to keep per searched group; chunks beyond it are recomputed (default 2 GiB). */
+  readonly cacheBytes?: number;
+}
+
+/** Counters of the model evaluator's cache. */
+export interface ModelEvaluatorStats {
+  /** Batches whose cut was served from the cache. */
+  readonly hits: number;
+  /** Batches whose cut was computed (then cached if it fitted). */
+  readonly misses: number;
+  /** Bytes held by the cache now. */
+  readonly cachedBytes: number;
+}
+
+/** A model-aware evaluator: the step's batch is set from outside, per batch. */
+export interface ModelEvaluator extends CandidateEvaluator {
+  /** Sets the mini-batch of the next steps. `key` identifies its data (same key ⇒ same examples). */
+  setBatch(key: string, x: tf.Tensor, y: tf.Tensor): void;
+  /** Cache counters. */
+  stats(): ModelEvaluatorStats;
+  /** Frees the cache. */
+  dispose(): void;
+}
+
+type Cut = Map<number, tf.Tensor>;
+
+/**
+ * Evaluates candidates by running only the part of the model above the searched group, from cached inputs.
+ *
+ * @remarks While a group is searched nothing below it changes, so the tensors crossing the cut (skip
+ * connections included) are computed once per batch, in training mode as in `model.fit`, and reused by every
+ * later step on the same batch data. BN moving statistics do not move while searching (the trainer
+ * re-estimates them before validation and at the end); training-mode losses do not depend on them.
+ */
+export function createModelEvaluator(
+  model: LayersModel,
+  variables: readonly tf.Variable[],
+  groups: readonly WeightGroup[],
+  lossFn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar,
+  options: ModelEvaluatorOptions = {},
+): ModelEvaluator {
+  if (model.outputs.length !== 1 || model.inputs.length !== 1) {
+    throw new RangeError(`model evaluator: needs one input and one output, the model has ${model.inputs.length} and ${model.outputs.length}`);
+  }
+  const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const graph: ModelGraph = buildGraph(model);
+  const weights = createWeightWriter(variables);
+  const others = otherVariables(variables);
+  // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
+  const frozen = <T>(fn: () => T): T => {
+    const snap = snapshotVariables(others);
+    try {
+      return fn();
+    } finally {
+      restoreVariables(snap);
+      for (const s of snap) s.saved.dispose();
+    }
+  };
+
+  // Which layer owns each variable, and which group each tensor belongs to.
+  const ownerOf = new Map<number, string>();
+  for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
+  const groupOfTensor = new Int32Array(variables.length).fill(-1);
+  groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
+  const cuts = new Map<number, GraphCut>();
+  const cutFor = (gi: number): GraphCut => {
+    let c = cuts.get(gi);
+    if (c === undefined) {
+      const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
+      c = cutGraph(graph, layers);
+      cuts.set(gi, c);
+    }
+    return c;
+  };
+
+  let group = -1;
+  let cache = new Map<string, Cut>();
+  let cachedBytes = 0;
+  let hits = 0;
+  let misses = 0;
+  let batch: { key: string; x: tf.Tensor; y: tf.Tensor } | null = null;
+  let current: Cut | null = null;
+  let currentOwned = false;
+
+  const dropCut = (c: Cut) => c.forEach((t) => t.dispose());
+  const clearCurrent = () => {
+    if (current !== null && currentOwned) dropCut(current);
+    current = null;
+  };
+  const clearCache = () => {
+    clearCurrent();
+    cache.forEach(dropCut);
+    cache = new Map();
+    cachedBytes = 0;
+  };
+
+  const computeCut = (c: GraphCut, x: tf.Tensor): Cut => {
+    const out = frozen(() =>
+      tf.tidy(() => {
+        const values = new Map<number, tf.Tensor>([[graph.inputs[0]!.id, x]]);
+        runNodes(c.prefix, values, true);
+        return c.cut.map((s) => tf.clone(values.get(s.id)!));
+      }),
+    );
+    return new Map(c.cut.map((s, i) => [s.id, tf.keep(out[i]!)]));
+  };
+
+  const ensureCut = (gi: number): Cut => {
+    if (gi !== group) {
+      clearCache();
+      group = gi;
+    }
+    if (current !== null) return current;
+    if (batch === null) throw new Error('model evaluator: no batch set');
+    const hit = cache.get(batch.key);
+    if (hit !== undefined) {
+      hits++;
+      current = hit;
+      currentOwned = false;
+      return hit;
+    }
+    misses++;
+    const c = computeCut(cutFor(gi), batch.x);
+    const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
+    if (cachedBytes + bytes <= budget) {
+      cache.set(batch.key, c);
+      cachedBytes += bytes;
+      currentOwned = false;
+    } else {
+      currentOwned = true;
+    }
+    current = c;
+    return c;
+  };
+
+  const suffixLoss = (c: GraphCut, cut: Cut, y: tf.Tensor): number =>
+    frozen(() =>
+      tf.tidy(() => {
+        const values = new Map(cut);
+        runNodes(c.suffix, values, true);
+        return readLoss(lossFn(y, values.get(graph.outputs[0]!.id)!));
+      }),
+    );
+
+  return {
+    read: weights.read,
+    write: weights.write,
+    setBatch(key, x, y) {
+      clearCurrent();
+      batch = { key, x, y };
+    },
+    evaluate(t, flat, candidates) {
+      const gi = groupOfTensor[t]!;
+      const cut = ensureCut(gi);
+      const c = cutFor(gi);
+      const losses = new Float64Array(candidates.length);
+      for (let k = 0; k < candidates.length; k++) {
+        weights.write(t, flat, candidates[k]!);
+        losses[k] = suffixLoss(c, cut, batch!.y);
+      }
+      return losses;
+    },
+    stats: () => ({ hits, misses, cachedBytes }),
+    dispose: clearCache,
+  };
+}

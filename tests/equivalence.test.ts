@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RSOOptimizer } from '../src/index.js';
+import type { StepResult } from '../src/index.js';
+import { tinyConvSeq, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+
+beforeAll(useCpu);
+
+const STEPS = 320;
+const BATCH = 16;
+const config = { seed: 31, cycles: 5 };
+
+interface Record {
+  readonly tensor: number;
+  readonly flat: number;
+  readonly accepted: number;
+  readonly losses: number[];
+}
+const record = (r: StepResult): Record => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
+
+/** The closure path, exactly as a user runs it: model.fit with shuffle off. */
+async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const model = build();
+  const opt = new RSOOptimizer(config);
+  model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+  const steps: Record[] = [];
+  const batchesPerEpoch = x.shape[0]! / BATCH;
+  await model.fit(x, y, {
+    batchSize: BATCH,
+    epochs: Math.ceil(STEPS / batchesPerEpoch),
+    shuffle: false,
+    verbose: 0,
+    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
+  });
+  return { model, opt, steps };
+}
+
+/** The model-aware engine through rso.fit, same seed, init and batch order. */
+async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const model = build();
+  const opt = new RSOOptimizer(config);
+  const steps: Record[] = [];
+  await opt.fit(model, x, y, {
+    batchSize: BATCH,
+    maxSteps: STEPS,
+    cycles: 100,
+    shuffle: false,
+    verbose: 0,
+    engine: 'model',
+    batchNormSamples: 0,
+    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
+  });
+  return { model, opt, steps };
+}
+
+const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+
+for (const [name, build] of [
+  ['Sequential conv/BN/pool/dense', () => tinyConvSeq(2)],
+  ['functional DAG with a residual add', () => tinyResidual(2)],
+] as const) {
+  describe(`model engine ≡ closure path: ${name}`, () => {
+    it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps, and the same weights`, async () => {
+      const { x, y } = toyData(64, [6, 6, 1], 11);
+      const a = await closureRun(build, x, y);
+      const b = await engineRun(build, x, y);
+      expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
+      expect(b.steps.length).toBe(STEPS);
+      let worst = 0;
+      const layersHit = new Set<number>();
+      for (let s = 0; s < STEPS; s++) {
+        const [ra, rb] = [a.steps[s]!, b.steps[s]!];
+        expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
+        for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
+        if (ra.accepted !== rb.accepted) {
+          // Report a near-tie instead of hiding it.
+          throw new Error(
+            `step ${s}: decisions differ (closure kept ${ra.accepted}, engine kept ${rb.accepted}); ` +
+              `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}`,
+          );
+        }
+        layersHit.add(ra.tensor);
+      }
+      console.log(`${name}: worst relative loss difference over ${STEPS} steps: ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-5);
+      // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
+      expect(layersHit.size).toBe(a.model.trainableWeights.length);
+      // Same weights after the run (BN moving statistics excluded: the engine re-estimates them).
+      const wa = a.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+      const wb = b.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+      wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
+      expect(weightsOf(a.model).length).toBe(weightsOf(b.model).length);
+      a.model.dispose();
+      b.model.dispose();
+      tf.dispose([x, y]);
+    });
+  });
+}

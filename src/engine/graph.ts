@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 
 /** The part of a tfjs layer the executor calls. */
@@ -44,7 +44,9 @@ export function buildGraph(model: LayersModel): ModelGraph {
     if (seen.has(inbound)) return;
     seen.add(inbound);
     for (const i of inbound.inputTensors) visit(i);
-    const { training: _training, ...kwargs } = inbound.callArgs ?? {};
+    // `training` is decided per run, not by the symbolic call.
+    const kwargs: Record<string, unknown> = { ...(inbound.callArgs ?? {}) };
+    delete kwargs['training'];
     nodes.push({ layer: t.sourceLayer as unknown as GraphLayer, inputs: inbound.inputTensors, outputs: inbound.outputTensors, kwargs });
   };
   for (const o of model.outputs) visit(o);

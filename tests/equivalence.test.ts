@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
-import { tinyConvSeq, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { chainResidual, tinyConvSeq, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -41,7 +41,7 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
   const model = build();
   const opt = new RSOOptimizer(config);
   const steps: Record[] = [];
-  await opt.fit(model, x, y, {
+  const history = await opt.fit(model, x, y, {
     batchSize: BATCH,
     maxSteps: STEPS,
     cycles: 100,
@@ -51,14 +51,15 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
     batchNormSamples: 0,
     callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
   });
-  return { model, opt, steps };
+  return { model, opt, steps, deltaSteps: Number(history.params['engineDeltaSteps']) };
 }
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
-for (const [name, build] of [
-  ['Sequential conv/BN/pool/dense', () => tinyConvSeq(2)],
-  ['functional DAG with a residual add', () => tinyResidual(2)],
+for (const [name, build, usesDeltas] of [
+  ['Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
+  ['functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
+  ['functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false],
 ] as const) {
   describe(`model engine ≡ closure path: ${name}`, () => {
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps, and the same weights`, async () => {
@@ -82,7 +83,10 @@ for (const [name, build] of [
         }
         layersHit.add(ra.tensor);
       }
-      console.log(`${name}: worst relative loss difference over ${STEPS} steps: ${worst.toExponential(2)}`);
+      console.log(`${name}: worst relative loss difference over ${STEPS} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the conv delta path`);
+      // The delta path really ran where the graph allows it, and only there.
+      if (usesDeltas) expect(b.deltaSteps).toBeGreaterThan(40);
+      else expect(b.deltaSteps).toBe(0);
       expect(worst).toBeLessThan(1e-5);
       // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
       expect(layersHit.size).toBe(a.model.trainableWeights.length);

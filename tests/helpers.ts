@@ -74,3 +74,27 @@ export function tinyConvSeq(seed = 1): tfl.Sequential {
     ],
   });
 }
+
+/**
+ * A functional net whose conv chains feed a residual add with a skip from the input (a 1×1 projection):
+ * conv → BN → ReLU → conv → BN → ReLU → conv → add(·, proj(input)) → BN → GAP → Dense.
+ */
+export function chainResidual(seed = 1): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
+  const conv = (filters: number, k: number, size = 3) =>
+    tfl.layers.conv2d({ filters, kernelSize: size, padding: 'same', useBias: false, kernelInitializer: init(k) });
+  const input = tfl.input({ shape: [6, 6, 1] });
+  let h = conv(2, 1).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.reLU().apply(h) as tfl.SymbolicTensor;
+  h = conv(2, 2).apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.reLU().apply(h) as tfl.SymbolicTensor;
+  h = conv(2, 3).apply(h) as tfl.SymbolicTensor;
+  const skip = conv(2, 4, 1).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.add().apply([h, skip]) as tfl.SymbolicTensor;
+  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.globalAveragePooling2d({}).apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }).apply(h) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}

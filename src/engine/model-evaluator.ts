@@ -4,6 +4,8 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { buildGraph, cutGraph, runNodes } from './graph.js';
+import { chainLosses, matchConvChain } from './conv-chain.js';
+import type { ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
@@ -14,6 +16,8 @@ export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
 export interface ModelEvaluatorOptions {
   /** Bytes of cached layer inputs to keep per searched group; chunks beyond it are recomputed (default 2 GiB). */
   readonly cacheBytes?: number;
+  /** Use the conv delta path where the graph allows it (default true); false always re-runs the suffix. */
+  readonly deltas?: boolean;
 }
 
 /** Counters of the model evaluator's cache. */
@@ -24,6 +28,8 @@ export interface ModelEvaluatorStats {
   readonly misses: number;
   /** Bytes held by the cache now. */
   readonly cachedBytes: number;
+  /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
+  readonly deltaSteps: number;
 }
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
@@ -76,22 +82,25 @@ export function createModelEvaluator(
   for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
   const groupOfTensor = new Int32Array(variables.length).fill(-1);
   groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
-  const cuts = new Map<number, GraphCut>();
-  const cutFor = (gi: number): GraphCut => {
+  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null }>();
+  const planFor = (gi: number) => {
     let c = cuts.get(gi);
     if (c === undefined) {
       const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
-      c = cutGraph(graph, layers);
+      const cut = cutGraph(graph, layers);
+      c = { cut, chain: options.deltas === false ? null : matchConvChain(graph, cut, layers) };
       cuts.set(gi, c);
     }
     return c;
   };
+  const cutFor = (gi: number): GraphCut => planFor(gi).cut;
 
   let group = -1;
   let cache = new Map<string, Cut>();
   let cachedBytes = 0;
   let hits = 0;
   let misses = 0;
+  let deltaSteps = 0;
   let batch: { key: string; x: tf.Tensor; y: tf.Tensor } | null = null;
   let current: Cut | null = null;
   let currentOwned = false;
@@ -166,6 +175,13 @@ export function createModelEvaluator(
     evaluate(t, flat, candidates) {
       const gi = groupOfTensor[t]!;
       const cut = ensureCut(gi);
+      const { chain } = planFor(gi);
+      if (chain !== null && variables[t] === chain.kernel) {
+        const y = batch!.y;
+        const outId = graph.outputs[0]!.id;
+        deltaSteps++;
+        return frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!))));
+      }
       const c = cutFor(gi);
       const losses = new Float64Array(candidates.length);
       for (let k = 0; k < candidates.length; k++) {
@@ -174,7 +190,7 @@ export function createModelEvaluator(
       }
       return losses;
     },
-    stats: () => ({ hits, misses, cachedBytes }),
+    stats: () => ({ hits, misses, cachedBytes, deltaSteps }),
     dispose: clearCache,
   };
 }

@@ -310,6 +310,12 @@ export async function fitRSO(
     if (evaluator !== null && bnSample !== null) reestimateBatchNorm(model, bnSample);
     await callbackList.onTrainEnd();
   } finally {
+    if (evaluator !== null) {
+      const s = evaluator.stats();
+      history.setParams({ ...history.params, engine: 'model', engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps });
+    } else {
+      history.setParams({ ...history.params, engine: 'closure' });
+    }
     evaluator?.dispose();
     bar?.stop();
     for (const t of owned) t.dispose();

@@ -1,0 +1,122 @@
+/**
+ * Engine benchmark: milliseconds per RSO step for each searched group of the paper's MNIST network, on the
+ * closure path (whole model per candidate) and on the model engine (cached cut + suffix), in one run.
+ *
+ *   npm run bench:engine -- [--batch-size 1000] [--steps 3] [--chunks 60]
+ *
+ * `--chunks` is the number of distinct batches per cycle (training examples / batch size): the model engine
+ * computes each chunk's cached input once per group, and that cost is spread over the group's steps.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { RSOOptimizer, createMnistNet } from '../src/index.js';
+import { createClosureEvaluator } from '../src/engine/closure-evaluator.js';
+import { createModelEvaluator } from '../src/engine/model-evaluator.js';
+import { buildGraph, cutGraph } from '../src/engine/graph.js';
+import { resolveLoss } from '../src/train/losses.js';
+import { useWasmOrCpu } from './lib/backend.js';
+
+const { values } = parseArgs({
+  options: {
+    'batch-size': { type: 'string', default: '1000' },
+    steps: { type: 'string', default: '3' },
+    chunks: { type: 'string', default: '60' },
+  },
+});
+const batch = Number(values['batch-size']);
+const steps = Number(values.steps);
+const chunks = Number(values.chunks);
+for (const [flag, v] of [['--batch-size', batch], ['--steps', steps], ['--chunks', chunks]] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${flag} must be a positive integer, got ${String(v)}`);
+}
+
+const backend = await useWasmOrCpu();
+const model = createMnistNet({ seed: 1 });
+const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+const opt = new RSOOptimizer({ seed: 1 });
+opt.bind(variables);
+const lossFn = resolveLoss('categoricalCrossentropy', 'mean');
+const x = tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', 3);
+const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 4), 10);
+
+const time = (fn: () => void, reps: number): number => {
+  fn(); // warm-up
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) fn();
+  return (performance.now() - t0) / reps;
+};
+
+// Plain matMul in the same run: the machine's reference speed.
+const a = tf.randomNormal([1000, 784]);
+const b = tf.randomNormal([784, 128]);
+const mmMs = time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), 20);
+const mmGflops = (2 * 1000 * 784 * 128) / (mmMs * 1e6);
+
+// FLOPs of the conv and dense layers in a list of graph nodes, for one candidate.
+const graph = buildGraph(model);
+const layerFlops = (name: string): number => {
+  const layer = model.getLayer(name);
+  const cls = layer.getClassName();
+  const out = layer.outputShape as number[];
+  const kernel = layer.trainableWeights.find((w) => w.name.includes('kernel'));
+  if (kernel === undefined) return 0;
+  const k = kernel.shape as number[];
+  if (cls === 'Conv2D') return 2 * batch * out[1]! * out[2]! * k[0]! * k[1]! * k[2]! * k[3]!;
+  if (cls === 'Dense') return 2 * batch * k[0]! * k[1]!;
+  return 0;
+};
+
+const closure = () => lossFn(y, model.apply(x, { training: true }) as tf.Tensor);
+const closureEval = createClosureEvaluator(variables, closure);
+const engine = createModelEvaluator(model, variables, opt.weightGroups, lossFn);
+
+interface Row { group: string; size: number; closureMs: number; engineMs: number; cutMs: number; flops: number }
+const rows: Row[] = [];
+const sigma = 0.05;
+for (const [gi, g] of opt.weightGroups.entries()) {
+  const t = g.tensors[0]!;
+  const cands = (w: number) => Float32Array.from([w, w + sigma, w - sigma]);
+  const stepWith = (ev: { read(t: number, f: number): number; evaluate(t: number, f: number, c: Float32Array): ArrayLike<number>; write(t: number, f: number, v: number): void }, k: number) => {
+    const flat = k % variables[t]!.size;
+    const w = ev.read(t, flat);
+    ev.evaluate(t, flat, cands(w));
+    ev.write(t, flat, w);
+  };
+  let k = 0;
+  const closureMs = time(() => stepWith(closureEval, k++), steps);
+  // Cache miss (the cut of a new chunk), then steady state on cached chunks.
+  engine.setBatch(`bench/${gi}/miss`, x, y);
+  const t0 = performance.now();
+  stepWith(engine, k++);
+  const missMs = performance.now() - t0;
+  const engineMs = time(() => {
+    engine.setBatch(`bench/${gi}/miss`, x, y);
+    stepWith(engine, k++);
+  }, Math.max(steps, 5));
+  const cutMs = Math.max(missMs - engineMs, 0);
+  const layers = new Set(g.tensors.map((ti) => model.layers.find((l) => l.trainableWeights.some((w) => w.read().id === variables[ti]!.id))!.name));
+  const suffix = cutGraph(graph, layers).suffix;
+  const flops = 3 * suffix.reduce((s, n) => s + layerFlops(n.layer.name), 0);
+  rows.push({ group: g.name, size: g.size, closureMs, engineMs, cutMs, flops });
+}
+
+console.log(`\nEngine benchmark: paper MNIST network (12,016 scalars), batch ${batch}, backend ${backend}, ${new Date().toISOString()}`);
+console.log(`plain matMul 1000x784 @ 784x128: ${mmMs.toFixed(2)} ms = ${mmGflops.toFixed(1)} GFLOP/s\n`);
+console.log('group (output → input)                scalars  closure ms/step  engine ms/step  +cut ms/step  ratio   engine GFLOP/s');
+let closureTotal = 0;
+let engineTotal = 0;
+for (const r of [...rows].reverse()) {
+  const amortizedCut = (r.cutMs * Math.min(chunks, r.size)) / r.size;
+  const perStep = r.engineMs + amortizedCut;
+  closureTotal += r.size * r.closureMs;
+  engineTotal += r.size * perStep;
+  console.log(
+    `${r.group.padEnd(38)} ${String(r.size).padStart(7)}  ${r.closureMs.toFixed(1).padStart(15)}  ${r.engineMs.toFixed(1).padStart(14)}  ${amortizedCut.toFixed(2).padStart(12)}  ${(r.closureMs / perStep).toFixed(1).padStart(5)}x  ${(r.flops / (r.engineMs * 1e6)).toFixed(1).padStart(14)}`,
+  );
+}
+console.log(`\nwhole cycle (estimate from the per-step times above, ${chunks} chunks per cycle):`);
+console.log(`  closure path: ${(closureTotal / 60000).toFixed(1)} min`);
+console.log(`  model engine: ${(engineTotal / 60000).toFixed(1)} min`);
+console.log(`  ratio:        ${(closureTotal / engineTotal).toFixed(2)}x`);
+closureEval.dispose();
+engine.dispose();

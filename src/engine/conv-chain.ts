@@ -1,0 +1,190 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { runNodes } from './graph.js';
+import type { GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
+
+/** A per-channel layer between the searched conv and the next conv. */
+type ChannelStep =
+  | { readonly kind: 'avgPool'; readonly poolSize: [number, number]; readonly strides: [number, number]; readonly padding: 'valid' | 'same' }
+  | { readonly kind: 'batchNorm'; readonly gamma: tf.Variable | null; readonly beta: tf.Variable | null; readonly epsilon: number }
+  | { readonly kind: 'relu' };
+
+/**
+ * The shape the conv delta path needs: searched Conv2D → per-channel layers → next Conv2D → rest of the graph.
+ */
+export interface ConvChain {
+  /** The searched conv node and its kernel variable. */
+  readonly conv: GraphNode;
+  readonly kernel: tf.Variable;
+  /** Nodes from the searched conv to the next conv, both included. */
+  readonly head: readonly GraphNode[];
+  readonly steps: readonly ChannelStep[];
+  /** The output of the last per-channel layer (the next conv's input). */
+  readonly pathOut: SymbolicTensor;
+  /** The next conv node, its kernel, strides and padding. */
+  readonly next: GraphNode;
+  readonly nextKernel: tf.Variable;
+  readonly nextStrides: [number, number];
+  readonly nextPadding: 'valid' | 'same';
+  /** Everything after the next conv, in topological order. */
+  readonly rest: readonly GraphNode[];
+}
+
+interface LayerInternals {
+  readonly strides?: number[];
+  readonly padding?: string;
+  readonly dilationRate?: number[];
+  readonly activation?: { getClassName(): string };
+  readonly poolSize?: number[];
+  readonly axis?: number;
+  readonly epsilon?: number;
+  readonly gamma?: { read(): tf.Variable } | null;
+  readonly beta?: { read(): tf.Variable } | null;
+  readonly kernel?: { read(): tf.Variable };
+  readonly dataFormat?: string;
+}
+
+const internals = (l: GraphLayer) => l as unknown as LayerInternals;
+const isLinear = (l: GraphLayer) => (internals(l).activation?.getClassName() ?? 'linear') === 'Linear' || internals(l).activation?.getClassName() === 'linear';
+const pair = (v: number[] | undefined, d: number): [number, number] => [v?.[0] ?? d, v?.[1] ?? d];
+
+function plainConv(l: GraphLayer): boolean {
+  const i = internals(l);
+  return (
+    l.getClassName() === 'Conv2D' &&
+    isLinear(l) &&
+    (i.dataFormat ?? 'channelsLast') === 'channelsLast' &&
+    pair(i.dilationRate, 1).every((d) => d === 1)
+  );
+}
+
+/**
+ * Recognises `conv → (avg pool | BN | ReLU)* → conv → …` starting at the searched conv, where every tensor on
+ * the path has one consumer. Returns null when the group does not have that shape (the caller falls back to
+ * re-running the suffix, which is exact for any graph).
+ */
+export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: ReadonlySet<string>): ConvChain | null {
+  const first = cut.suffix[0];
+  if (first === undefined || !plainConv(first.layer)) return null;
+  const i0 = internals(first.layer);
+  if (pair(i0.strides, 1).some((s) => s !== 1) || i0.padding !== 'same') return null;
+  const consumers = new Map<number, GraphNode[]>();
+  for (const n of graph.nodes) for (const s of n.inputs) consumers.set(s.id, [...(consumers.get(s.id) ?? []), n]);
+  const outputIds = new Set(graph.outputs.map((o) => o.id));
+  const head: GraphNode[] = [first];
+  const steps: ChannelStep[] = [];
+  let t = first.outputs[0]!;
+  for (;;) {
+    const cs = consumers.get(t.id) ?? [];
+    if (cs.length !== 1 || outputIds.has(t.id)) return null;
+    const n = cs[0]!;
+    if (n.inputs.length !== 1) return null;
+    head.push(n);
+    const cls = n.layer.getClassName();
+    const li = internals(n.layer);
+    if (plainConv(n.layer)) {
+      const idx = graph.nodes.indexOf(n);
+      const rest = graph.nodes.slice(idx + 1).filter((r) => cut.suffix.includes(r));
+      // Every searched layer must sit on the path, before the next conv.
+      if (![...groupLayers].every((name) => head.slice(0, -1).some((hn) => hn.layer.name === name))) return null;
+      return {
+        conv: first,
+        kernel: i0.kernel!.read(),
+        head,
+        steps,
+        pathOut: t,
+        next: n,
+        nextKernel: li.kernel!.read(),
+        nextStrides: pair(li.strides, 1),
+        nextPadding: li.padding === 'valid' ? 'valid' : 'same',
+        rest,
+      };
+    }
+    if (cls === 'AveragePooling2D' && (li.dataFormat ?? 'channelsLast') === 'channelsLast') {
+      const padding = li.padding === 'same' ? 'same' : 'valid';
+      steps.push({ kind: 'avgPool', poolSize: pair(li.poolSize, 2), strides: pair(li.strides, 2), padding });
+    } else if (cls === 'BatchNormalization' && (li.axis === -1 || li.axis === 3)) {
+      steps.push({ kind: 'batchNorm', gamma: li.gamma?.read() ?? null, beta: li.beta?.read() ?? null, epsilon: li.epsilon ?? 1e-3 });
+    } else if (cls === 'ReLU' || (cls === 'Activation' && internals(n.layer).activation?.getClassName().toLowerCase() === 'relu')) {
+      steps.push({ kind: 'relu' });
+    } else {
+      return null;
+    }
+    t = n.outputs[0]!;
+  }
+}
+
+/** Applies the per-channel path to one channel [B, H, W, 1] of the searched conv's output. */
+function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number): tf.Tensor4D {
+  let h = x;
+  for (const s of chain.steps) {
+    if (s.kind === 'avgPool') h = tf.avgPool(h, s.poolSize, s.strides, s.padding);
+    else if (s.kind === 'relu') h = tf.relu(h);
+    else {
+      const m = tf.moments(h, [0, 1, 2]);
+      const mean = m.mean as tf.Tensor1D;
+      const variance = m.variance as tf.Tensor1D;
+      const gamma = s.gamma === null ? undefined : (tf.slice(s.gamma, [co], [1]) as tf.Tensor1D);
+      const beta = s.beta === null ? undefined : (tf.slice(s.beta, [co], [1]) as tf.Tensor1D);
+      h = tf.batchNorm4d(h, mean, variance, beta, gamma, s.epsilon);
+    }
+  }
+  return h;
+}
+
+/**
+ * Losses of the candidates of one conv-kernel scalar, computed as deltas.
+ *
+ * @remarks
+ * The base pass (current weights) runs the searched conv, the per-channel layers and the next conv once. For a
+ * change δ of W[kh, kw, ci, co], the searched conv's output changes only in channel co, by δ times input channel
+ * ci shifted by (kh, kw). That channel goes through pooling, BN (batch statistics recomputed for the channel) and
+ * ReLU, and the next conv's output changes by conv(Δchannel, Wnext[:, :, co, :]), a single-input-channel conv.
+ * Only the layers after the next conv run in full, once per candidate.
+ */
+export function chainLosses(
+  chain: ConvChain,
+  cut: ReadonlyMap<number, tf.Tensor>,
+  flat: number,
+  current: number,
+  candidates: Float32Array,
+  loss: (values: Map<number, tf.Tensor>) => number,
+): Float64Array {
+  const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
+  const co = flat % cout;
+  let r = (flat - co) / cout;
+  const ci = r % cin;
+  r = (r - ci) / cin;
+  const w = r % kw;
+  const h = (r - w) / kw;
+  const out = new Float64Array(candidates.length);
+  tf.tidy(() => {
+    const values = new Map(cut);
+    runNodes(chain.head, values, true);
+    const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
+    const zNext = values.get(chain.next.outputs[0]!.id)!;
+    const [b, hh, ww] = z.shape;
+    const zc = tf.slice(z, [0, 0, 0, co], [b, hh, ww, 1]);
+    const oldPath = tf.slice(values.get(chain.pathOut.id)! as tf.Tensor4D, [0, 0, 0, co], [-1, -1, -1, 1]);
+    const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
+    const xci = tf.slice(input, [0, 0, 0, ci], [-1, -1, -1, 1]);
+    const oneHot = tf.buffer([kh, kw, 1, 1]);
+    oneHot.set(1, h, w, 0, 0);
+    const shifted = tf.conv2d(xci, oneHot.toTensor() as tf.Tensor4D, 1, 'same');
+    const wNext = tf.slice(chain.nextKernel, [0, 0, co, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
+    for (let k = 0; k < candidates.length; k++) {
+      const delta = candidates[k]! - current;
+      const rest = new Map(cut);
+      if (delta === 0) {
+        rest.set(chain.next.outputs[0]!.id, zNext);
+      } else {
+        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co);
+        const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
+        rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
+      }
+      runNodes(chain.rest, rest, true);
+      out[k] = loss(rest);
+    }
+  });
+  return out;
+}

@@ -101,3 +101,37 @@ for (const [name, build, usesDeltas] of [
     });
   });
 }
+
+describe('model engine cache budgets', () => {
+  it('change where cut inputs live (backend, host, recomputed), never the decisions', async () => {
+    const { x, y } = toyData(64, [6, 6, 1], 12);
+    const run = async (budget: { cacheBytes: number; hostCacheBytes: number }) => {
+      const model = chainResidual(3);
+      const opt = new RSOOptimizer(config);
+      const seen: Record[] = [];
+      const history = await opt.fit(model, x, y, {
+        batchSize: BATCH,
+        maxSteps: 120,
+        shuffle: true,
+        verbose: 0,
+        engine: 'model',
+        batchNormSamples: 0,
+        ...budget,
+        callbacks: { onBatchEnd: async () => void seen.push(record(opt.lastStepResult!)) },
+      });
+      model.dispose();
+      return { seen, hits: Number(history.params['engineCacheHits']), misses: Number(history.params['engineCacheMisses']) };
+    };
+    const device = await run({ cacheBytes: 1e9, hostCacheBytes: 0 });
+    const host = await run({ cacheBytes: 0, hostCacheBytes: 1e9 });
+    const none = await run({ cacheBytes: 0, hostCacheBytes: 0 });
+    expect(host.seen).toEqual(device.seen);
+    expect(none.seen).toEqual(device.seen);
+    // 4 chunks per pass: every chunk after the first visit of a group is a hit when cached.
+    expect(device.hits).toBeGreaterThan(device.misses);
+    expect(host.hits).toBe(device.hits);
+    expect(none.hits).toBe(0);
+    expect(none.misses).toBe(120);
+    tf.dispose([x, y]);
+  });
+});

@@ -9,13 +9,20 @@ import type { ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
-/** Default memory for cached layer inputs: 2 GiB, well inside both the 4 GiB wasm heap and a 24 GiB machine. */
-export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+/** Default backend memory for cached layer inputs: 1 GiB, well inside the 4 GiB wasm heap. */
+export const DEFAULT_CACHE_BYTES = 1024 ** 3;
+/** Default host (JS) memory for cached layer inputs beyond the backend budget: 8 GiB of a 24 GiB machine. */
+export const DEFAULT_HOST_CACHE_BYTES = 8 * 1024 ** 3;
 
 /** Options of the model evaluator. */
 export interface ModelEvaluatorOptions {
-  /** Bytes of cached layer inputs to keep per searched group; chunks beyond it are recomputed (default 2 GiB). */
+  /** Backend bytes of cached layer inputs per searched group (default 1 GiB). */
   readonly cacheBytes?: number;
+  /**
+   * Host bytes for further cached layer inputs, copied to the backend when used (default 8 GiB). Chunks beyond
+   * both budgets are recomputed from the model input.
+   */
+  readonly hostCacheBytes?: number;
   /** Use the conv delta path where the graph allows it (default true); false always re-runs the suffix. */
   readonly deltas?: boolean;
 }
@@ -26,8 +33,10 @@ export interface ModelEvaluatorStats {
   readonly hits: number;
   /** Batches whose cut was computed (then cached if it fitted). */
   readonly misses: number;
-  /** Bytes held by the cache now. */
+  /** Backend bytes held by the cache now. */
   readonly cachedBytes: number;
+  /** Host bytes held by the cache now. */
+  readonly hostBytes: number;
   /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
   readonly deltaSteps: number;
 }
@@ -63,6 +72,7 @@ export function createModelEvaluator(
     throw new RangeError(`model evaluator: needs one input and one output, the model has ${model.inputs.length} and ${model.outputs.length}`);
   }
   const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const hostBudget = options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES;
   const graph: ModelGraph = buildGraph(model);
   const weights = createWeightWriter(variables);
   const others = otherVariables(variables);
@@ -96,8 +106,11 @@ export function createModelEvaluator(
   const cutFor = (gi: number): GraphCut => planFor(gi).cut;
 
   let group = -1;
+  type HostCut = Map<number, { readonly data: Float32Array; readonly shape: number[] }>;
   let cache = new Map<string, Cut>();
+  let hostCache = new Map<string, HostCut>();
   let cachedBytes = 0;
+  let hostBytes = 0;
   let hits = 0;
   let misses = 0;
   let deltaSteps = 0;
@@ -114,7 +127,9 @@ export function createModelEvaluator(
     clearCurrent();
     cache.forEach(dropCut);
     cache = new Map();
+    hostCache = new Map();
     cachedBytes = 0;
+    hostBytes = 0;
   };
 
   const computeCut = (c: GraphCut, x: tf.Tensor): Cut => {
@@ -142,15 +157,24 @@ export function createModelEvaluator(
       currentOwned = false;
       return hit;
     }
+    const hostHit = hostCache.get(batch.key);
+    if (hostHit !== undefined) {
+      hits++;
+      current = new Map([...hostHit].map(([id, h]) => [id, tf.tensor(h.data, h.shape, 'float32')]));
+      currentOwned = true;
+      return current;
+    }
     misses++;
     const c = computeCut(cutFor(gi), batch.x);
     const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
+    currentOwned = true;
     if (cachedBytes + bytes <= budget) {
       cache.set(batch.key, c);
       cachedBytes += bytes;
       currentOwned = false;
-    } else {
-      currentOwned = true;
+    } else if (hostBytes + bytes <= hostBudget) {
+      hostCache.set(batch.key, new Map([...c].map(([id, t]) => [id, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }])));
+      hostBytes += bytes;
     }
     current = c;
     return c;
@@ -190,7 +214,7 @@ export function createModelEvaluator(
       }
       return losses;
     },
-    stats: () => ({ hits, misses, cachedBytes, deltaSteps }),
+    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps }),
     dispose: clearCache,
   };
 }

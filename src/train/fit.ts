@@ -49,8 +49,10 @@ export interface RSOFitArgs {
    * `'model'` for single-input, single-output models. Both make the same decisions.
    */
   readonly engine?: 'auto' | 'model' | 'closure';
-  /** Memory for cached layer inputs of the model engine, in bytes (default 2 GiB); beyond it, inputs are recomputed. */
+  /** Backend memory for cached layer inputs of the model engine, in bytes (default 1 GiB). */
   readonly cacheBytes?: number;
+  /** Host memory for further cached layer inputs, in bytes (default 8 GiB); beyond both, inputs are recomputed. */
+  readonly hostCacheBytes?: number;
 }
 
 interface Batcher {
@@ -247,10 +249,11 @@ export async function fitRSO(
     throw new RangeError(`engine must be 'auto', 'model' or 'closure', got ${JSON.stringify(engine)}`);
   }
   const useModel = engine === 'model' || (engine === 'auto' && model.inputs.length === 1 && model.outputs.length === 1);
-  const cacheBytes = args.cacheBytes === undefined ? undefined : requireNonNegative('cacheBytes', args.cacheBytes);
-  const evaluator = useModel
-    ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, cacheBytes === undefined ? {} : { cacheBytes })
-    : null;
+  const cacheOptions = {
+    ...(args.cacheBytes === undefined ? {} : { cacheBytes: requireNonNegative('cacheBytes', args.cacheBytes) }),
+    ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: requireNonNegative('hostCacheBytes', args.hostCacheBytes) }),
+  };
+  const evaluator = useModel ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, cacheOptions) : null;
 
   await callbackList.onTrainBegin();
   try {

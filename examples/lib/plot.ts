@@ -78,7 +78,7 @@ export function trainingCurvesSpec(curves: TrainingCurves): TopLevelSpec {
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'RSO step' },
           y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
-          color: { field: 'set', type: 'nominal', title: 'measured on', legend: { orient: 'bottom' } },
+          color: { field: 'set', type: 'nominal', title: 'measured on', legend: { orient: 'bottom', labelLimit: 400 } },
         },
       },
     ],

@@ -46,6 +46,8 @@ export { parseIdx } from './data/idx.js';
 export type { IdxArray, IdxData, IdxDType } from './data/idx.js';
 export { loadMnist, mnistMean, mnistToTensors } from './data/mnist.js';
 export type { LoadMnistOptions, MnistData, MnistSplit, MnistTensors, MnistToTensorsOptions } from './data/mnist.js';
+export { CIFAR10_CLASSES, cifar10ChannelMeans, cifar10ToTensors, loadCifar10, parseCifar10Batch } from './data/cifar10.js';
+export type { Cifar10ChannelMeans, Cifar10Data, Cifar10Split, Cifar10Tensors, Cifar10ToTensorsOptions, LoadCifar10Options } from './data/cifar10.js';
 export { createMnistNet, MNIST_NET_COUNTS } from './models/mnist-net.js';
 export type { MnistNetOptions } from './models/mnist-net.js';
 export { createCifarNet, CIFAR_NET_COUNTS } from './models/cifar-net.js';

@@ -33,7 +33,7 @@ const TRAIN_FILES = [
 const TEST_FILE = 'test_batch.bin';
 
 // Command that builds the binary files from the project's JPEG copy (examples/benchmarks/convert-cifar10.ts).
-const CONVERTER_COMMAND = 'npx tsx examples/benchmarks/convert-cifar10.ts --out <dir>';
+const CONVERTER_COMMAND = 'npm run cifar:convert -- --out <dir>';
 
 /**
  * The CIFAR-10 class names, indexed by label, in the label order of the official release
@@ -140,7 +140,7 @@ export interface Cifar10Tensors {
  * // count === 1, labels[0] === 3, images[0] === 255, images[1] === 0, images[2] === 7
  * ```
  */
-export function parseCifar10Batch(bytes: Uint8Array): { images: Uint8Array; labels: Uint8Array; count: number } {
+export function parseCifar10Batch(bytes: Uint8Array): Cifar10Split {
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(`parseCifar10Batch: expected a Uint8Array, got ${Object.prototype.toString.call(bytes)}`);
   }

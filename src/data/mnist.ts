@@ -2,8 +2,8 @@
  * MNIST loader for Node: reads the four IDX files into plain typed arrays, and turns a split into
  * tensors with the authors' input scaling.
  *
- * This is the only module of the library that imports Node built-ins (`node:fs`, `node:path`,
- * `node:zlib`, `node:module`).
+ * With the CIFAR-10 loader, it is one of the two modules of the library that import Node built-ins
+ * (`node:fs`, `node:path`, `node:zlib`, `node:module`).
  *
  * @packageDocumentation
  */

@@ -207,7 +207,7 @@ describe('loadCifar10 on small files written here', () => {
       }
       const missing = join(partial, 'data_batch_4.bin');
       await expect(loadCifar10({ dir: partial })).rejects.toThrow(`loadCifar10: ${missing} does not exist.`);
-      await expect(loadCifar10({ dir: partial })).rejects.toThrow('examples/benchmarks/convert-cifar10.ts');
+      await expect(loadCifar10({ dir: partial })).rejects.toThrow('npm run cifar:convert');
       // a missing file is an error even when a limit would not need it
       await expect(loadCifar10({ dir: partial, trainLimit: 1 })).rejects.toThrow('data_batch_4.bin does not exist');
     } finally {

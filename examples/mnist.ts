@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -270,8 +271,15 @@ async function main(): Promise<number> {
   evalSeconds = 0;
   accuracySeries.push({ step: 0, seconds: 0, accuracy: untrained, set: progressSet });
   logLine(`step 0: test accuracy ${percent(untrained)} on ${progressCount} images (untrained)`);
+  const loadBefore = loadavg()[0]!;
+  if (loadBefore > 0.5 * cpus().length) {
+    console.warn(
+      `Note: the 1-minute load average is ${loadBefore.toFixed(1)} on ${cpus().length} cores; other processes are using the CPU, ` +
+        'so this run will take fewer steps than on an idle machine.',
+    );
+  }
   trainStart = Date.now();
-  await optimizer.fit(model, train.xs, train.ys, {
+  const history = await optimizer.fit(model, train.xs, train.ys, {
     batchSize: flags.batchSize,
     cycles: flags.cycles,
     timeBudgetSeconds: flags.budget,
@@ -281,6 +289,11 @@ async function main(): Promise<number> {
   });
   const trainSeconds = elapsed();
   const steps = optimizer.step;
+  const loadAfter = loadavg()[0]!;
+  const fitParams = history.params as Record<string, unknown>;
+  const engine = String(fitParams['engine'] ?? 'unknown');
+  const cacheHits = Number(fitParams['engineCacheHits'] ?? 0);
+  const cacheMisses = Number(fitParams['engineCacheMisses'] ?? 0);
 
   const finalStart = Date.now();
   const subsetAcc = progressAccuracy();
@@ -303,6 +316,12 @@ async function main(): Promise<number> {
   ];
   const summary = {
     backend,
+    engine,
+    engineCacheHits: cacheHits,
+    engineCacheMisses: cacheMisses,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadAfter,
+    cores: cpus().length,
     batchSize: effectiveBatch,
     trainingExamples: data.train.count,
     examplesDrawn: steps * effectiveBatch,
@@ -337,6 +356,7 @@ async function main(): Promise<number> {
 
   const rows: [string, string][] = [
     ['backend', backend],
+    ['candidate engine', engine === 'model' ? `model (layer inputs cached: ${cacheHits} hits, ${cacheMisses} misses)` : engine],
     ['batch size', `${effectiveBatch}`],
     ['training examples', `${data.train.count} (${summary.examplesDrawn} drawn in ${steps} batches)`],
     ['RSO steps', `${steps}`],

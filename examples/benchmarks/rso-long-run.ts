@@ -1,12 +1,15 @@
 /**
- * Long-run RSO on MNIST with the paper's network: test accuracy after every searched layer and every cycle,
- * wall time per layer and per cycle, checkpoints to resume in several sittings.
+ * Long-run RSO with the paper's networks on MNIST or CIFAR-10: test accuracy after every searched layer and
+ * every cycle, wall time per layer and per cycle, and checkpoints to resume a long run in several sittings.
  *
  *   npm run bench:mnist -- --batch-size 1000 --cycles 1 [--planned-cycles 50] [--seed 42]
- *                          [--budget <seconds>] [--train-limit 60000] [--engine model|closure]
- *                          [--checkpoint .cache/mnist-rso] [--out out/mnist-rso]
+ *   npm run bench:cifar -- --budget 1800 [--batch-size 1000] [--planned-cycles 500]
  *
+ * Flags: --dataset mnist|cifar10, --batch-size, --cycles, --planned-cycles, --seed, --budget <seconds>,
+ * --train-limit, --engine model|closure, --checkpoint <dir>, --out <path prefix>, --fresh (ignore a checkpoint).
  * Writes <out>.json (every measurement, the flags, the machine) and <out>.svg (accuracy and loss curves).
+ * CIFAR-10 reads the binary files made by `npm run cifar:convert` from the JPEG copy: figures are labelled
+ * "CIFAR-10, JPEG copy".
  */
 import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,7 +17,19 @@ import { dirname } from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, createMnistNet, evaluateModel, loadMnist, mnistMean, mnistToTensors, reestimateBatchNorm } from '../../src/index.js';
+import {
+  RSOOptimizer,
+  cifar10ChannelMeans,
+  cifar10ToTensors,
+  createCifarNet,
+  createMnistNet,
+  evaluateModel,
+  loadCifar10,
+  loadMnist,
+  mnistMean,
+  mnistToTensors,
+  reestimateBatchNorm,
+} from '../../src/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../lib/checkpoint.js';
@@ -23,15 +38,17 @@ import type { AccuracyPoint, LossPoint } from '../lib/plot.js';
 
 const { values } = parseArgs({
   options: {
+    dataset: { type: 'string', default: 'mnist' },
+    'cifar-dir': { type: 'string', default: '.cache/cifar10' },
     'batch-size': { type: 'string', default: '1000' },
     cycles: { type: 'string', default: '1' },
     'planned-cycles': { type: 'string', default: '50' },
     seed: { type: 'string', default: '42' },
     budget: { type: 'string' },
-    'train-limit': { type: 'string', default: '60000' },
+    'train-limit': { type: 'string' },
     engine: { type: 'string', default: 'model' },
-    checkpoint: { type: 'string', default: '.cache/mnist-rso' },
-    out: { type: 'string', default: 'out/mnist-rso' },
+    checkpoint: { type: 'string' },
+    out: { type: 'string' },
     fresh: { type: 'boolean', default: false },
   },
 });
@@ -44,19 +61,35 @@ const batchSize = int('batch-size', values['batch-size'], 1);
 const cycles = int('cycles', values.cycles, 1);
 const planned = int('planned-cycles', values['planned-cycles'], 1);
 const seed = int('seed', values.seed, 0);
-const trainLimit = int('train-limit', values['train-limit'], 1);
+const dataset = values.dataset;
+if (dataset !== 'mnist' && dataset !== 'cifar10') throw new RangeError(`--dataset must be mnist or cifar10, got ${dataset}`);
+const trainLimit = values['train-limit'] === undefined ? undefined : int('train-limit', values['train-limit'], 1);
 const budget = values.budget === undefined ? undefined : Number(values.budget);
 if (budget !== undefined && !(budget > 0)) throw new RangeError(`--budget must be a positive number of seconds, got ${values.budget}`);
 const engine = values.engine;
 if (engine !== 'model' && engine !== 'closure') throw new RangeError(`--engine must be model or closure, got ${engine}`);
-const checkpointDir = values.checkpoint!;
-const out = values.out!;
+const checkpointDir = values.checkpoint ?? `.cache/${dataset}-rso-b${batchSize}`;
+const out = values.out ?? `out/${dataset}-rso-b${batchSize}`;
+const label = dataset === 'mnist' ? 'MNIST' : 'CIFAR-10, JPEG copy';
 
 const backend = await useWasmOrCpu();
-const data = await loadMnist({ trainLimit, testLimit: 10000 });
-const mean = mnistMean(data);
-const train = mnistToTensors(data.train, { mean });
-const test = mnistToTensors(data.test, { mean });
+const limits = trainLimit === undefined ? {} : { trainLimit };
+let train: { xs: tf.Tensor; ys: tf.Tensor };
+let test: { xs: tf.Tensor; ys: tf.Tensor };
+let trainCount: number;
+if (dataset === 'mnist') {
+  const data = await loadMnist(limits);
+  const mean = mnistMean(data);
+  train = mnistToTensors(data.train, { mean });
+  test = mnistToTensors(data.test, { mean });
+  trainCount = data.train.count;
+} else {
+  const data = await loadCifar10({ dir: values['cifar-dir']!, ...limits });
+  const means = cifar10ChannelMeans(data);
+  train = cifar10ToTensors(data.train, { means });
+  test = cifar10ToTensors(data.test, { means });
+  trainCount = data.train.count;
+}
 const bnSample = tf.slice(train.xs, 0, 2000);
 
 let model: tfl.LayersModel;
@@ -75,7 +108,7 @@ if (!values.fresh && hasCheckpoint(checkpointDir)) {
   secondsBefore = Number(loaded.extra['seconds'] ?? 0);
   console.log(`resumed from ${checkpointDir}: step ${optimizer.step}, cycle ${optimizer.cycle}`);
 } else {
-  model = createMnistNet({ seed });
+  model = dataset === 'mnist' ? createMnistNet({ seed }) : createCifarNet({ seed });
   optimizer = new RSOOptimizer({ seed, cycles: planned });
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
 }
@@ -89,13 +122,15 @@ const testAccuracy = (): number => {
   return evaluateModel(model, test.xs, test.ys, meanLoss, 1000).acc;
 };
 
+let evalSeconds = 0;
 let groupName = optimizer.currentGroup();
 let groupStart = seconds();
 let groupStartStep = optimizer.step;
 let groupCycle = optimizer.cycle;
 const closeGroup = async () => {
-  const acc = testAccuracy();
+  // Training time of the group, measured before the (slow) test evaluation and checkpoint.
   const s = seconds();
+  const acc = testAccuracy();
   log.layers.push({ cycle: groupCycle, group: groupName, seconds: s - groupStart, steps: optimizer.step - groupStartStep });
   log.accuracy.push({ step: optimizer.step, seconds: s, accuracy: acc, set: 'test (10k)', cycle: groupCycle, group: groupName });
   console.log(
@@ -104,11 +139,12 @@ const closeGroup = async () => {
   await saveCheckpoint(model, checkpointDir, { log, seconds: seconds() });
   groupName = optimizer.currentGroup();
   groupStart = seconds();
+  evalSeconds += groupStart - s;
   groupStartStep = optimizer.step;
   groupCycle = optimizer.cycle;
 };
 
-console.log(`MNIST RSO: backend ${backend}, batch ${batchSize}, ${data.train.count} training images, engine ${engine}, seed ${seed}, planned cycles ${planned}`);
+console.log(`${label} RSO: backend ${backend}, batch ${batchSize}, ${trainCount} training images, engine ${engine}, seed ${seed}, planned cycles ${planned}`);
 const startCycle = optimizer.cycle;
 await optimizer.fit(model, train.xs, train.ys, {
   batchSize,
@@ -129,10 +165,12 @@ const summary = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3) },
   backend,
-  flags: { batchSize, cycles, planned, seed, trainLimit, engine, budget },
+  dataset: label,
+  flags: { batchSize, cycles, planned, seed, trainLimit: trainCount, engine, budget },
   cyclesCompleted: optimizer.cycle,
   steps: optimizer.step,
   seconds: seconds(),
+  evaluationAndCheckpointSeconds: evalSeconds,
   minutesPerCycle: log.layers.filter((l) => l.cycle === startCycle).reduce((s, l) => s + l.seconds, 0) / 60,
   finalTestAccuracy: log.accuracy[log.accuracy.length - 1]?.accuracy,
 };
@@ -140,7 +178,7 @@ await mkdir(dirname(out), { recursive: true });
 await writeFile(`${out}.json`, JSON.stringify({ summary, ...log }, null, 1));
 await writeFile(
   `${out}.svg`,
-  await vegaLiteToSvg(trainingCurvesSpec({ title: `RSO on MNIST (paper network), batch ${batchSize}, ${backend}`, loss: log.loss, accuracy: log.accuracy, smoothing: 100 })),
+  await vegaLiteToSvg(trainingCurvesSpec({ title: `RSO on ${label} (paper network), batch ${batchSize}, ${backend}`, loss: log.loss, accuracy: log.accuracy, smoothing: 100 })),
 );
 console.log(JSON.stringify(summary, null, 1));
 console.log(`wrote ${out}.json and ${out}.svg`);

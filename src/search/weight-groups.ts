@@ -22,6 +22,7 @@ export interface WeightTensorInfo {
  * conv → BN block is searched as the authors' script does: kernel, then beta, then gamma.
  */
 export interface WeightGroup {
+  /** The layer name, or `conv+bn` for a merged block. */
   readonly name: string;
   /** Indices into the tensor list, in search order. */
   readonly tensors: readonly number[];

@@ -37,6 +37,7 @@ export type { CoordinateContext, CoordinateSelection } from './policies/coordina
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 
+export { registerWasmConv2DBackpropFilter, registerWasmTrainingKernels } from './kernels/conv2d-backprop-filter-wasm.js';
 export { reestimateBatchNorm } from './train/batch-norm.js';
 export { evaluateModel } from './train/fit.js';
 export type { Evaluation, RSOCallbacks, RSOFitArgs } from './train/fit.js';

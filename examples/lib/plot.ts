@@ -55,7 +55,7 @@ export function trainingCurvesSpec(curves: TrainingCurves): TopLevelSpec {
     hconcat: [
       {
         ...panel,
-        title: 'Training loss (mini-batch)',
+        title: { text: 'Training loss (mini-batch)', subtitle: `red: mean of the last ${window} steps` },
         data: { values: curves.loss.map((p) => ({ ...p })) },
         transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smoothed' }], sort: [{ field: 'step' }], frame: [-(window - 1), 0] }],
         encoding: { x: { field: 'step', type: 'quantitative', title: 'RSO step' } },

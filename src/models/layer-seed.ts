@@ -1,6 +1,6 @@
 /**
  * A per-layer seed from the model seed and the layer's index, a nonzero unsigned 32-bit integer.
- * Nonzero matters: tfjs treats seed 0 as "no seed" (`seed ? seed : Math.random()` in rand_util).
+ * Nonzero matters: tfjs treats seed 0 as "no seed" and falls back to an unseeded draw (rand_util).
  */
 export function layerSeed(seed: number, index: number): number {
   const lo = seed >>> 0;

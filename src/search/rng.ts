@@ -15,7 +15,7 @@ export interface RngState {
  *
  * @remarks
  * Every random draw of tfjs-rso (perturbations, shuffled layer orders, coordinate subsets) comes from an
- * `Rng`; `Math.random` is never used. The implementation is seedrandom's ARC4 generator.
+ * `Rng`; the platform's unseeded generator is never used. The implementation is seedrandom's ARC4 generator.
  */
 export interface Rng {
   /** Returns the next uniform number in [0, 1). */

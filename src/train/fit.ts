@@ -29,7 +29,7 @@ export interface RSOFitArgs {
   readonly loss?: LossSpec;
   /** `'mean'` (default) or `'sum'` over the batch, as in the authors' script; decisions agree up to rounding. */
   readonly lossReduction?: 'mean' | 'sum';
-  /** Reshuffle the training set on every pass, from the optimizer's seed (default true). */
+  /** Shuffle the training set once per cycle, from the optimizer's seed (default true); batches are consecutive chunks. */
   readonly shuffle?: boolean;
   /** Held-out data, evaluated at the end of every cycle and at the end of training. */
   readonly validationData?: readonly [tf.Tensor, tf.Tensor];
@@ -67,14 +67,14 @@ function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boo
   const n = x.shape[0]!;
   const size = Math.min(batchSize, n);
   const batchesPerPass = Math.floor(n / size);
-  let permPass = -1; // the cycle whose permutation is in perm
+  let permCycle = -1; // the cycle whose permutation is in perm
   let perm = new Int32Array(0);
   return {
     batchesPerPass,
     key: (cycle, index) => `${shuffle ? cycle : 0}/${index}`,
     next(cycle, index) {
       if (!shuffle) return [tf.slice(x, index * size, size), tf.slice(y, index * size, size)];
-      if (permPass !== cycle) {
+      if (permCycle !== cycle) {
         // One reproducible shuffle per cycle (as the authors' script), derived from (seed, cycle). Batches are
         // consecutive chunks of it, so a cached chunk stays valid for a whole layer.
         const rng = createRng(`${seed}/shuffle/${cycle}`);
@@ -85,7 +85,7 @@ function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boo
           perm[i] = perm[j]!;
           perm[j] = t;
         }
-        permPass = cycle;
+        permCycle = cycle;
       }
       return tf.tidy(() => {
         const idx = tf.tensor1d(perm.subarray(index * size, (index + 1) * size), 'int32');

@@ -13,7 +13,6 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs } from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   MNIST_NET_COUNTS,
   PAPER_CYCLES,
@@ -26,6 +25,7 @@ import {
   randomSubset,
   reestimateBatchNorm,
 } from '../src/index.js';
+import { useWasmOrCpu } from './lib/backend.js';
 import { trainingCurvesSpec, vegaLiteToSvg } from './lib/plot.js';
 import type { AccuracyPoint, LossPoint } from './lib/plot.js';
 
@@ -155,19 +155,6 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
   };
 }
 
-/** Selects the wasm backend, or falls back to cpu with a message. Returns the backend in use. */
-async function setUpBackend(): Promise<string> {
-  // setBackend resolves false (it does not throw) when the backend fails to initialise.
-  if (await tf.setBackend('wasm')) return tf.getBackend();
-  console.warn(
-    'WARNING: the wasm backend failed to initialise; falling back to the pure-JS cpu backend, which is 12-40x ' +
-      'slower here. Expect far fewer steps within the budget and a much lower accuracy.',
-  );
-  await import('@tensorflow/tfjs-backend-cpu');
-  if (!(await tf.setBackend('cpu'))) throw new Error('Neither the wasm nor the cpu backend could be initialised.');
-  return tf.getBackend();
-}
-
 /** Prints a line without garbling the progress bar, which fit draws on stderr. */
 function logLine(message: string): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
@@ -197,7 +184,7 @@ async function main(): Promise<number> {
   }
   const runStart = Date.now();
 
-  const backend = await setUpBackend();
+  const backend = await useWasmOrCpu();
   console.log(`Backend: ${backend}`);
 
   const data = await loadMnist({ trainLimit: flags.trainLimit, testLimit: flags.testLimit });

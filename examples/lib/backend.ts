@@ -14,7 +14,10 @@ export async function useWasmOrCpu(): Promise<string> {
     ok = false;
   }
   if (!ok) {
-    console.warn('wasm backend unavailable; falling back to the (much slower) cpu backend');
+    console.warn(
+      'WARNING: the wasm backend failed to initialise; falling back to the pure-JS cpu backend, which is 12-40x ' +
+        'slower here. Expect far fewer steps within a time budget.',
+    );
     if (!(await tf.setBackend('cpu'))) throw new Error('neither the wasm nor the cpu backend could be initialised');
   }
   await tf.ready();

@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The worker thread of the sharded engine is its own entry: dist/shard-worker.js, next to index.js/.cjs.
+  entry: { index: 'src/index.ts', 'shard-worker': 'src/engine/shard-worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -2,14 +2,20 @@
  * Engine benchmark: milliseconds per RSO step for each searched group of the paper's MNIST network, on the
  * closure path (whole model per candidate) and on the model engine (cached cut + suffix), in one run.
  *
- *   npm run bench:engine -- [--batch-size 1000] [--steps 3] [--chunks 60]
+ *   npm run bench:engine -- [--batch-size 1000] [--steps 3] [--chunks 60] [--workers 2] [--fraction 0.02]
+ *                           [--thread-chunks 3] [--skip-closure]
  *
  * `--chunks` is the number of distinct batches per cycle (training examples / batch size): the model engine
  * computes each chunk's cached input once per group, and that cost is spread over the group's steps.
+ *
+ * Then `rso.fit` runs one cycle visiting a `--fraction` of every group's scalars (randomSubset), on
+ * `--thread-chunks` batches of random data, once with 1 thread and once with `--workers` threads (the batch
+ * split across worker threads), and prints ms per step of each group for both, and the speed-up. Those times
+ * include everything `fit` does per step, cache misses of the chunks included.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { RSOOptimizer, createMnistNet } from '../src/index.js';
+import { RSOOptimizer, createMnistNet, randomSubset } from '../src/index.js';
 import { createClosureEvaluator } from '../src/engine/closure-evaluator.js';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
 import { buildGraph, cutGraph } from '../src/engine/graph.js';
@@ -22,12 +28,20 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '1000' },
     steps: { type: 'string', default: '3' },
     chunks: { type: 'string', default: '60' },
+    workers: { type: 'string', default: '2' },
+    fraction: { type: 'string', default: '0.02' },
+    'thread-chunks': { type: 'string', default: '3' },
+    'skip-closure': { type: 'boolean', default: false },
   },
 });
 const batch = Number(values['batch-size']);
 const steps = Number(values.steps);
 const chunks = Number(values.chunks);
-for (const [flag, v] of [['--batch-size', batch], ['--steps', steps], ['--chunks', chunks]] as const) {
+const workers = Number(values.workers);
+const fraction = Number(values.fraction);
+const threadChunks = Number(values['thread-chunks']);
+if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`--fraction must be in (0, 1], got ${String(values.fraction)}`);
+for (const [flag, v] of [['--batch-size', batch], ['--steps', steps], ['--chunks', chunks], ['--workers', workers], ['--thread-chunks', threadChunks]] as const) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${flag} must be a positive integer, got ${String(v)}`);
 }
 
@@ -84,7 +98,7 @@ for (const [gi, g] of opt.weightGroups.entries()) {
     ev.write(t, flat, w);
   };
   let k = 0;
-  const closureMs = time(() => stepWith(closureEval, k++), steps);
+  const closureMs = values['skip-closure'] ? NaN : time(() => stepWith(closureEval, k++), steps);
   // Cache miss (the cut of a new chunk), then steady state on cached chunks.
   engine.setBatch(`bench/${gi}/miss`, x, y);
   const t0 = performance.now();
@@ -125,3 +139,64 @@ console.log(`  model engine: ${(engineTotal / 60000).toFixed(1)} min`);
 console.log(`  ratio:        ${(closureTotal / engineTotal).toFixed(2)}x`);
 closureEval.dispose();
 engine.dispose();
+
+// Threads: the same fit, 1 thread against `--workers` threads, in this run.
+interface ThreadRun { readonly perGroup: Map<string, { ms: number; steps: number }>; readonly setupMs: number; readonly totalMs: number }
+const threadRun = async (threads: number): Promise<ThreadRun> => {
+  const m = createMnistNet({ seed: 1 });
+  const o = new RSOOptimizer({ seed: 1, coordinates: randomSubset({ fraction }) });
+  const xs = tf.randomNormal([batch * threadChunks, 28, 28, 1], 0, 1, 'float32', 5);
+  const ys = tf.oneHot(tf.randomUniform([batch * threadChunks], 0, 10, 'int32', 6), 10);
+  const perGroup = new Map<string, { ms: number; steps: number }>();
+  let group = '';
+  let t = 0;
+  let trainBegin = 0;
+  const t0 = performance.now();
+  await o.fit(m, xs, ys, {
+    batchSize: batch,
+    cycles: 1,
+    verbose: 0,
+    batchNormSamples: 0,
+    workers: threads,
+    callbacks: {
+      onTrainBegin: async () => void (trainBegin = performance.now()),
+      onBatchBegin: async () => {
+        group = o.currentGroup();
+        t = performance.now();
+      },
+      onBatchEnd: async () => {
+        const g = perGroup.get(group) ?? { ms: 0, steps: 0 };
+        perGroup.set(group, { ms: g.ms + performance.now() - t, steps: g.steps + 1 });
+      },
+    },
+  });
+  const totalMs = performance.now() - t0;
+  m.dispose();
+  xs.dispose();
+  ys.dispose();
+  return { perGroup, setupMs: trainBegin - t0, totalMs };
+};
+const single = await threadRun(1);
+const multi = await threadRun(workers);
+console.log(`\nThreads: rso.fit, one cycle over ${fraction} of each group's scalars, ${threadChunks} chunks of random data, batch ${batch}`);
+console.log(`worker start-up (model, optimizer and data copied to ${workers - 1} worker thread(s)): ${multi.setupMs.toFixed(0)} ms`);
+console.log(`group (output → input)                steps  1 thread ms/step  ${workers} threads ms/step  speed-up`);
+let oneTotal = 0;
+let manyTotal = 0;
+let closureCycle = 0;
+for (const r of [...rows].reverse()) {
+  const a = single.perGroup.get(r.group);
+  const b = multi.perGroup.get(r.group);
+  if (a === undefined || b === undefined) continue;
+  const msA = a.ms / a.steps;
+  const msB = b.ms / b.steps;
+  oneTotal += r.size * msA;
+  manyTotal += r.size * msB;
+  closureCycle += r.size * r.closureMs;
+  console.log(`${r.group.padEnd(38)} ${String(a.steps).padStart(5)}  ${msA.toFixed(1).padStart(16)}  ${msB.toFixed(1).padStart(18)}  ${(msA / msB).toFixed(2).padStart(7)}x`);
+}
+console.log(`whole cycle (estimate: each group's ms/step × its scalars):`);
+console.log(`  1 thread:   ${(oneTotal / 60000).toFixed(1)} min`);
+console.log(`  ${workers} threads: ${(manyTotal / 60000).toFixed(1)} min`);
+console.log(`  speed-up of ${workers} threads over 1: ${(oneTotal / manyTotal).toFixed(2)}x`);
+if (Number.isFinite(closureCycle)) console.log(`  closure path / ${workers} threads: ${(closureCycle / manyTotal).toFixed(2)}x`);

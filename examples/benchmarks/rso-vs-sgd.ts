@@ -3,10 +3,13 @@
  *
  *   npm run bench:compare -- [--budget 300] [--batch-size 128] [--rso-batch-size 1000] [--seed 42]
  *                            [--train-limit 60000] [--sgd-lr 0.05] [--adam-lr 0.001] [--out out/rso-vs-sgd]
+ *                            [--only RSO,SGD,Adam] [--eval-every <seconds>] [--target 0.95] [--stop-at-target]
  *
  * Each optimizer trains the same initial network for `--budget` seconds of training time (evaluation time is
- * excluded). Test accuracy is measured on 2,000 test images at log-spaced steps and every tenth of the budget,
- * and on all 10,000 at the end. Weight updates are counted the same way for all: SGD and Adam update every
+ * excluded). Test accuracy is measured on 2,000 test images at log-spaced steps and every `--eval-every` seconds
+ * (default: a tenth of the budget), and on all 10,000 at the end. BN statistics are re-estimated from 2,000
+ * training images before every measurement, for every optimizer alike. The time to `--target` is the first
+ * measurement at or above it; `--stop-at-target` ends a run there (its final 10k accuracy is then measured). Weight updates are counted the same way for all: SGD and Adam update every
  * weight (12,016) per step; RSO changes one scalar when it accepts a candidate.
  * Writes <out>.json and <out>.svg (accuracy against weight updates, and against training time).
  */
@@ -43,6 +46,9 @@ const { values } = parseArgs({
     'adam-lr': { type: 'string', default: '0.001' },
     out: { type: 'string', default: 'out/rso-vs-sgd' },
     only: { type: 'string' },
+    'eval-every': { type: 'string' },
+    target: { type: 'string', default: '0.95' },
+    'stop-at-target': { type: 'boolean', default: false },
   },
 });
 const num = (flag: string, v: string | undefined, integer: boolean): number => {
@@ -60,6 +66,10 @@ const trainLimit = num('train-limit', values['train-limit'], true);
 const sgdLr = num('sgd-lr', values['sgd-lr'], false);
 const adamLr = num('adam-lr', values['adam-lr'], false);
 const only = values.only?.split(',');
+const evalEvery = num('eval-every', values['eval-every'] ?? String(budget / 10), false);
+const target = num('target', values.target, false);
+if (target > 1) throw new RangeError(`--target is an accuracy in (0, 1], got ${target}`);
+const stopAtTarget = values['stop-at-target'] ?? false;
 
 const backend = await useWasmOrCpu();
 const registered = registerWasmTrainingKernels();
@@ -88,21 +98,21 @@ const summaries: Record<string, unknown>[] = [];
 async function race(
   name: string,
   model: tfl.LayersModel,
-  reestimate: boolean,
   run: (onStep: (updates: number) => Promise<boolean>) => Promise<void>,
 ): Promise<void> {
   let step = 0;
   let updates = 0;
   let evalMs = 0;
   let nextStepEval = 1;
-  let nextTimeEval = budget / 10;
+  let nextTimeEval = evalEvery;
   const t0 = performance.now();
   const trainSeconds = () => (performance.now() - t0 - evalMs) / 1000;
   const measure = (xs: tf.Tensor, ys: tf.Tensor, set: string) => {
     const e0 = performance.now();
-    if (reestimate) reestimateBatchNorm(model, bnSample);
+    const seconds = trainSeconds();
+    reestimateBatchNorm(model, bnSample);
     const acc = evaluateModel(model, xs, ys, meanLoss, 1000).acc;
-    const p = { optimizer: name, step, updates, seconds: trainSeconds(), accuracy: acc, set };
+    const p = { optimizer: name, step, updates, seconds, accuracy: acc, set };
     evalMs += performance.now() - e0;
     points.push(p);
     return acc;
@@ -115,14 +125,25 @@ async function race(
     if (step >= nextStepEval || s >= nextTimeEval) {
       const acc = measure(testSmall.xs, testSmall.ys, '2k');
       if (step >= nextStepEval) nextStepEval *= 2;
-      while (nextTimeEval <= s) nextTimeEval += budget / 10;
+      while (nextTimeEval <= s) nextTimeEval += evalEvery;
       process.stderr.write(`  ${name}: step ${step}, ${updates} updates, ${s.toFixed(0)} s, test acc (2k) ${(acc * 100).toFixed(2)}%\n`);
+      if (stopAtTarget && acc >= target) return true;
     }
     return s >= budget;
   });
   const final = measure(test.xs, test.ys, '10k');
-  const to95 = points.find((p) => p.optimizer === name && p.accuracy >= 0.95);
-  const summary = { optimizer: name, steps: step, updates, trainSeconds: trainSeconds(), finalTestAccuracy: final, secondsTo95: to95?.seconds ?? null, updatesTo95: to95?.updates ?? null };
+  const hit = points.find((p) => p.optimizer === name && p.accuracy >= target);
+  const summary = {
+    optimizer: name,
+    steps: step,
+    updates,
+    trainSeconds: trainSeconds(),
+    finalTestAccuracy: final,
+    target,
+    secondsToTarget: hit?.seconds ?? null,
+    updatesToTarget: hit?.updates ?? null,
+    stepsToTarget: hit?.step ?? null,
+  };
   summaries.push(summary);
   console.log(JSON.stringify(summary));
 }
@@ -130,7 +151,7 @@ async function race(
 const gradientRun = (name: string, optimizer: tf.Optimizer) => async () => {
   const model = createMnistNet({ seed });
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-  await race(name, model, false, async (onStep) => {
+  await race(name, model, async (onStep) => {
     await model.fit(train.xs, train.ys, {
       batchSize,
       epochs: 1000,
@@ -149,7 +170,7 @@ const gradientRun = (name: string, optimizer: tf.Optimizer) => async () => {
 const rsoRun = async () => {
   const model = createMnistNet({ seed });
   const opt = new RSOOptimizer({ seed, cycles: 50 });
-  await race('RSO', model, true, async (onStep) => {
+  await race('RSO', model, async (onStep) => {
     await opt.fit(model, train.xs, train.ys, {
       batchSize: rsoBatch,
       cycles: 1000,
@@ -216,7 +237,7 @@ await writeFile(
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
       backend,
-      flags: { budget, batchSize, rsoBatch, seed, trainLimit: data.train.count, sgdLr, adamLr },
+      flags: { budget, batchSize, rsoBatch, seed, trainLimit: data.train.count, sgdLr, adamLr, evalEvery, target, stopAtTarget },
       summaries,
       points,
     },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { runNodes } from './graph.js';
-import type { GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
+import type { BatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
 
 /** A per-channel layer between the searched conv and the next conv. */
 type ChannelStep =
@@ -115,13 +115,13 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
 }
 
 /** Applies the per-channel path to one channel [B, H, W, 1] of the searched conv's output. */
-function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number): tf.Tensor4D {
+function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, moments: BatchMoments): tf.Tensor4D {
   let h = x;
   for (const s of chain.steps) {
     if (s.kind === 'avgPool') h = tf.avgPool(h, s.poolSize, s.strides, s.padding);
     else if (s.kind === 'relu') h = tf.relu(h);
     else {
-      const m = tf.moments(h, [0, 1, 2]);
+      const m = moments(h, [0, 1, 2]);
       const mean = m.mean as tf.Tensor1D;
       const variance = m.variance as tf.Tensor1D;
       const gamma = s.gamma === null ? undefined : (tf.slice(s.gamma, [co], [1]) as tf.Tensor1D);
@@ -149,7 +149,9 @@ export function chainLosses(
   current: number,
   candidates: Float32Array,
   loss: (values: Map<number, tf.Tensor>) => number,
+  moments?: BatchMoments,
 ): Float64Array {
+  const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
   const co = flat % cout;
   let r = (flat - co) / cout;
@@ -160,7 +162,7 @@ export function chainLosses(
   const out = new Float64Array(candidates.length);
   tf.tidy(() => {
     const values = new Map(cut);
-    runNodes(chain.head, values, true);
+    runNodes(chain.head, values, true, moments);
     const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
     const zNext = values.get(chain.next.outputs[0]!.id)!;
     const [b, hh, ww] = z.shape;
@@ -178,11 +180,11 @@ export function chainLosses(
       if (delta === 0) {
         rest.set(chain.next.outputs[0]!.id, zNext);
       } else {
-        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co);
+        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, stats);
         const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
         rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
       }
-      runNodes(chain.rest, rest, true);
+      runNodes(chain.rest, rest, true, moments);
       out[k] = loss(rest);
     }
   });

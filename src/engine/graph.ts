@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 
 /** The part of a tfjs layer the executor calls. */
@@ -54,21 +54,51 @@ export function buildGraph(model: LayersModel): ModelGraph {
 }
 
 /**
+ * Batch statistics over the whole batch when it is split across threads: mean and (biased) variance over
+ * `axes`, as `tf.moments` computes them on the full batch.
+ */
+export type BatchMoments = (x: tf.Tensor, axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor };
+
+/**
  * Runs `nodes` (a topologically ordered subset of a graph) on concrete tensors.
  *
  * @param values - Concrete values of symbolic tensors by id; extended with every output computed.
+ * @param moments - When given (sharded batches), training-mode BatchNormalization layers normalise with these
+ * whole-batch statistics instead of their shard's; their moving statistics are left alone.
  */
-export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, training: boolean): void {
+export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, training: boolean, moments?: BatchMoments): void {
   for (const node of nodes) {
     const ins = node.inputs.map((s) => {
       const v = values.get(s.id);
       if (v === undefined) throw new Error(`runNodes: no value for ${s.name} (input of ${node.layer.name})`);
       return v;
     });
+    if (training && moments !== undefined && node.layer.getClassName() === 'BatchNormalization') {
+      values.set(node.outputs[0]!.id, shardedBatchNorm(node.layer, ins[0]!, moments));
+      continue;
+    }
     const out = node.layer.apply(ins.length === 1 ? ins[0]! : ins, { ...node.kwargs, training });
     const outs = Array.isArray(out) ? out : [out];
     node.outputs.forEach((s, i) => values.set(s.id, outs[i]!));
   }
+}
+
+interface BatchNormInternals {
+  readonly axis: number;
+  readonly epsilon: number;
+  readonly gamma: { read(): tf.Tensor } | null;
+  readonly beta: { read(): tf.Tensor } | null;
+}
+
+/** A training-mode BatchNormalization on the last axis, with the given whole-batch statistics. */
+function shardedBatchNorm(layer: GraphLayer, x: tf.Tensor, moments: BatchMoments): tf.Tensor {
+  const bn = layer as unknown as BatchNormInternals;
+  if (bn.axis !== -1 && bn.axis !== x.rank - 1) {
+    throw new RangeError(`sharded engine: ${layer.name} normalises axis ${bn.axis}; only the last (channel) axis is supported with workers`);
+  }
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const { mean, variance } = moments(x, axes);
+  return tf.batchNorm(x, mean, variance, bn.beta?.read(), bn.gamma?.read(), bn.epsilon);
 }
 
 /** The nodes to re-run when the weights of `layers` change, and the tensors crossing into them. */

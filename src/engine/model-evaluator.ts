@@ -4,10 +4,32 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { buildGraph, cutGraph, runNodes } from './graph.js';
+import type { BatchMoments } from './graph.js';
+import type { ShardReducer } from './reducer.js';
 import { chainLosses, matchConvChain } from './conv-chain.js';
 import type { ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
+
+/**
+ * Whole-batch mean and variance from per-shard sums, through the reducer (two all-reduces: sums, then squared
+ * deviations from the global mean, as the two-pass `tf.moments`).
+ */
+export function reducerMoments(reducer: ShardReducer): BatchMoments {
+  return (x, axes) => {
+    const count = axes.reduce((c, a) => c * x.shape[a]!, 1);
+    const local = tf.sum(x, axes).dataSync();
+    const packed = new Float64Array(local.length + 1);
+    packed[0] = count;
+    packed.set(local, 1);
+    const sums = reducer.allReduce(packed);
+    const total = sums[0]!;
+    const mean = tf.tensor(Float32Array.from(sums.subarray(1), (v) => v / total), [local.length]);
+    const squares = reducer.allReduce(tf.sum(tf.square(tf.sub(x, mean)), axes).dataSync());
+    const variance = tf.tensor(Float32Array.from(squares, (v) => v / total), [local.length]);
+    return { mean, variance };
+  };
+}
 
 /** Default backend memory for cached layer inputs: 1 GiB, well inside the 4 GiB wasm heap. */
 export const DEFAULT_CACHE_BYTES = 1024 ** 3;
@@ -25,6 +47,12 @@ export interface ModelEvaluatorOptions {
   readonly hostCacheBytes?: number;
   /** Use the conv delta path where the graph allows it (default true); false always re-runs the suffix. */
   readonly deltas?: boolean;
+  /**
+   * Set when the batch is split across threads: this evaluator sees one shard, BN layers normalise with
+   * whole-batch statistics through `reducer`, and a candidate's loss is the sum over shards of `lossScale`
+   * times the shard's loss (`lossScale` = shard size / batch size for a mean loss, 1 for a sum).
+   */
+  readonly shard?: { readonly reducer: ShardReducer; readonly lossScale: number };
 }
 
 /** Counters of the model evaluator's cache. */
@@ -75,6 +103,8 @@ export function createModelEvaluator(
   const hostBudget = options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES;
   const graph: ModelGraph = buildGraph(model);
   const weights = createWeightWriter(variables);
+  const shard = options.shard;
+  const moments: BatchMoments | undefined = shard === undefined ? undefined : reducerMoments(shard.reducer);
   const others = otherVariables(variables);
   // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
   const frozen = <T>(fn: () => T): T => {
@@ -136,7 +166,7 @@ export function createModelEvaluator(
     const out = frozen(() =>
       tf.tidy(() => {
         const values = new Map<number, tf.Tensor>([[graph.inputs[0]!.id, x]]);
-        runNodes(c.prefix, values, true);
+        runNodes(c.prefix, values, true, moments);
         return c.cut.map((s) => tf.clone(values.get(s.id)!));
       }),
     );
@@ -168,11 +198,19 @@ export function createModelEvaluator(
     const c = computeCut(cutFor(gi), batch.x);
     const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
     currentOwned = true;
-    if (cachedBytes + bytes <= budget) {
+    let fitsBackend = cachedBytes + bytes <= budget;
+    let fitsHost = hostBytes + bytes <= hostBudget;
+    if (shard !== undefined) {
+      // Every shard must take the same path (a later miss runs the prefix, whose BN layers all-reduce).
+      const votes = shard.reducer.allReduce([fitsBackend ? 1 : 0, fitsHost ? 1 : 0]);
+      fitsBackend = votes[0] === shard.reducer.size;
+      fitsHost = votes[1] === shard.reducer.size;
+    }
+    if (fitsBackend) {
       cache.set(batch.key, c);
       cachedBytes += bytes;
       currentOwned = false;
-    } else if (hostBytes + bytes <= hostBudget) {
+    } else if (fitsHost) {
       hostCache.set(batch.key, new Map([...c].map(([id, t]) => [id, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }])));
       hostBytes += bytes;
     }
@@ -184,10 +222,14 @@ export function createModelEvaluator(
     frozen(() =>
       tf.tidy(() => {
         const values = new Map(cut);
-        runNodes(c.suffix, values, true);
+        runNodes(c.suffix, values, true, moments);
         return readLoss(lossFn(y, values.get(graph.outputs[0]!.id)!));
       }),
     );
+
+  // One shard's losses → the whole batch's, identical on every shard.
+  const combine = (local: Float64Array): Float64Array =>
+    shard === undefined ? local : shard.reducer.allReduce(local.map((l) => l * shard.lossScale));
 
   return {
     read: weights.read,
@@ -204,7 +246,7 @@ export function createModelEvaluator(
         const y = batch!.y;
         const outId = graph.outputs[0]!.id;
         deltaSteps++;
-        return frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!))));
+        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments)));
       }
       const c = cutFor(gi);
       const losses = new Float64Array(candidates.length);
@@ -212,7 +254,7 @@ export function createModelEvaluator(
         weights.write(t, flat, candidates[k]!);
         losses[k] = suffixLoss(c, cut, batch!.y);
       }
-      return losses;
+      return combine(losses);
     },
     stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps }),
     dispose: clearCache,

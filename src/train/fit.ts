@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs, LayersModel, ModelFitArgs } from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
-import { createRng } from '../search/rng.js';
 import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
 import { requireInteger, requireNonNegative } from '../policies/validate.js';
 import { reestimateBatchNorm } from './batch-norm.js';
 import { resolveLoss } from './losses.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
+import { makeBatcher } from './batcher.js';
+import { shardRange, startShardWorkers } from '../engine/shards.js';
 import type { LossSpec } from './losses.js';
 
 /** tfjs callbacks, exactly as `model.fit` takes them: callback objects (e.g. `tf.callbacks.earlyStopping()`) or plain hooks. */
@@ -53,46 +54,15 @@ export interface RSOFitArgs {
   readonly cacheBytes?: number;
   /** Host memory for further cached layer inputs, in bytes (default 8 GiB); beyond both, inputs are recomputed. */
   readonly hostCacheBytes?: number;
-}
-
-interface Batcher {
-  /** The `index`-th batch of the order used in `cycle`. */
-  next(cycle: number, index: number): [tf.Tensor, tf.Tensor];
-  /** A key equal for equal batch contents. */
-  key(cycle: number, index: number): string;
-  readonly batchesPerPass: number;
-}
-
-function makeBatcher(x: tf.Tensor, y: tf.Tensor, batchSize: number, shuffle: boolean, seed: number): Batcher {
-  const n = x.shape[0]!;
-  const size = Math.min(batchSize, n);
-  const batchesPerPass = Math.floor(n / size);
-  let permCycle = -1; // the cycle whose permutation is in perm
-  let perm = new Int32Array(0);
-  return {
-    batchesPerPass,
-    key: (cycle, index) => `${shuffle ? cycle : 0}/${index}`,
-    next(cycle, index) {
-      if (!shuffle) return [tf.slice(x, index * size, size), tf.slice(y, index * size, size)];
-      if (permCycle !== cycle) {
-        // One reproducible shuffle per cycle (as the authors' script), derived from (seed, cycle). Batches are
-        // consecutive chunks of it, so a cached chunk stays valid for a whole layer.
-        const rng = createRng(`${seed}/shuffle/${cycle}`);
-        perm = Int32Array.from({ length: n }, (_, i) => i);
-        for (let i = n - 1; i > 0; i--) {
-          const j = Math.floor(rng.next() * (i + 1));
-          const t = perm[i]!;
-          perm[i] = perm[j]!;
-          perm[j] = t;
-        }
-        permCycle = cycle;
-      }
-      return tf.tidy(() => {
-        const idx = tf.tensor1d(perm.subarray(index * size, (index + 1) * size), 'int32');
-        return [tf.gather(x, idx), tf.gather(y, idx)] as [tf.Tensor, tf.Tensor];
-      });
-    },
-  };
+  /**
+   * Threads that share each step (default 1), Node only, model engine only. With 2 or more, every batch is split
+   * into equal shards: worker threads, each with its own copy of the model on the same backend, run the same
+   * search in lockstep on their shards, and BN statistics and losses are summed across threads through shared
+   * memory. The decisions are those of one thread up to float rounding (shard sums are added in a different
+   * order). The loss must be given by name, policies must be built-in or registered by name, custom layers are
+   * not supported, and each worker holds a copy of the training set.
+   */
+  readonly workers?: number;
 }
 
 function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): CallbackList {
@@ -253,8 +223,34 @@ export async function fitRSO(
     ...(args.cacheBytes === undefined ? {} : { cacheBytes: requireNonNegative('cacheBytes', args.cacheBytes) }),
     ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: requireNonNegative('hostCacheBytes', args.hostCacheBytes) }),
   };
-  const evaluator = useModel ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, cacheOptions) : null;
+  const workers = requireInteger('workers', args.workers ?? 1, 1);
+  const fullBatch = Math.min(batchSize, x.shape[0]!);
+  if (workers > 1 && !useModel) throw new RangeError(`fit: workers > 1 needs the model engine, not engine '${engine}'`);
+  if (workers > fullBatch) throw new RangeError(`fit: ${workers} workers need batches of at least ${workers} examples, got ${fullBatch}`);
+  const pool =
+    workers > 1
+      ? await startShardWorkers({
+          model,
+          optimizer,
+          x,
+          y,
+          workers,
+          batchSize,
+          shuffle: args.shuffle ?? true,
+          loss: args.loss ?? 'categoricalCrossentropy',
+          lossReduction,
+          ...cacheOptions,
+        })
+      : null;
+  const [, shardCount] = shardRange(fullBatch, 0, workers);
+  const evaluator = useModel
+    ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
+        ...cacheOptions,
+        ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: lossReduction === 'sum' ? 1 : shardCount / fullBatch } }),
+      })
+    : null;
 
+  let failed = false;
   await callbackList.onTrainBegin();
   try {
     let stop = false;
@@ -270,7 +266,20 @@ export async function fitRSO(
         const [xb, yb] = batcher.next(cycle, chunk);
         let loss: number;
         try {
-          if (evaluator !== null) {
+          if (evaluator !== null && pool !== null) {
+            // This thread's shard is the batch's first rows; the workers take theirs from the same batch.
+            pool.nextBatch();
+            const xs = tf.slice(xb, 0, shardCount);
+            const ys = tf.slice(yb, 0, shardCount);
+            try {
+              evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
+              const last = optimizer.runSteps(evaluator);
+              loss = last.losses[last.accepted]!;
+            } finally {
+              xs.dispose();
+              ys.dispose();
+            }
+          } else if (evaluator !== null) {
             evaluator.setBatch(batcher.key(cycle, chunk), xb, yb);
             const last = optimizer.runSteps(evaluator);
             loss = last.losses[last.accepted]!;
@@ -312,10 +321,16 @@ export async function fitRSO(
     // The model engine leaves BN moving statistics alone while searching: re-estimate them for inference.
     if (evaluator !== null && bnSample !== null) reestimateBatchNorm(model, bnSample);
     await callbackList.onTrainEnd();
+  } catch (e) {
+    failed = true;
+    const workerErrors = (await pool?.close(true)) ?? [];
+    if (workerErrors.length > 0) throw new Error(`${(e as Error).message} (${workerErrors.join('; ')})`, { cause: e });
+    throw e;
   } finally {
+    if (!failed) await pool?.close(false);
     if (evaluator !== null) {
       const s = evaluator.stats();
-      history.setParams({ ...history.params, engine: 'model', engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps });
+      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps });
     } else {
       history.setParams({ ...history.params, engine: 'closure' });
     }

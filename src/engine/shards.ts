@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { Worker } from 'node:worker_threads';
+import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
+import { allocateReducer, attachReducer } from './reducer.js';
+import type { ShardReducer } from './reducer.js';
+
+/** Rows [start, start + count) of a batch of `n` examples that shard `rank` of `size` evaluates. */
+export function shardRange(n: number, rank: number, size: number): [number, number] {
+  const start = Math.floor((n * rank) / size);
+  return [start, Math.floor((n * (rank + 1)) / size) - start];
+}
+
+/** Backend name → the package that registers it in a worker thread. */
+const BACKEND_PACKAGES: Record<string, string> = {
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+interface HostTensor {
+  readonly data: Float32Array | Int32Array | Uint8Array;
+  readonly shape: number[];
+  readonly dtype: tf.DataType;
+}
+
+/** What a worker thread receives (structured-cloned). */
+export interface ShardWorkerData {
+  readonly buffer: SharedArrayBuffer;
+  readonly rank: number;
+  readonly size: number;
+  readonly backend: string;
+  readonly backendPackage: string;
+  readonly modelTopology: unknown;
+  readonly weights: readonly HostTensor[];
+  readonly optimizerConfig: unknown;
+  readonly optimizerState: readonly (HostTensor & { readonly name: string })[];
+  readonly x: HostTensor;
+  readonly y: HostTensor;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly loss: string;
+  readonly lossReduction: 'mean' | 'sum';
+  readonly cacheBytes?: number;
+  readonly hostCacheBytes?: number;
+}
+
+/** The main thread's side of a sharded run. */
+export interface ShardPool {
+  /** The main thread's end of the all-reduce (rank 0). */
+  readonly reducer: ShardReducer;
+  /** Tells the workers to run the steps of one more batch (call before each `runSteps`). */
+  nextBatch(): void;
+  /** Ends the workers: cleanly after a normal end, or by aborting them after an error. Returns their errors. */
+  close(failed: boolean): Promise<string[]>;
+}
+
+const host = (t: tf.Tensor): HostTensor => ({ data: t.dataSync() as HostTensor['data'], shape: t.shape.slice(), dtype: t.dtype });
+
+/** Where the worker script is, and how to start it (a `.ts` source runs through tsx, as in tests). */
+function workerSource(): { code: string; eval: boolean } | { url: URL; eval: false } {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    const url = new URL('./shard-worker.ts', self).href;
+    return { code: `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, eval: true };
+  }
+  return { url: new URL('./shard-worker.js', self), eval: false };
+}
+
+/**
+ * Starts `workers - 1` worker threads for a sharded `fit`: each holds a copy of the model, the optimizer and
+ * the training set, runs the same search in lockstep on its own shard of every batch, and sums BN statistics
+ * and losses with the main thread through shared memory.
+ *
+ * @throws RangeError for a custom loss function or a backend a worker cannot load; Error if a worker fails to start.
+ */
+export async function startShardWorkers(args: {
+  readonly model: LayersModel;
+  readonly optimizer: RSOOptimizer;
+  readonly x: tf.Tensor;
+  readonly y: tf.Tensor;
+  readonly workers: number;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly loss: unknown;
+  readonly lossReduction: 'mean' | 'sum';
+  readonly cacheBytes?: number;
+  readonly hostCacheBytes?: number;
+}): Promise<ShardPool> {
+  const { workers } = args;
+  if (typeof args.loss !== 'string') {
+    throw new RangeError('fit: workers > 1 needs the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
+  }
+  const backend = tf.getBackend();
+  const backendPackage = BACKEND_PACKAGES[backend];
+  if (backendPackage === undefined) {
+    throw new RangeError(`fit: workers > 1 needs a backend a worker thread can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
+  }
+  let optimizerConfig: unknown;
+  try {
+    optimizerConfig = args.optimizer.getConfig();
+  } catch (e) {
+    throw new RangeError(`fit: workers > 1 needs an optimizer config a worker can rebuild: ${(e as Error).message}`);
+  }
+  const state = await args.optimizer.getWeights();
+  const optimizerState = state.map((w) => ({ name: w.name, ...host(w.tensor) }));
+  for (const w of state) w.tensor.dispose();
+
+  const { Worker } = await import('node:worker_threads');
+  const buffer = allocateReducer(workers);
+  const reducer = attachReducer(buffer, 0, workers);
+  const base = {
+    buffer,
+    size: workers,
+    backend,
+    backendPackage,
+    modelTopology: args.model.toJSON(null, false),
+    weights: args.model.weights.map((w) => host(w.read())),
+    optimizerConfig,
+    optimizerState,
+    x: host(args.x),
+    y: host(args.y),
+    batchSize: args.batchSize,
+    shuffle: args.shuffle,
+    loss: args.loss,
+    lossReduction: args.lossReduction,
+    ...(args.cacheBytes === undefined ? {} : { cacheBytes: args.cacheBytes }),
+    ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: args.hostCacheBytes }),
+  };
+  const source = workerSource();
+  const threads: Worker[] = [];
+  const errors: string[] = [];
+  const exits: Promise<void>[] = [];
+  const ready: Promise<void>[] = [];
+  for (let rank = 1; rank < workers; rank++) {
+    const workerData: ShardWorkerData = { ...base, rank };
+    const w = 'url' in source ? new Worker(source.url, { workerData }) : new Worker(source.code, { eval: true, workerData });
+    threads.push(w);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        w.on('message', (m: { type: string; message?: string }) => {
+          if (m.type === 'ready') resolve();
+          if (m.type === 'error') {
+            errors.push(`worker ${rank}: ${m.message ?? 'unknown error'}`);
+            reject(new Error(`fit: worker ${rank} failed: ${m.message ?? 'unknown error'}`));
+          }
+        });
+        w.on('error', (e) => {
+          errors.push(`worker ${rank}: ${e.message}`);
+          reject(new Error(`fit: worker ${rank} failed: ${e.message}`));
+        });
+      }),
+    );
+    exits.push(new Promise<void>((resolve) => w.on('exit', () => resolve())));
+  }
+  try {
+    await Promise.all(ready);
+  } catch (e) {
+    reducer.abort('main');
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw e;
+  }
+  let closed = false;
+  return {
+    reducer,
+    nextBatch() {
+      reducer.allReduce([1]);
+    },
+    async close(failed) {
+      if (closed) return errors;
+      closed = true;
+      if (!failed && reducer.aborted() === null) {
+        try {
+          reducer.allReduce([0]);
+        } catch {
+          // a worker failed at the very end; terminate below
+        }
+      } else {
+        reducer.abort('main');
+      }
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+      await Promise.race([Promise.all(exits), timeout]);
+      await Promise.all(threads.map((t) => t.terminate()));
+      return errors;
+    },
+  };
+}

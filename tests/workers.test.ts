@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RSOOptimizer } from '../src/index.js';
+import type { StepResult } from '../src/index.js';
+import { chainResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
+
+beforeAll(useCpu);
+
+const STEPS = 240;
+const BATCH = 24;
+const config = { seed: 17, cycles: 5 };
+
+interface Step {
+  readonly tensor: number;
+  readonly flat: number;
+  readonly accepted: number;
+  readonly losses: number[];
+}
+
+async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, workers: number) {
+  const model = build();
+  const opt = new RSOOptimizer(config);
+  const steps: Step[] = [];
+  const record = (r: StepResult): Step => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
+  const history = await opt.fit(model, x, y, {
+    batchSize: BATCH,
+    maxSteps: STEPS,
+    cycles: 100,
+    verbose: 0,
+    engine: 'model',
+    batchNormSamples: 0,
+    workers,
+    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
+  });
+  return { model, opt, steps, history };
+}
+
+const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+
+describe('sharded model engine (worker threads)', () => {
+  for (const [name, build] of [
+    ['Sequential conv/BN/pool/dense', () => tinyConvSeq(4)],
+    ['DAG with conv chains and a residual add', () => chainResidual(4)],
+  ] as const) {
+    it(`${name}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
+      const before = tf.memory().numTensors;
+      const { x, y } = toyData(96, [8, 8, 1], 5);
+      const one = await run(build, x, y, 1);
+      for (const workers of [2, 3]) {
+        const many = await run(build, x, y, workers);
+        expect(many.history.params['workers']).toBe(workers);
+        expect(many.steps).toHaveLength(STEPS);
+        if (workers === 2) {
+          // Seeded runs repeat bit for bit with the same number of threads.
+          const again = await run(build, x, y, workers);
+          expect(again.steps).toEqual(many.steps);
+          expect(weightsOf(again.model)).toEqual(weightsOf(many.model));
+          again.model.dispose();
+        }
+        // Compare step by step until the paths part. Shard sums are added in another order, so they may part
+        // only where two candidates tie within float32 rounding; such a step is reported, and the run must
+        // have agreed on most steps before it.
+        let worst = 0;
+        let same = 0;
+        for (; same < STEPS; same++) {
+          const a = one.steps[same]!;
+          const b = many.steps[same]!;
+          expect([b.tensor, b.flat]).toEqual([a.tensor, a.flat]);
+          for (let k = 0; k < a.losses.length; k++) worst = Math.max(worst, relErr(a.losses[k]!, b.losses[k]!));
+          if (b.accepted !== a.accepted) {
+            const gap = relErr(a.losses[a.accepted]!, a.losses[b.accepted]!);
+            console.log(`near-tie, ${workers} threads, step ${same}: accepted ${b.accepted} vs ${a.accepted}, losses [${b.losses}] vs [${a.losses}], gap ${gap.toExponential(2)}`);
+            expect(gap).toBeLessThan(1e-6);
+            break;
+          }
+        }
+        expect(worst).toBeLessThan(1e-5);
+        expect(same).toBeGreaterThanOrEqual(STEPS / 2);
+        if (same === STEPS) {
+          const w1 = weightsOf(one.model);
+          const w2 = weightsOf(many.model);
+          for (let i = 0; i < w1.length; i++) expect(Math.abs(w1[i]! - w2[i]!)).toBeLessThan(1e-5);
+          expect(many.opt.searchState()).toEqual(one.opt.searchState());
+        }
+        many.model.dispose();
+      }
+      one.model.dispose();
+      x.dispose();
+      y.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }, 120_000);
+  }
+
+  it('rejects what a worker cannot rebuild, with clear errors', async () => {
+    const { x, y } = toyData(32, [8, 8, 1], 5);
+    const opt = () => new RSOOptimizer(config);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, loss: (a, b) => tf.losses.meanSquaredError(a, b) })).rejects.toThrow(/loss by name/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, engine: 'closure' })).rejects.toThrow(/model engine/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 2, maxSteps: 2, verbose: 0, workers: 3 })).rejects.toThrow(/at least 3 examples/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
+    x.dispose();
+    y.dispose();
+  }, 60_000);
+
+  it('a failure on the main thread stops the workers and leaves the model as before the failing step', async () => {
+    const { x, y } = toyData(48, [8, 8, 1], 5);
+    const model = tinyConvSeq(3);
+    const opt = new RSOOptimizer(config);
+    let batches = 0;
+    let before: Float32Array | null = null;
+    await expect(
+      opt.fit(model, x, y, {
+        batchSize: 16,
+        cycles: 10,
+        verbose: 0,
+        workers: 2,
+        batchNormSamples: 0,
+        callbacks: {
+          onBatchEnd: async () => {
+            batches++;
+            if (batches === 5) {
+              before = weightsOf(model);
+              throw new Error('callback failed');
+            }
+          },
+        },
+      }),
+    ).rejects.toThrow(/callback failed/);
+    expect(weightsOf(model)).toEqual(before);
+    // A new fit starts fresh workers from the current state.
+    await opt.fit(model, x, y, { batchSize: 16, maxSteps: 3, verbose: 0, workers: 2, batchNormSamples: 0 });
+    expect(opt.step).toBe(8);
+    model.dispose();
+    x.dispose();
+    y.dispose();
+  }, 60_000);
+});

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -56,6 +56,8 @@ const DEFAULTS = {
   trainLimit: 6000,
   testLimit: MNIST_TEST_SIZE,
   fraction: undefined as number | undefined,
+  // One thread per core, at most 2 (fit's `workers`: each batch split across worker threads).
+  workers: Math.min(2, availableParallelism()),
   out: 'out/',
 } as const;
 
@@ -67,6 +69,7 @@ const FLAG_HELP: readonly (readonly [flag: string, text: string])[] = [
   ['--train-limit N', `train on the first N of the ${MNIST_TRAIN_SIZE} training images (default ${DEFAULTS.trainLimit})`],
   ['--test-limit N', `final test on the first N of the ${MNIST_TEST_SIZE} test images (default ${DEFAULTS.testLimit})`],
   ['--fraction F', `visit a random fraction F in (0, 1] of each layer per cycle, so that a cycle reaches every layer sooner (default: none, a full sweep as in the paper)`],
+  ['--workers N', `threads sharing each step, the batch split across worker threads (default ${DEFAULTS.workers}: one per core, at most 2)`],
   ['--out DIR', `output folder (default ${DEFAULTS.out})`],
   ['--help', 'print this help'],
 ];
@@ -90,6 +93,7 @@ interface DemoFlags {
   readonly trainLimit: number;
   readonly testLimit: number;
   readonly fraction: number | undefined;
+  readonly workers: number;
   readonly out: string;
 }
 
@@ -133,6 +137,7 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
         'train-limit': { type: 'string' },
         'test-limit': { type: 'string' },
         fraction: { type: 'string' },
+        workers: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -151,6 +156,7 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
     trainLimit: integerFlag('train-limit', values['train-limit'], DEFAULTS.trainLimit, 1, MNIST_TRAIN_SIZE),
     testLimit: integerFlag('test-limit', values['test-limit'], DEFAULTS.testLimit, 1, MNIST_TEST_SIZE),
     fraction: numberFlag('fraction', values.fraction, 0, 1, true) ?? DEFAULTS.fraction,
+    workers: integerFlag('workers', values.workers, DEFAULTS.workers, 1, 64),
     out,
   };
 }
@@ -279,6 +285,7 @@ async function main(): Promise<number> {
     timeBudgetSeconds: flags.budget,
     verbose: 1,
     batchNormSamples: BN_SAMPLES,
+    workers: flags.workers,
     callbacks: recorder,
   });
   const trainSeconds = elapsed();
@@ -312,6 +319,7 @@ async function main(): Promise<number> {
   const summary = {
     backend,
     engine,
+    threads: Number(fitParams['workers'] ?? 1),
     engineCacheHits: cacheHits,
     engineCacheMisses: cacheMisses,
     loadAverageBefore: loadBefore,
@@ -352,6 +360,7 @@ async function main(): Promise<number> {
   const rows: [string, string][] = [
     ['backend', backend],
     ['candidate engine', engine === 'model' ? `model (layer inputs cached: ${cacheHits} hits, ${cacheMisses} misses)` : engine],
+    ['threads', `${summary.threads}${summary.threads > 1 ? ' (each batch split across worker threads)' : ''}`],
     ['batch size', `${effectiveBatch}`],
     ['training examples', `${data.train.count} (${summary.examplesDrawn} drawn in ${steps} mini-batch${steps === 1 ? '' : 'es'})`],
     ['RSO steps', `${steps}`],

@@ -16,6 +16,8 @@ export interface ConvChain {
   /** The searched conv node and its kernel variable. */
   readonly conv: GraphNode;
   readonly kernel: tf.Variable;
+  /** The searched conv's bias, if it has one. */
+  readonly bias: tf.Variable | null;
   /** Nodes from the searched conv to the next conv, both included. */
   readonly head: readonly GraphNode[];
   readonly steps: readonly ChannelStep[];
@@ -41,6 +43,7 @@ interface LayerInternals {
   readonly gamma?: { read(): tf.Variable } | null;
   readonly beta?: { read(): tf.Variable } | null;
   readonly kernel?: { read(): tf.Variable };
+  readonly bias?: { read(): tf.Variable } | null;
   readonly dataFormat?: string;
 }
 
@@ -90,6 +93,7 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
       return {
         conv: first,
         kernel: i0.kernel!.read(),
+        bias: i0.bias?.read() ?? null,
         head,
         steps,
         pathOut: t,
@@ -133,10 +137,96 @@ function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, moments: Batc
 }
 
 /**
+ * The head of a chain on one batch chunk, kept in host memory between visits: the searched conv's output and
+ * the per-channel path's output channel by channel, and the next conv's output.
+ *
+ * @remarks Inside a conv layer the search visits all scalars of one output channel before the next, so between
+ * two visits of a chunk only a channel or two change. {@link refreshHead} recomputes those channels and adds
+ * their change to the next conv's output, instead of re-running the whole head.
+ */
+export interface ChainHead {
+  /** Searched conv output, per channel: [batch · h · w]. */
+  readonly z: Float32Array[];
+  /** Per-channel path output (the next conv's input), per channel. */
+  readonly path: Float32Array[];
+  /** The next conv's output, NHWC. */
+  readonly zNext: Float32Array;
+  readonly zShape: [number, number, number, number];
+  readonly pathShape: [number, number, number, number];
+  readonly zNextShape: number[];
+  /** Channel updates since the head was last computed in full. */
+  updates: number;
+  readonly bytes: number;
+}
+
+const channelsOf = (data: Float32Array, channels: number): Float32Array[] => {
+  const n = data.length / channels;
+  const out = Array.from({ length: channels }, () => new Float32Array(n));
+  for (let i = 0, j = 0; j < n; j++) for (let c = 0; c < channels; c++) out[c]![j] = data[i++]!;
+  return out;
+};
+
+/** Runs the head (searched conv → per-channel layers → next conv) on a chunk's cut and keeps it on the host. */
+export function computeHead(chain: ConvChain, cut: ReadonlyMap<number, tf.Tensor>, moments?: BatchMoments): ChainHead {
+  // Host arrays are built inside the scope but not returned from it: tidy would walk every element.
+  let head: ChainHead | null = null;
+  tf.tidy(() => {
+    const values = new Map(cut);
+    runNodes(chain.head, values, true, moments);
+    const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
+    const path = values.get(chain.pathOut.id)! as tf.Tensor4D;
+    const zNext = values.get(chain.next.outputs[0]!.id)!;
+    const channels = z.shape[3];
+    head = {
+      z: channelsOf(z.dataSync() as Float32Array, channels),
+      path: channelsOf(path.dataSync() as Float32Array, channels),
+      zNext: Float32Array.from(zNext.dataSync() as Float32Array),
+      zShape: z.shape,
+      pathShape: path.shape,
+      zNextShape: zNext.shape.slice(),
+      updates: 0,
+      bytes: 4 * (z.size + path.size + zNext.size),
+    };
+  });
+  return head!;
+}
+
+/** Brings `head` up to date after the weights of output channels `channels` (kernel, bias or BN) changed. */
+export function refreshHead(
+  chain: ConvChain,
+  cut: ReadonlyMap<number, tf.Tensor>,
+  head: ChainHead,
+  channels: Iterable<number>,
+  moments?: BatchMoments,
+): void {
+  const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
+  const [b, , , ] = head.zShape;
+  const [, ph, pw] = head.pathShape;
+  const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
+  for (const c of channels) {
+    tf.tidy(() => {
+      const kernel = tf.slice(chain.kernel, [0, 0, 0, c], [-1, -1, -1, 1]) as tf.Tensor4D;
+      let zc = tf.conv2d(input, kernel, 1, 'same');
+      if (chain.bias !== null) zc = tf.add(zc, tf.slice(chain.bias, [c], [1]));
+      const newPath = channelPath(chain, zc, c, stats);
+      const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
+      const wNext = tf.slice(chain.nextKernel, [0, 0, c, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
+      const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding).dataSync();
+      const zNext = head.zNext;
+      for (let i = 0; i < zNext.length; i++) zNext[i]! += dNext[i]!;
+      head.z[c] = Float32Array.from(zc.dataSync() as Float32Array);
+      head.path[c] = Float32Array.from(newPath.dataSync() as Float32Array);
+    });
+    head.updates++;
+  }
+}
+
+/**
  * Losses of the candidates of one conv-kernel scalar, computed as deltas.
  *
  * @remarks
- * The base pass (current weights) runs the searched conv, the per-channel layers and the next conv once. For a
+ * The base pass (current weights) runs the searched conv, the per-channel layers and the next conv once, or
+ * comes from a kept {@link ChainHead}. For a
  * change δ of W[kh, kw, ci, co], the searched conv's output changes only in channel co, by δ times input channel
  * ci shifted by (kh, kw). That channel goes through pooling, BN (batch statistics recomputed for the channel) and
  * ReLU, and the next conv's output changes by conv(Δchannel, Wnext[:, :, co, :]), a single-input-channel conv.
@@ -150,6 +240,7 @@ export function chainLosses(
   candidates: Float32Array,
   loss: (values: Map<number, tf.Tensor>) => number,
   moments?: BatchMoments,
+  head?: ChainHead,
 ): Float64Array {
   const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
@@ -161,13 +252,24 @@ export function chainLosses(
   const h = (r - w) / kw;
   const out = new Float64Array(candidates.length);
   tf.tidy(() => {
-    const values = new Map(cut);
-    runNodes(chain.head, values, true, moments);
-    const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
-    const zNext = values.get(chain.next.outputs[0]!.id)!;
-    const [b, hh, ww] = z.shape;
-    const zc = tf.slice(z, [0, 0, 0, co], [b, hh, ww, 1]);
-    const oldPath = tf.slice(values.get(chain.pathOut.id)! as tf.Tensor4D, [0, 0, 0, co], [-1, -1, -1, 1]);
+    let zc: tf.Tensor4D;
+    let oldPath: tf.Tensor4D;
+    let zNext: tf.Tensor;
+    if (head !== undefined) {
+      const [b, hh, ww] = head.zShape;
+      const [, ph, pw] = head.pathShape;
+      zc = tf.tensor4d(head.z[co]!, [b, hh, ww, 1]);
+      oldPath = tf.tensor4d(head.path[co]!, [b, ph, pw, 1]);
+      zNext = tf.tensor(head.zNext, head.zNextShape, 'float32');
+    } else {
+      const values = new Map(cut);
+      runNodes(chain.head, values, true, moments);
+      const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
+      const [b, hh, ww] = z.shape;
+      zc = tf.slice(z, [0, 0, 0, co], [b, hh, ww, 1]);
+      oldPath = tf.slice(values.get(chain.pathOut.id)! as tf.Tensor4D, [0, 0, 0, co], [-1, -1, -1, 1]);
+      zNext = values.get(chain.next.outputs[0]!.id)!;
+    }
     const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
     const xci = tf.slice(input, [0, 0, 0, ci], [-1, -1, -1, 1]);
     const oneHot = tf.buffer([kh, kw, 1, 1]);

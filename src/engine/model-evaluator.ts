@@ -6,8 +6,8 @@ import type { CandidateEvaluator } from './evaluator.js';
 import { buildGraph, cutGraph, runNodes } from './graph.js';
 import type { BatchMoments } from './graph.js';
 import type { ShardReducer } from './reducer.js';
-import { chainLosses, matchConvChain } from './conv-chain.js';
-import type { ConvChain } from './conv-chain.js';
+import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
+import type { ChainHead, ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
@@ -67,7 +67,14 @@ export interface ModelEvaluatorStats {
   readonly hostBytes: number;
   /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
   readonly deltaSteps: number;
+  /** Delta-path steps whose head (searched conv → next conv) came from host memory, brought up to date. */
+  readonly headHits: number;
+  /** Delta-path steps that computed their head in full. */
+  readonly headMisses: number;
 }
+
+/** A kept head is recomputed in full after this many channel updates, so rounding cannot drift far. */
+const HEAD_REFRESH = 64;
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
 export interface ModelEvaluator extends CandidateEvaluator {
@@ -144,6 +151,13 @@ export function createModelEvaluator(
   let hits = 0;
   let misses = 0;
   let deltaSteps = 0;
+  let headHits = 0;
+  let headMisses = 0;
+  // Heads of the delta path per chunk, and the output channels changed since the group's search began
+  // (-1: a change that touches every channel).
+  let heads = new Map<string, { head: ChainHead; version: number }>();
+  let changes: number[] = [];
+  let pending: { t: number; flat: number; before: number } | null = null;
   let batch: { key: string; x: tf.Tensor; y: tf.Tensor } | null = null;
   let current: Cut | null = null;
   let currentOwned = false;
@@ -158,6 +172,8 @@ export function createModelEvaluator(
     cache.forEach(dropCut);
     cache = new Map();
     hostCache = new Map();
+    heads = new Map();
+    changes = [];
     cachedBytes = 0;
     hostBytes = 0;
   };
@@ -198,14 +214,7 @@ export function createModelEvaluator(
     const c = computeCut(cutFor(gi), batch.x);
     const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
     currentOwned = true;
-    let fitsBackend = cachedBytes + bytes <= budget;
-    let fitsHost = hostBytes + bytes <= hostBudget;
-    if (shard !== undefined) {
-      // Every shard must take the same path (a later miss runs the prefix, whose BN layers all-reduce).
-      const votes = shard.reducer.allReduce([fitsBackend ? 1 : 0, fitsHost ? 1 : 0]);
-      fitsBackend = votes[0] === shard.reducer.size;
-      fitsHost = votes[1] === shard.reducer.size;
-    }
+    const [fitsBackend, fitsHost] = agree(cachedBytes + bytes <= budget, hostBytes + bytes <= hostBudget);
     if (fitsBackend) {
       cache.set(batch.key, c);
       cachedBytes += bytes;
@@ -227,18 +236,70 @@ export function createModelEvaluator(
       }),
     );
 
+  // Every shard must take the same path (BN statistics are all-reduced inside what each path runs).
+  const agree = (...fits: boolean[]): boolean[] => {
+    if (shard === undefined) return fits;
+    const votes = shard.reducer.allReduce(fits.map((f) => (f ? 1 : 0)));
+    return Array.from(votes, (v) => v === shard.reducer.size);
+  };
+
+  const headFor = (chain: ConvChain, cut: Cut): ChainHead => {
+    const key = batch!.key;
+    const kept = heads.get(key);
+    if (kept !== undefined) {
+      headHits++;
+      if (kept.version < changes.length) {
+        const channels = new Set(changes.slice(kept.version));
+        if (channels.has(-1) || kept.head.updates + channels.size > HEAD_REFRESH) {
+          const fresh = computeHead(chain, cut, moments);
+          hostBytes += fresh.bytes - kept.head.bytes;
+          kept.head = fresh;
+        } else {
+          refreshHead(chain, cut, kept.head, channels, moments);
+        }
+        kept.version = changes.length;
+      }
+      return kept.head;
+    }
+    headMisses++;
+    const head = computeHead(chain, cut, moments);
+    const [fits] = agree(hostBytes + head.bytes <= hostBudget);
+    if (fits) {
+      heads.set(key, { head, version: changes.length });
+      hostBytes += head.bytes;
+    }
+    return head;
+  };
+
+  // Output channel of the searched group that a change of (t, flat) touches, or -1 for all of them.
+  const channelOf = (t: number, flat: number): number => {
+    const chain = planFor(group).chain;
+    if (chain === null) return -1;
+    const cout = chain.kernel.shape[3]!;
+    if (variables[t] === chain.kernel) return flat % cout;
+    return variables[t]!.rank === 1 && variables[t]!.size === cout ? flat : -1;
+  };
+
   // One shard's losses → the whole batch's, identical on every shard.
   const combine = (local: Float64Array): Float64Array =>
     shard === undefined ? local : shard.reducer.allReduce(local.map((l) => l * shard.lossScale));
 
   return {
     read: weights.read,
-    write: weights.write,
+    write(t, flat, value) {
+      weights.write(t, flat, value);
+      const step = pending;
+      pending = null;
+      if (group < 0 || groupOfTensor[t] !== group) return;
+      if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
+      if (heads.size > 0) changes.push(channelOf(t, flat));
+    },
     setBatch(key, x, y) {
       clearCurrent();
       batch = { key, x, y };
     },
     evaluate(t, flat, candidates) {
+      pending = { t, flat, before: weights.read(t, flat) };
       const gi = groupOfTensor[t]!;
       const cut = ensureCut(gi);
       const { chain } = planFor(gi);
@@ -246,7 +307,8 @@ export function createModelEvaluator(
         const y = batch!.y;
         const outId = graph.outputs[0]!.id;
         deltaSteps++;
-        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments)));
+        const head = frozen(() => headFor(chain, cut));
+        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head)));
       }
       const c = cutFor(gi);
       const losses = new Float64Array(candidates.length);
@@ -256,7 +318,7 @@ export function createModelEvaluator(
       }
       return combine(losses);
     },
-    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps }),
+    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, headHits, headMisses }),
     dispose: clearCache,
   };
 }

@@ -20,15 +20,19 @@ async function main(): Promise<void> {
   await import(d.backendPackage);
   if (!(await tf.setBackend(d.backend))) throw new Error(`cannot start the ${d.backend} backend`);
   const model = await tfl.models.modelFromJSON({ modelTopology: d.modelTopology } as Parameters<typeof tfl.models.modelFromJSON>[0]);
-  if (model.weights.length !== d.weights.length) throw new Error(`model has ${model.weights.length} weights, expected ${d.weights.length}`);
-  model.weights.forEach((w, i) => {
-    const h = d.weights[i]!;
+  const weightOf = (layer: string, index: number) => {
+    const w = model.getLayer(layer).weights[index];
+    if (w === undefined) throw new Error(`layer ${layer} has no weight ${index}`);
+    return w;
+  };
+  for (const h of d.weights) {
+    const w = weightOf(h.layer, h.index);
     if (w.shape.join('x') !== h.shape.join('x')) throw new Error(`weight ${w.name} has shape [${w.shape.join(', ')}], expected [${h.shape.join(', ')}]`);
     w.write(tf.tensor(h.data, h.shape, h.dtype));
-  });
+  }
   const optimizer = RSOOptimizer.fromConfig(RSOOptimizer, d.optimizerConfig as tf.serialization.ConfigDict) as RSOOptimizer;
   await optimizer.setWeights(d.optimizerState.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, s.dtype) })));
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const variables = d.trainable.map(([layer, index]) => weightOf(layer, index).read() as tf.Variable);
   optimizer.bind(variables);
   const x = tf.tensor(d.x.data, d.x.shape, d.x.dtype);
   const y = tf.tensor(d.y.data, d.y.shape, d.y.dtype);

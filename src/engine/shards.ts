@@ -32,7 +32,10 @@ export interface ShardWorkerData {
   readonly backend: string;
   readonly backendPackage: string;
   readonly modelTopology: unknown;
-  readonly weights: readonly HostTensor[];
+  /** Every weight of the model, by layer name and position in the layer (the rebuilt model may order layers differently). */
+  readonly weights: readonly (HostTensor & { readonly layer: string; readonly index: number })[];
+  /** The main thread's trainable variables, in its order: the search state indexes tensors by this order. */
+  readonly trainable: readonly (readonly [layer: string, index: number])[];
   readonly optimizerConfig: unknown;
   readonly optimizerState: readonly (HostTensor & { readonly name: string })[];
   readonly x: HostTensor;
@@ -115,7 +118,12 @@ export async function startShardWorkers(args: {
     backend,
     backendPackage,
     modelTopology: args.model.toJSON(null, false),
-    weights: args.model.weights.map((w) => host(w.read())),
+    weights: args.model.layers.flatMap((l) => l.weights.map((w, index) => ({ layer: l.name, index, ...host(w.read()) }))),
+    trainable: args.model.trainableWeights.map((w) => {
+      const layer = args.model.layers.find((l) => l.weights.includes(w));
+      if (layer === undefined) throw new Error(`fit: weight ${w.name} belongs to no layer of the model`);
+      return [layer.name, layer.weights.indexOf(w)] as const;
+    }),
     optimizerConfig,
     optimizerState,
     x: host(args.x),

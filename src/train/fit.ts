@@ -330,7 +330,7 @@ export async function fitRSO(
     if (!failed) await pool?.close(false);
     if (evaluator !== null) {
       const s = evaluator.stats();
-      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps });
+      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses });
     } else {
       history.setParams({ ...history.params, engine: 'closure' });
     }

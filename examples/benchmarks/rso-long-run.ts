@@ -6,7 +6,8 @@
  *   npm run bench:cifar -- --budget 1800 [--batch-size 1000] [--planned-cycles 500]
  *
  * Flags: --dataset mnist|cifar10, --batch-size, --cycles, --planned-cycles, --seed, --budget <seconds>,
- * --train-limit, --engine model|closure, --checkpoint <dir>, --out <path prefix>, --fresh (ignore a checkpoint).
+ * --train-limit, --engine model|closure, --workers <threads sharing each step, default 1>, --checkpoint <dir>,
+ * --out <path prefix>, --fresh (ignore a checkpoint).
  * Writes <out>.json (every measurement, the flags, the machine) and <out>.svg (accuracy and loss curves).
  * CIFAR-10 reads the binary files made by `npm run cifar:convert` from the JPEG copy: figures are labelled
  * "CIFAR-10, JPEG copy".
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     budget: { type: 'string' },
     'train-limit': { type: 'string' },
     engine: { type: 'string', default: 'model' },
+    workers: { type: 'string', default: '1' },
     checkpoint: { type: 'string' },
     out: { type: 'string' },
     fresh: { type: 'boolean', default: false },
@@ -59,6 +61,7 @@ const int = (flag: string, v: string | undefined, min: number): number => {
 };
 const batchSize = int('batch-size', values['batch-size'], 1);
 const cycles = int('cycles', values.cycles, 1);
+const workers = int('workers', values.workers, 1);
 const planned = int('planned-cycles', values['planned-cycles'], 1);
 const seed = int('seed', values.seed, 0);
 const dataset = values.dataset;
@@ -144,12 +147,13 @@ const closeGroup = async () => {
   groupCycle = optimizer.cycle;
 };
 
-console.log(`${label} RSO: backend ${backend}, batch ${batchSize}, ${trainCount} training images, engine ${engine}, seed ${seed}, planned cycles ${planned}`);
+console.log(`${label} RSO: backend ${backend}, batch ${batchSize}, ${trainCount} training images, engine ${engine}, ${workers} thread(s), seed ${seed}, planned cycles ${planned}`);
 const startCycle = optimizer.cycle;
 await optimizer.fit(model, train.xs, train.ys, {
   batchSize,
   cycles,
   engine,
+  workers,
   batchNormSamples: 2000,
   ...(budget === undefined ? {} : { timeBudgetSeconds: budget }),
   callbacks: {
@@ -166,7 +170,7 @@ const summary = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3) },
   backend,
   dataset: label,
-  flags: { batchSize, cycles, planned, seed, trainLimit: trainCount, engine, budget },
+  flags: { batchSize, cycles, planned, seed, trainLimit: trainCount, engine, workers, budget },
   cyclesCompleted: optimizer.cycle,
   steps: optimizer.step,
   seconds: seconds(),

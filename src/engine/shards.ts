@@ -11,6 +11,9 @@ export function shardRange(n: number, rank: number, size: number): [number, numb
   return [start, Math.floor((n * (rank + 1)) / size) - start];
 }
 
+/** How long worker threads may take to load tfjs, the model and the data. */
+const START_TIMEOUT_MS = 120_000;
+
 /** Backend name → the package that registers it in a worker thread. */
 const BACKEND_PACKAGES: Record<string, string> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
@@ -161,9 +164,15 @@ export async function startShardWorkers(args: {
     );
     exits.push(new Promise<void>((resolve) => w.on('exit', () => resolve())));
   }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const startTimeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`fit: the worker threads did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+  });
   try {
-    await Promise.all(ready);
+    await Promise.race([Promise.all(ready), startTimeout]);
+    clearTimeout(timer);
   } catch (e) {
+    clearTimeout(timer);
     reducer.abort('main');
     await Promise.all(threads.map((t) => t.terminate()));
     throw e;

@@ -12,22 +12,49 @@ import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
 /**
- * Whole-batch mean and variance from per-shard sums, through the reducer (two all-reduces: sums, then squared
- * deviations from the global mean, as the two-pass `tf.moments`).
+ * Whole-batch mean and variance from each shard's own mean and variance, through one all-reduce per call.
+ *
+ * @remarks Each shard computes its two-pass moments locally and posts (count, mean, count · variance) in its own
+ * slot of the exchanged vector. Every thread then combines them in float64, in shard order, with the parallel
+ * formula M2 = Σ M2ₖ + Σ nₖ (meanₖ − mean)², so all threads get bit-identical statistics and the float32
+ * cancellation of E[x²] − mean² is avoided.
  */
 export function reducerMoments(reducer: ShardReducer): BatchMoments {
   return (x, axes) => {
     const count = axes.reduce((c, a) => c * x.shape[a]!, 1);
-    const local = tf.sum(x, axes).dataSync();
-    const packed = new Float64Array(local.length + 1);
-    packed[0] = count;
-    packed.set(local, 1);
-    const sums = reducer.allReduce(packed);
-    const total = sums[0]!;
-    const mean = tf.tensor(Float32Array.from(sums.subarray(1), (v) => v / total), [local.length]);
-    const squares = reducer.allReduce(tf.sum(tf.square(tf.sub(x, mean)), axes).dataSync());
-    const variance = tf.tensor(Float32Array.from(squares, (v) => v / total), [local.length]);
-    return { mean, variance };
+    const local = tf.moments(x, axes);
+    const means = local.mean.dataSync();
+    const variances = local.variance.dataSync();
+    const c = means.length;
+    const width = 1 + 2 * c;
+    const packed = new Float64Array(reducer.size * width);
+    const at = reducer.rank * width;
+    packed[at] = count;
+    for (let i = 0; i < c; i++) {
+      packed[at + 1 + i] = means[i]!;
+      packed[at + 1 + c + i] = variances[i]! * count;
+    }
+    const all = reducer.allReduce(packed);
+    let total = 0;
+    const sum = new Float64Array(c);
+    for (let r = 0; r < reducer.size; r++) {
+      const n = all[r * width]!;
+      total += n;
+      for (let i = 0; i < c; i++) sum[i]! += n * all[r * width + 1 + i]!;
+    }
+    const mean = sum.map((v) => v / total);
+    const m2 = new Float64Array(c);
+    for (let r = 0; r < reducer.size; r++) {
+      const n = all[r * width]!;
+      for (let i = 0; i < c; i++) {
+        const d = all[r * width + 1 + i]! - mean[i]!;
+        m2[i]! += all[r * width + 1 + c + i]! + n * d * d;
+      }
+    }
+    return {
+      mean: tf.tensor(Float32Array.from(mean), [c]),
+      variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
+    };
   };
 }
 

@@ -38,22 +38,19 @@ async function main(): Promise<void> {
   const y = tf.tensor(d.y.data, d.y.shape, d.y.dtype);
   const batcher = makeBatcher(x, y, d.batchSize, d.shuffle, optimizer.config.seed);
   const lossFn = resolveLoss(d.loss as Parameters<typeof resolveLoss>[0], d.lossReduction);
-  const [, count] = shardRange(Math.min(d.batchSize, x.shape[0]!), d.rank, d.size);
+  const full = Math.min(d.batchSize, x.shape[0]!);
+  const [, count] = shardRange(full, d.rank, d.size);
   const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
     ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
     ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
-    shard: { reducer, lossScale: d.lossReduction === 'sum' ? 1 : count / Math.min(d.batchSize, x.shape[0]!) },
+    shard: { reducer, lossScale: d.lossReduction === 'sum' ? 1 : count / full },
   });
   parentPort!.postMessage({ type: 'ready' });
   while (reducer.allReduce([0])[0]! > 0) {
     const cycle = optimizer.cycle;
     const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
-    const [xb, yb] = batcher.next(cycle, chunk);
-    const [start, n] = shardRange(xb.shape[0]!, d.rank, d.size);
-    const xs = tf.slice(xb, start, n);
-    const ys = tf.slice(yb, start, n);
-    xb.dispose();
-    yb.dispose();
+    const [start, n] = shardRange(full, d.rank, d.size);
+    const [xs, ys] = batcher.next(cycle, chunk, start, n);
     try {
       evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
       optimizer.runSteps(evaluator);

@@ -263,23 +263,12 @@ export async function fitRSO(
         const batchIndex = optimizer.searchState().batch;
         const chunk = batchIndex % batcher.batchesPerPass;
         await callbackList.onBatchBegin(batchIndex, { batch: batchIndex, size: batchSize });
-        const [xb, yb] = batcher.next(cycle, chunk);
+        // With workers, signal them first so that every thread gathers its own shard (the first rows here) at once.
+        pool?.nextBatch();
+        const [xb, yb] = batcher.next(cycle, chunk, 0, shardCount);
         let loss: number;
         try {
-          if (evaluator !== null && pool !== null) {
-            // This thread's shard is the batch's first rows; the workers take theirs from the same batch.
-            pool.nextBatch();
-            const xs = tf.slice(xb, 0, shardCount);
-            const ys = tf.slice(yb, 0, shardCount);
-            try {
-              evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
-              const last = optimizer.runSteps(evaluator);
-              loss = last.losses[last.accepted]!;
-            } finally {
-              xs.dispose();
-              ys.dispose();
-            }
-          } else if (evaluator !== null) {
+          if (evaluator !== null) {
             evaluator.setBatch(batcher.key(cycle, chunk), xb, yb);
             const last = optimizer.runSteps(evaluator);
             loss = last.losses[last.accepted]!;

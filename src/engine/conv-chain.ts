@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { runNodes } from './graph.js';
-import type { BatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
+import { runNodes, runNodesTogether } from './graph.js';
+import type { BatchMoments, ManyBatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
 
 /** A per-channel layer between the searched conv and the next conv. */
 type ChannelStep =
@@ -241,6 +241,7 @@ export function chainLosses(
   loss: (values: Map<number, tf.Tensor>) => number,
   moments?: BatchMoments,
   head?: ChainHead,
+  together?: ManyBatchMoments,
 ): Float64Array {
   const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
@@ -276,7 +277,7 @@ export function chainLosses(
     oneHot.set(1, h, w, 0, 0);
     const shifted = tf.conv2d(xci, oneHot.toTensor() as tf.Tensor4D, 1, 'same');
     const wNext = tf.slice(chain.nextKernel, [0, 0, co, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
-    for (let k = 0; k < candidates.length; k++) {
+    const startRest = (k: number): Map<number, tf.Tensor> => {
       const delta = candidates[k]! - current;
       const rest = new Map(cut);
       if (delta === 0) {
@@ -286,8 +287,19 @@ export function chainLosses(
         const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
         rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
       }
-      runNodes(chain.rest, rest, true, moments);
-      out[k] = loss(rest);
+      return rest;
+    };
+    if (together !== undefined) {
+      // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
+      const rests = Array.from(candidates, (_, k) => startRest(k));
+      runNodesTogether(chain.rest, rests, together);
+      rests.forEach((rest, k) => (out[k] = loss(rest)));
+    } else {
+      for (let k = 0; k < candidates.length; k++) {
+        const rest = startRest(k);
+        runNodes(chain.rest, rest, true, moments);
+        out[k] = loss(rest);
+      }
     }
   });
   return out;

@@ -59,6 +59,9 @@ export function buildGraph(model: LayersModel): ModelGraph {
  */
 export type BatchMoments = (x: tf.Tensor, axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor };
 
+/** {@link BatchMoments} of several tensors at once (one exchange between threads for all of them). */
+export type ManyBatchMoments = (xs: readonly tf.Tensor[], axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor }[];
+
 /**
  * Runs `nodes` (a topologically ordered subset of a graph) on concrete tensors.
  *
@@ -83,6 +86,26 @@ export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Ten
   }
 }
 
+/**
+ * Runs `nodes` on several value maps side by side (the candidates of one step), node by node, so that every
+ * training-mode BatchNormalization gets the whole-batch statistics of all maps from one call of `moments`.
+ */
+export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map<number, tf.Tensor>[], moments: ManyBatchMoments): void {
+  for (const node of nodes) {
+    if (node.layer.getClassName() !== 'BatchNormalization') {
+      for (const values of maps) runNodes([node], values, true);
+      continue;
+    }
+    const xs = maps.map((values) => {
+      const v = values.get(node.inputs[0]!.id);
+      if (v === undefined) throw new Error(`runNodes: no value for ${node.inputs[0]!.name} (input of ${node.layer.name})`);
+      return v;
+    });
+    const stats = moments(xs, bnAxes(node.layer, xs[0]!));
+    maps.forEach((values, i) => values.set(node.outputs[0]!.id, applyBatchNorm(node.layer, xs[i]!, stats[i]!.mean, stats[i]!.variance)));
+  }
+}
+
 interface BatchNormInternals {
   readonly axis: number;
   readonly epsilon: number;
@@ -90,15 +113,24 @@ interface BatchNormInternals {
   readonly beta: { read(): tf.Tensor } | null;
 }
 
-/** A training-mode BatchNormalization on the last axis, with the given whole-batch statistics. */
-function shardedBatchNorm(layer: GraphLayer, x: tf.Tensor, moments: BatchMoments): tf.Tensor {
+/** The reduction axes of a BatchNormalization on the last (channel) axis; other axes are not supported. */
+function bnAxes(layer: GraphLayer, x: tf.Tensor): number[] {
   const bn = layer as unknown as BatchNormInternals;
   if (bn.axis !== -1 && bn.axis !== x.rank - 1) {
     throw new RangeError(`sharded engine: ${layer.name} normalises axis ${bn.axis}; only the last (channel) axis is supported with workers`);
   }
-  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const { mean, variance } = moments(x, axes);
+  return Array.from({ length: x.rank - 1 }, (_, i) => i);
+}
+
+function applyBatchNorm(layer: GraphLayer, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor): tf.Tensor {
+  const bn = layer as unknown as BatchNormInternals;
   return tf.batchNorm(x, mean, variance, bn.beta?.read(), bn.gamma?.read(), bn.epsilon);
+}
+
+/** A training-mode BatchNormalization on the last axis, with the given whole-batch statistics. */
+function shardedBatchNorm(layer: GraphLayer, x: tf.Tensor, moments: BatchMoments): tf.Tensor {
+  const { mean, variance } = moments(x, bnAxes(layer, x));
+  return applyBatchNorm(layer, x, mean, variance);
 }
 
 /** The nodes to re-run when the weights of `layers` change, and the tensors crossing into them. */

@@ -4,7 +4,7 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { buildGraph, cutGraph, runNodes } from './graph.js';
-import type { BatchMoments } from './graph.js';
+import type { BatchMoments, ManyBatchMoments } from './graph.js';
 import type { ShardReducer } from './reducer.js';
 import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
 import type { ChainHead, ConvChain } from './conv-chain.js';
@@ -20,41 +20,59 @@ import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables
  * cancellation of E[x²] − mean² is avoided.
  */
 export function reducerMoments(reducer: ShardReducer): BatchMoments {
-  return (x, axes) => {
-    const count = axes.reduce((c, a) => c * x.shape[a]!, 1);
-    const local = tf.moments(x, axes);
-    const means = local.mean.dataSync();
-    const variances = local.variance.dataSync();
-    const c = means.length;
-    const width = 1 + 2 * c;
+  const many = reducerManyMoments(reducer);
+  return (x, axes) => many([x], axes)[0]!;
+}
+
+/** {@link reducerMoments} for several tensors in one exchange. */
+export function reducerManyMoments(reducer: ShardReducer): ManyBatchMoments {
+  return (xs, axes) => {
+    const locals = xs.map((x) => {
+      const m = tf.moments(x, axes);
+      return { count: axes.reduce((c, a) => c * x.shape[a]!, 1), means: m.mean.dataSync(), variances: m.variance.dataSync() };
+    });
+    // Per shard: for each tensor, [count, means (c), count · variances (c)].
+    const widths = locals.map((l) => 1 + 2 * l.means.length);
+    const width = widths.reduce((a, w) => a + w, 0);
     const packed = new Float64Array(reducer.size * width);
-    const at = reducer.rank * width;
-    packed[at] = count;
-    for (let i = 0; i < c; i++) {
-      packed[at + 1 + i] = means[i]!;
-      packed[at + 1 + c + i] = variances[i]! * count;
+    let at = reducer.rank * width;
+    for (const l of locals) {
+      const c = l.means.length;
+      packed[at] = l.count;
+      for (let i = 0; i < c; i++) {
+        packed[at + 1 + i] = l.means[i]!;
+        packed[at + 1 + c + i] = l.variances[i]! * l.count;
+      }
+      at += 1 + 2 * c;
     }
     const all = reducer.allReduce(packed);
-    let total = 0;
-    const sum = new Float64Array(c);
-    for (let r = 0; r < reducer.size; r++) {
-      const n = all[r * width]!;
-      total += n;
-      for (let i = 0; i < c; i++) sum[i]! += n * all[r * width + 1 + i]!;
-    }
-    const mean = sum.map((v) => v / total);
-    const m2 = new Float64Array(c);
-    for (let r = 0; r < reducer.size; r++) {
-      const n = all[r * width]!;
-      for (let i = 0; i < c; i++) {
-        const d = all[r * width + 1 + i]! - mean[i]!;
-        m2[i]! += all[r * width + 1 + c + i]! + n * d * d;
+    let offset = 0;
+    return locals.map((l) => {
+      const c = l.means.length;
+      let total = 0;
+      const sum = new Float64Array(c);
+      for (let r = 0; r < reducer.size; r++) {
+        const o = r * width + offset;
+        const n = all[o]!;
+        total += n;
+        for (let i = 0; i < c; i++) sum[i]! += n * all[o + 1 + i]!;
       }
-    }
-    return {
-      mean: tf.tensor(Float32Array.from(mean), [c]),
-      variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
-    };
+      const mean = sum.map((v) => v / total);
+      const m2 = new Float64Array(c);
+      for (let r = 0; r < reducer.size; r++) {
+        const o = r * width + offset;
+        const n = all[o]!;
+        for (let i = 0; i < c; i++) {
+          const d = all[o + 1 + i]! - mean[i]!;
+          m2[i]! += all[o + 1 + c + i]! + n * d * d;
+        }
+      }
+      offset += 1 + 2 * c;
+      return {
+        mean: tf.tensor(Float32Array.from(mean), [c]),
+        variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
+      };
+    });
   };
 }
 
@@ -139,6 +157,7 @@ export function createModelEvaluator(
   const weights = createWeightWriter(variables);
   const shard = options.shard;
   const moments: BatchMoments | undefined = shard === undefined ? undefined : reducerMoments(shard.reducer);
+  const manyMoments: ManyBatchMoments | undefined = shard === undefined ? undefined : reducerManyMoments(shard.reducer);
   const others = otherVariables(variables);
   // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
   const frozen = <T>(fn: () => T): T => {
@@ -335,7 +354,7 @@ export function createModelEvaluator(
         const outId = graph.outputs[0]!.id;
         deltaSteps++;
         const head = frozen(() => headFor(chain, cut));
-        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head)));
+        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head, manyMoments)));
       }
       const c = cutFor(gi);
       const losses = new Float64Array(candidates.length);

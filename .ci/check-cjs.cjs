@@ -12,20 +12,7 @@ const { RSOOptimizer, normalDistribution } = require('tfjs-rso');
   console.log(`CJS require ok: ${RSOOptimizer.className}, loss ${loss.dataSync()[0].toFixed(4)}`);
 
   // Two threads from CommonJS: the worker script is found next to index.cjs.
-  const tfl = require('@tensorflow/tfjs-layers');
-  const model = tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3, padding: 'same', useBias: false }),
-      tfl.layers.batchNormalization(),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 2, activation: 'softmax' }),
-    ],
-  });
-  const x = tf.randomNormal([16, 4, 4, 1], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0], 'int32'), 2);
-  const history = await new RSOOptimizer({ seed: 1 }).fit(model, x, y, { batchSize: 8, maxSteps: 4, verbose: 0, workers: 2 });
-  if (history.params.workers !== 2) throw new Error('CJS: the sharded fit did not use 2 threads');
-  console.log(`CJS sharded fit ok: ${history.history.loss.length} cycle log(s), 2 threads`);
+  await require('./sharded-fit.cjs')(tf, require('@tensorflow/tfjs-layers'), RSOOptimizer, 'CJS');
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -12,16 +12,5 @@ console.log(`ESM import ok: ${RSOOptimizer.className}, loss ${loss.dataSync()[0]
 
 // Two threads: the worker script must be found next to the built bundle.
 const tfl = await import('@tensorflow/tfjs-layers');
-const model = tfl.sequential({
-  layers: [
-    tfl.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3, padding: 'same', useBias: false }),
-    tfl.layers.batchNormalization(),
-    tfl.layers.flatten(),
-    tfl.layers.dense({ units: 2, activation: 'softmax' }),
-  ],
-});
-const x = tf.randomNormal([16, 4, 4, 1], 0, 1, 'float32', 1);
-const y = tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0], 'int32'), 2);
-const history = await new RSOOptimizer({ seed: 1 }).fit(model, x, y, { batchSize: 8, maxSteps: 4, verbose: 0, workers: 2 });
-if (history.params.workers !== 2) throw new Error('ESM: the sharded fit did not use 2 threads');
-console.log(`ESM sharded fit ok: ${history.history.loss.length} cycle log(s), 2 threads`);
+const { default: shardedFit } = await import('./sharded-fit.cjs');
+await shardedFit(tf, tfl, RSOOptimizer, 'ESM');

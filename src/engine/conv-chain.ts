@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { runNodes, runNodesTogether } from './graph.js';
-import type { BatchMoments, ManyBatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
+import type { BatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
 
 /** A per-channel layer between the searched conv and the next conv. */
 type ChannelStep =
@@ -118,14 +118,19 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
   }
 }
 
+/** Moments of one tensor: over the whole batch when `moments` is given (sharded), else of `x` itself. */
+const momentsOf = (moments: BatchMoments | undefined) => (x: tf.Tensor, axes: number[]) =>
+  moments === undefined ? tf.moments(x, axes) : moments([x], axes)[0]!;
+
 /** Applies the per-channel path to one channel [B, H, W, 1] of the searched conv's output. */
-function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, moments: BatchMoments): tf.Tensor4D {
+function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, moments: BatchMoments | undefined): tf.Tensor4D {
+  const stats = momentsOf(moments);
   let h = x;
   for (const s of chain.steps) {
     if (s.kind === 'avgPool') h = tf.avgPool(h, s.poolSize, s.strides, s.padding);
     else if (s.kind === 'relu') h = tf.relu(h);
     else {
-      const m = moments(h, [0, 1, 2]);
+      const m = stats(h, [0, 1, 2]);
       const mean = m.mean as tf.Tensor1D;
       const variance = m.variance as tf.Tensor1D;
       const gamma = s.gamma === null ? undefined : (tf.slice(s.gamma, [co], [1]) as tf.Tensor1D);
@@ -199,8 +204,7 @@ export function refreshHead(
   channels: Iterable<number>,
   moments?: BatchMoments,
 ): void {
-  const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
-  const [b, , , ] = head.zShape;
+  const b = head.zShape[0];
   const [, ph, pw] = head.pathShape;
   const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
   for (const c of channels) {
@@ -208,7 +212,7 @@ export function refreshHead(
       const kernel = tf.slice(chain.kernel, [0, 0, 0, c], [-1, -1, -1, 1]) as tf.Tensor4D;
       let zc = tf.conv2d(input, kernel, 1, 'same');
       if (chain.bias !== null) zc = tf.add(zc, tf.slice(chain.bias, [c], [1]));
-      const newPath = channelPath(chain, zc, c, stats);
+      const newPath = channelPath(chain, zc, c, moments);
       const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
       const wNext = tf.slice(chain.nextKernel, [0, 0, c, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
       const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding).dataSync();
@@ -241,9 +245,7 @@ export function chainLosses(
   loss: (values: Map<number, tf.Tensor>) => number,
   moments?: BatchMoments,
   head?: ChainHead,
-  together?: ManyBatchMoments,
 ): Float64Array {
-  const stats: BatchMoments = moments ?? ((x, axes) => tf.moments(x, axes));
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
   const co = flat % cout;
   let r = (flat - co) / cout;
@@ -283,21 +285,21 @@ export function chainLosses(
       if (delta === 0) {
         rest.set(chain.next.outputs[0]!.id, zNext);
       } else {
-        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, stats);
+        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, moments);
         const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
         rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
       }
       return rest;
     };
-    if (together !== undefined) {
+    if (moments !== undefined) {
       // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
       const rests = Array.from(candidates, (_, k) => startRest(k));
-      runNodesTogether(chain.rest, rests, together);
+      runNodesTogether(chain.rest, rests, moments);
       rests.forEach((rest, k) => (out[k] = loss(rest)));
     } else {
       for (let k = 0; k < candidates.length; k++) {
         const rest = startRest(k);
-        runNodes(chain.rest, rest, true, moments);
+        runNodes(chain.rest, rest, true);
         out[k] = loss(rest);
       }
     }

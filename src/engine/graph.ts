@@ -54,13 +54,11 @@ export function buildGraph(model: LayersModel): ModelGraph {
 }
 
 /**
- * Batch statistics over the whole batch when it is split across threads: mean and (biased) variance over
- * `axes`, as `tf.moments` computes them on the full batch.
+ * Batch statistics over the whole batch when it is split across threads: for each tensor, the mean and
+ * (biased) variance over `axes`, as `tf.moments` computes them on the full batch. Several tensors share one
+ * exchange between threads.
  */
-export type BatchMoments = (x: tf.Tensor, axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor };
-
-/** {@link BatchMoments} of several tensors at once (one exchange between threads for all of them). */
-export type ManyBatchMoments = (xs: readonly tf.Tensor[], axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor }[];
+export type BatchMoments = (xs: readonly tf.Tensor[], axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor }[];
 
 /**
  * Runs `nodes` (a topologically ordered subset of a graph) on concrete tensors.
@@ -90,7 +88,7 @@ export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Ten
  * Runs `nodes` on several value maps side by side (the candidates of one step), node by node, so that every
  * training-mode BatchNormalization gets the whole-batch statistics of all maps from one call of `moments`.
  */
-export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map<number, tf.Tensor>[], moments: ManyBatchMoments): void {
+export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map<number, tf.Tensor>[], moments: BatchMoments): void {
   for (const node of nodes) {
     if (node.layer.getClassName() !== 'BatchNormalization') {
       for (const values of maps) runNodes([node], values, true);
@@ -129,7 +127,7 @@ function applyBatchNorm(layer: GraphLayer, x: tf.Tensor, mean: tf.Tensor, varian
 
 /** A training-mode BatchNormalization on the last axis, with the given whole-batch statistics. */
 function shardedBatchNorm(layer: GraphLayer, x: tf.Tensor, moments: BatchMoments): tf.Tensor {
-  const { mean, variance } = moments(x, bnAxes(layer, x));
+  const { mean, variance } = moments([x], bnAxes(layer, x))[0]!;
   return applyBatchNorm(layer, x, mean, variance);
 }
 

@@ -4,77 +4,13 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { buildGraph, cutGraph, runNodes } from './graph.js';
-import type { BatchMoments, ManyBatchMoments } from './graph.js';
+import type { BatchMoments } from './graph.js';
+import { reducerMoments } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
 import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
 import type { ChainHead, ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
-
-/**
- * Whole-batch mean and variance from each shard's own mean and variance, through one all-reduce per call.
- *
- * @remarks Each shard computes its two-pass moments locally and posts (count, mean, count · variance) in its own
- * slot of the exchanged vector. Every thread then combines them in float64, in shard order, with the parallel
- * formula M2 = Σ M2ₖ + Σ nₖ (meanₖ − mean)², so all threads get bit-identical statistics and the float32
- * cancellation of E[x²] − mean² is avoided.
- */
-export function reducerMoments(reducer: ShardReducer): BatchMoments {
-  const many = reducerManyMoments(reducer);
-  return (x, axes) => many([x], axes)[0]!;
-}
-
-/** {@link reducerMoments} for several tensors in one exchange. */
-export function reducerManyMoments(reducer: ShardReducer): ManyBatchMoments {
-  return (xs, axes) => {
-    const locals = xs.map((x) => {
-      const m = tf.moments(x, axes);
-      return { count: axes.reduce((c, a) => c * x.shape[a]!, 1), means: m.mean.dataSync(), variances: m.variance.dataSync() };
-    });
-    // Per shard: for each tensor, [count, means (c), count · variances (c)].
-    const widths = locals.map((l) => 1 + 2 * l.means.length);
-    const width = widths.reduce((a, w) => a + w, 0);
-    const packed = new Float64Array(reducer.size * width);
-    let at = reducer.rank * width;
-    for (const l of locals) {
-      const c = l.means.length;
-      packed[at] = l.count;
-      for (let i = 0; i < c; i++) {
-        packed[at + 1 + i] = l.means[i]!;
-        packed[at + 1 + c + i] = l.variances[i]! * l.count;
-      }
-      at += 1 + 2 * c;
-    }
-    const all = reducer.allReduce(packed);
-    let offset = 0;
-    return locals.map((l) => {
-      const c = l.means.length;
-      let total = 0;
-      const sum = new Float64Array(c);
-      for (let r = 0; r < reducer.size; r++) {
-        const o = r * width + offset;
-        const n = all[o]!;
-        total += n;
-        for (let i = 0; i < c; i++) sum[i]! += n * all[o + 1 + i]!;
-      }
-      const mean = sum.map((v) => v / total);
-      const m2 = new Float64Array(c);
-      for (let r = 0; r < reducer.size; r++) {
-        const o = r * width + offset;
-        const n = all[o]!;
-        for (let i = 0; i < c; i++) {
-          const d = all[o + 1 + i]! - mean[i]!;
-          m2[i]! += all[o + 1 + c + i]! + n * d * d;
-        }
-      }
-      offset += 1 + 2 * c;
-      return {
-        mean: tf.tensor(Float32Array.from(mean), [c]),
-        variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
-      };
-    });
-  };
-}
 
 /** Default backend memory for cached layer inputs: 1 GiB, well inside the 4 GiB wasm heap. */
 export const DEFAULT_CACHE_BYTES = 1024 ** 3;
@@ -157,7 +93,6 @@ export function createModelEvaluator(
   const weights = createWeightWriter(variables);
   const shard = options.shard;
   const moments: BatchMoments | undefined = shard === undefined ? undefined : reducerMoments(shard.reducer);
-  const manyMoments: ManyBatchMoments | undefined = shard === undefined ? undefined : reducerManyMoments(shard.reducer);
   const others = otherVariables(variables);
   // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
   const frozen = <T>(fn: () => T): T => {
@@ -235,6 +170,13 @@ export function createModelEvaluator(
     return new Map(c.cut.map((s, i) => [s.id, tf.keep(out[i]!)]));
   };
 
+  // Every shard must take the same path (BN statistics are all-reduced inside what each path runs).
+  const agree = (...fits: boolean[]): boolean[] => {
+    if (shard === undefined) return fits;
+    const votes = shard.reducer.allReduce(fits.map((f) => (f ? 1 : 0)));
+    return Array.from(votes, (v) => v === shard.reducer.size);
+  };
+
   const ensureCut = (gi: number): Cut => {
     if (gi !== group) {
       clearCache();
@@ -281,13 +223,6 @@ export function createModelEvaluator(
         return readLoss(lossFn(y, values.get(graph.outputs[0]!.id)!));
       }),
     );
-
-  // Every shard must take the same path (BN statistics are all-reduced inside what each path runs).
-  const agree = (...fits: boolean[]): boolean[] => {
-    if (shard === undefined) return fits;
-    const votes = shard.reducer.allReduce(fits.map((f) => (f ? 1 : 0)));
-    return Array.from(votes, (v) => v === shard.reducer.size);
-  };
 
   const headFor = (chain: ConvChain, cut: Cut): ChainHead => {
     const key = batch!.key;
@@ -353,8 +288,11 @@ export function createModelEvaluator(
         const y = batch!.y;
         const outId = graph.outputs[0]!.id;
         deltaSteps++;
-        const head = frozen(() => headFor(chain, cut));
-        return combine(frozen(() => chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head, manyMoments)));
+        const local = frozen(() => {
+          const head = headFor(chain, cut);
+          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head);
+        });
+        return combine(local);
       }
       const c = cutFor(gi);
       const losses = new Float64Array(candidates.length);

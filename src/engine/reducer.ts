@@ -1,3 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchMoments } from './graph.js';
+
 /**
  * A blocking all-reduce between threads over a SharedArrayBuffer, for the sharded model engine.
  *
@@ -80,5 +83,65 @@ export function attachReducer(buffer: SharedArrayBuffer, rank: number, size: num
       for (let r = 0; r < size; r++) Atomics.notify(ctrl, 1 + r);
     },
     aborted: () => reasonOf(Atomics.load(ctrl, ABORT)),
+  };
+}
+
+/**
+ * Whole-batch mean and variance from each shard's own mean and variance, through one all-reduce per call (for
+ * all the tensors of the call).
+ *
+ * @remarks Each shard computes its two-pass moments locally and posts (count, mean, count · variance) in its own
+ * slot of the exchanged vector. Every thread then combines them in float64, in shard order, with the parallel
+ * formula M2 = Σ M2ₖ + Σ nₖ (meanₖ − mean)², so all threads get bit-identical statistics and the float32
+ * cancellation of E[x²] − mean² is avoided.
+ */
+export function reducerMoments(reducer: ShardReducer): BatchMoments {
+  return (xs, axes) => {
+    const locals = xs.map((x) => {
+      const m = tf.moments(x, axes);
+      return { count: axes.reduce((c, a) => c * x.shape[a]!, 1), means: m.mean.dataSync(), variances: m.variance.dataSync() };
+    });
+    // Per shard: for each tensor, [count, means (c), count · variances (c)].
+    const widths = locals.map((l) => 1 + 2 * l.means.length);
+    const width = widths.reduce((a, w) => a + w, 0);
+    const packed = new Float64Array(reducer.size * width);
+    let at = reducer.rank * width;
+    for (const l of locals) {
+      const c = l.means.length;
+      packed[at] = l.count;
+      for (let i = 0; i < c; i++) {
+        packed[at + 1 + i] = l.means[i]!;
+        packed[at + 1 + c + i] = l.variances[i]! * l.count;
+      }
+      at += 1 + 2 * c;
+    }
+    const all = reducer.allReduce(packed);
+    let offset = 0;
+    return locals.map((l) => {
+      const c = l.means.length;
+      let total = 0;
+      const sum = new Float64Array(c);
+      for (let r = 0; r < reducer.size; r++) {
+        const o = r * width + offset;
+        const n = all[o]!;
+        total += n;
+        for (let i = 0; i < c; i++) sum[i]! += n * all[o + 1 + i]!;
+      }
+      const mean = sum.map((v) => v / total);
+      const m2 = new Float64Array(c);
+      for (let r = 0; r < reducer.size; r++) {
+        const o = r * width + offset;
+        const n = all[o]!;
+        for (let i = 0; i < c; i++) {
+          const d = all[o + 1 + i]! - mean[i]!;
+          m2[i]! += all[o + 1 + c + i]! + n * d * d;
+        }
+      }
+      offset += 1 + 2 * c;
+      return {
+        mean: tf.tensor(Float32Array.from(mean), [c]),
+        variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
+      };
+    });
   };
 }

@@ -10,7 +10,7 @@ import { makeBatcher } from '../train/batcher.js';
 import { resolveLoss } from '../train/losses.js';
 import { createModelEvaluator } from './model-evaluator.js';
 import { attachReducer } from './reducer.js';
-import { shardRange } from './shards.js';
+import { shardLossScale, shardRange } from './shards.js';
 import type { ShardWorkerData } from './shards.js';
 
 const d = workerData as ShardWorkerData;
@@ -39,18 +39,17 @@ async function main(): Promise<void> {
   const batcher = makeBatcher(x, y, d.batchSize, d.shuffle, optimizer.config.seed);
   const lossFn = resolveLoss(d.loss as Parameters<typeof resolveLoss>[0], d.lossReduction);
   const full = Math.min(d.batchSize, x.shape[0]!);
-  const [, count] = shardRange(full, d.rank, d.size);
+  const [start, count] = shardRange(full, d.rank, d.size);
   const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
     ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
     ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
-    shard: { reducer, lossScale: d.lossReduction === 'sum' ? 1 : count / full },
+    shard: { reducer, lossScale: shardLossScale(full, d.rank, d.size, d.lossReduction) },
   });
   parentPort!.postMessage({ type: 'ready' });
   while (reducer.allReduce([0])[0]! > 0) {
     const cycle = optimizer.cycle;
     const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
-    const [start, n] = shardRange(full, d.rank, d.size);
-    const [xs, ys] = batcher.next(cycle, chunk, start, n);
+    const [xs, ys] = batcher.next(cycle, chunk, start, count);
     try {
       evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
       optimizer.runSteps(evaluator);

@@ -11,6 +11,11 @@ export function shardRange(n: number, rank: number, size: number): [number, numb
   return [start, Math.floor((n * (rank + 1)) / size) - start];
 }
 
+/** The factor of a shard's loss in the whole batch's: its share of the rows for a mean loss, 1 for a sum. */
+export function shardLossScale(n: number, rank: number, size: number, reduction: 'mean' | 'sum'): number {
+  return reduction === 'sum' ? 1 : shardRange(n, rank, size)[1] / n;
+}
+
 /** How long worker threads may take to load tfjs, the model and the data. */
 const START_TIMEOUT_MS = 120_000;
 
@@ -64,13 +69,13 @@ export interface ShardPool {
 const host = (t: tf.Tensor): HostTensor => ({ data: t.dataSync() as HostTensor['data'], shape: t.shape.slice(), dtype: t.dtype });
 
 /** Where the worker script is, and how to start it (a `.ts` source runs through tsx, as in tests). */
-function workerSource(): { code: string; eval: boolean } | { url: URL; eval: false } {
+function workerSource(): { code: string } | { url: URL } {
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
     const url = new URL('./shard-worker.ts', self).href;
-    return { code: `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, eval: true };
+    return { code: `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })` };
   }
-  return { url: new URL('./shard-worker.js', self), eval: false };
+  return { url: new URL('./shard-worker.js', self) };
 }
 
 /**
@@ -170,12 +175,12 @@ export async function startShardWorkers(args: {
   });
   try {
     await Promise.race([Promise.all(ready), startTimeout]);
-    clearTimeout(timer);
   } catch (e) {
-    clearTimeout(timer);
     reducer.abort('main');
     await Promise.all(threads.map((t) => t.terminate()));
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
   let closed = false;
   return {

@@ -8,7 +8,7 @@ import { reestimateBatchNorm } from './batch-norm.js';
 import { resolveLoss } from './losses.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
 import { makeBatcher } from './batcher.js';
-import { shardRange, startShardWorkers } from '../engine/shards.js';
+import { shardLossScale, shardRange, startShardWorkers } from '../engine/shards.js';
 import type { LossSpec } from './losses.js';
 
 /** tfjs callbacks, exactly as `model.fit` takes them: callback objects (e.g. `tf.callbacks.earlyStopping()`) or plain hooks. */
@@ -243,12 +243,19 @@ export async function fitRSO(
         })
       : null;
   const [, shardCount] = shardRange(fullBatch, 0, workers);
-  const evaluator = useModel
-    ? createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
+  let evaluator: ReturnType<typeof createModelEvaluator> | null = null;
+  try {
+    if (useModel) {
+      evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
         ...cacheOptions,
-        ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: lossReduction === 'sum' ? 1 : shardCount / fullBatch } }),
-      })
-    : null;
+        ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: shardLossScale(fullBatch, 0, workers, lossReduction) } }),
+      });
+    }
+  } catch (e) {
+    // The workers are already waiting for their first batch.
+    await pool?.close(true);
+    throw e;
+  }
 
   let failed = false;
   await callbackList.onTrainBegin();

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
 import { chainResidual, tinyConvSeq, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
@@ -56,34 +57,45 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
-for (const [name, build, usesDeltas] of [
-  ['Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
-  ['functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
-  ['functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false],
+// On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
+for (const [backend, name, build, usesDeltas] of [
+  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
+  ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
+  ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false],
+  ['wasm', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
+  ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
 ] as const) {
-  describe(`model engine ≡ closure path: ${name}`, () => {
-    it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps, and the same weights`, async () => {
+  describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
+    beforeAll(async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+    });
+    afterAll(useCpu);
+    it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [6, 6, 1], 11);
       const a = await closureRun(build, x, y);
       const b = await engineRun(build, x, y);
       expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
       expect(b.steps.length).toBe(STEPS);
+      // Compare step by step. Different arithmetic may flip a decision only where candidates tie within float32
+      // rounding: such a step is reported, the paths part there, and most steps must have agreed before it.
       let worst = 0;
-      const layersHit = new Set<number>();
-      for (let s = 0; s < STEPS; s++) {
-        const [ra, rb] = [a.steps[s]!, b.steps[s]!];
+      let same = 0;
+      for (; same < STEPS; same++) {
+        const [ra, rb] = [a.steps[same]!, b.steps[same]!];
         expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
         for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
         if (ra.accepted !== rb.accepted) {
-          // Report a near-tie instead of hiding it.
-          throw new Error(
-            `step ${s}: decisions differ (closure kept ${ra.accepted}, engine kept ${rb.accepted}); ` +
-              `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}`,
+          const gap = relErr(ra.losses[ra.accepted]!, ra.losses[rb.accepted]!);
+          console.log(
+            `${backend}, ${name}: near-tie at step ${same}: closure kept ${ra.accepted}, engine kept ${rb.accepted}; ` +
+              `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}; gap ${gap.toExponential(2)}`,
           );
+          expect(gap).toBeLessThan(1e-6);
+          break;
         }
-        layersHit.add(ra.tensor);
       }
-      console.log(`${name}: worst relative loss difference over ${STEPS} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the conv delta path, ${b.headHits} of them from a kept head`);
+      console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the conv delta path, ${b.headHits} of them from a kept head`);
+      expect(same).toBeGreaterThanOrEqual(STEPS / 2);
       // The delta path really ran where the graph allows it, and only there.
       if (usesDeltas) {
         expect(b.deltaSteps).toBeGreaterThan(40);
@@ -92,11 +104,13 @@ for (const [name, build, usesDeltas] of [
       else expect(b.deltaSteps).toBe(0);
       expect(worst).toBeLessThan(1e-5);
       // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
-      expect(layersHit.size).toBe(a.model.trainableWeights.length);
-      // Same weights after the run (BN moving statistics excluded: the engine re-estimates them).
-      const wa = a.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-      const wb = b.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-      wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
+      expect(new Set(a.steps.slice(0, STEPS).map((r) => r.tensor)).size).toBe(a.model.trainableWeights.length);
+      if (same === STEPS) {
+        // Same weights after the run (BN moving statistics excluded: the engine re-estimates them).
+        const wa = a.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+        const wb = b.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+        wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
+      }
       expect(weightsOf(a.model).length).toBe(weightsOf(b.model).length);
       a.model.dispose();
       b.model.dispose();

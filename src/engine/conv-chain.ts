@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { runNodes, runNodesTogether } from './graph.js';
-import type { BatchMoments, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
+import type { BatchStats, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
 
 /** A per-channel layer between the searched conv and the next conv. */
 type ChannelStep =
@@ -118,24 +118,17 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
   }
 }
 
-/** Moments of one tensor: over the whole batch when `moments` is given (sharded), else of `x` itself. */
-const momentsOf = (moments: BatchMoments | undefined) => (x: tf.Tensor, axes: number[]) =>
-  moments === undefined ? tf.moments(x, axes) : moments([x], axes)[0]!;
-
 /** Applies the per-channel path to one channel [B, H, W, 1] of the searched conv's output. */
-function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, moments: BatchMoments | undefined): tf.Tensor4D {
-  const stats = momentsOf(moments);
+function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, stats: BatchStats): tf.Tensor4D {
   let h = x;
   for (const s of chain.steps) {
     if (s.kind === 'avgPool') h = tf.avgPool(h, s.poolSize, s.strides, s.padding);
     else if (s.kind === 'relu') h = tf.relu(h);
     else {
-      const m = stats(h, [0, 1, 2]);
-      const mean = m.mean as tf.Tensor1D;
-      const variance = m.variance as tf.Tensor1D;
-      const gamma = s.gamma === null ? undefined : (tf.slice(s.gamma, [co], [1]) as tf.Tensor1D);
-      const beta = s.beta === null ? undefined : (tf.slice(s.beta, [co], [1]) as tf.Tensor1D);
-      h = tf.batchNorm4d(h, mean, variance, beta, gamma, s.epsilon);
+      const { mean, variance } = stats.moments([h])[0]!;
+      const gamma = s.gamma === null ? null : tf.slice(s.gamma, [co], [1]);
+      const beta = s.beta === null ? null : tf.slice(s.beta, [co], [1]);
+      h = stats.normalize(h, mean, variance, beta, gamma, s.epsilon) as tf.Tensor4D;
     }
   }
   return h;
@@ -172,12 +165,12 @@ const channelsOf = (data: Float32Array, channels: number): Float32Array[] => {
 };
 
 /** Runs the head (searched conv → per-channel layers → next conv) on a chunk's cut and keeps it on the host. */
-export function computeHead(chain: ConvChain, cut: ReadonlyMap<number, tf.Tensor>, moments?: BatchMoments): ChainHead {
+export function computeHead(chain: ConvChain, cut: ReadonlyMap<number, tf.Tensor>, stats: BatchStats): ChainHead {
   // Host arrays are built inside the scope but not returned from it: tidy would walk every element.
   let head: ChainHead | null = null;
   tf.tidy(() => {
     const values = new Map(cut);
-    runNodes(chain.head, values, true, moments);
+    runNodes(chain.head, values, true, stats);
     const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
     const path = values.get(chain.pathOut.id)! as tf.Tensor4D;
     const zNext = values.get(chain.next.outputs[0]!.id)!;
@@ -202,7 +195,7 @@ export function refreshHead(
   cut: ReadonlyMap<number, tf.Tensor>,
   head: ChainHead,
   channels: Iterable<number>,
-  moments?: BatchMoments,
+  stats: BatchStats,
 ): void {
   const b = head.zShape[0];
   const [, ph, pw] = head.pathShape;
@@ -212,7 +205,7 @@ export function refreshHead(
       const kernel = tf.slice(chain.kernel, [0, 0, 0, c], [-1, -1, -1, 1]) as tf.Tensor4D;
       let zc = tf.conv2d(input, kernel, 1, 'same');
       if (chain.bias !== null) zc = tf.add(zc, tf.slice(chain.bias, [c], [1]));
-      const newPath = channelPath(chain, zc, c, moments);
+      const newPath = channelPath(chain, zc, c, stats);
       const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
       const wNext = tf.slice(chain.nextKernel, [0, 0, c, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
       const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding).dataSync();
@@ -243,7 +236,7 @@ export function chainLosses(
   current: number,
   candidates: Float32Array,
   loss: (values: Map<number, tf.Tensor>) => number,
-  moments?: BatchMoments,
+  stats: BatchStats,
   head?: ChainHead,
 ): Float64Array {
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
@@ -266,7 +259,7 @@ export function chainLosses(
       zNext = tf.tensor(head.zNext, head.zNextShape, 'float32');
     } else {
       const values = new Map(cut);
-      runNodes(chain.head, values, true, moments);
+      runNodes(chain.head, values, true, stats);
       const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
       const [b, hh, ww] = z.shape;
       zc = tf.slice(z, [0, 0, 0, co], [b, hh, ww, 1]);
@@ -285,21 +278,21 @@ export function chainLosses(
       if (delta === 0) {
         rest.set(chain.next.outputs[0]!.id, zNext);
       } else {
-        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, moments);
+        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, stats);
         const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
         rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
       }
       return rest;
     };
-    if (moments !== undefined) {
+    if (stats.sharded) {
       // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
       const rests = Array.from(candidates, (_, k) => startRest(k));
-      runNodesTogether(chain.rest, rests, moments);
+      runNodesTogether(chain.rest, rests, stats);
       rests.forEach((rest, k) => (out[k] = loss(rest)));
     } else {
       for (let k = 0; k < candidates.length; k++) {
         const rest = startRest(k);
-        runNodes(chain.rest, rest, true);
+        runNodes(chain.rest, rest, true, stats);
         out[k] = loss(rest);
       }
     }

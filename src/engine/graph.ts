@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
+import type { ChannelMoments, ChannelNorm } from './channel-norm.js';
 
 /** The part of a tfjs layer the executor calls. */
 export interface GraphLayer {
@@ -54,28 +55,44 @@ export function buildGraph(model: LayersModel): ModelGraph {
 }
 
 /**
- * Batch statistics over the whole batch when it is split across threads: for each tensor, the mean and
- * (biased) variance over `axes`, as `tf.moments` computes them on the full batch. Several tensors share one
- * exchange between threads.
+ * How the model engine normalises training-mode BatchNormalization layers on the last (channel) axis: with
+ * statistics over the whole batch, computed with the fast kernels of {@link ChannelNorm}. Layers normalising
+ * another axis run their own code when the batch is not sharded.
  */
-export type BatchMoments = (xs: readonly tf.Tensor[], axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor }[];
+export interface BatchStats {
+  /**
+   * Per-channel mean and variance of each tensor over every axis but the last, as `tf.moments` computes them on
+   * the whole batch. With shards, the tensors of one call share one exchange between threads.
+   */
+  moments(xs: readonly tf.Tensor[]): ChannelMoments[];
+  /** Normalisation with given statistics (see {@link ChannelNorm.normalize}). */
+  readonly normalize: ChannelNorm['normalize'];
+  /** True when the batch is split across threads, so every BN layer must use {@link BatchStats.moments}. */
+  readonly sharded: boolean;
+}
+
+/** Statistics of an unsharded batch: each tensor's own. */
+export function localStats(norm: ChannelNorm): BatchStats {
+  return { moments: (xs) => xs.map((x) => norm.moments(x)), normalize: norm.normalize, sharded: false };
+}
 
 /**
  * Runs `nodes` (a topologically ordered subset of a graph) on concrete tensors.
  *
  * @param values - Concrete values of symbolic tensors by id; extended with every output computed.
- * @param moments - When given (sharded batches), training-mode BatchNormalization layers normalise with these
- * whole-batch statistics instead of their shard's; their moving statistics are left alone.
+ * @param stats - When given, training-mode BatchNormalization layers on the channel axis normalise with these
+ * statistics (whole-batch ones for shards), and their moving statistics are left alone.
  */
-export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, training: boolean, moments?: BatchMoments): void {
+export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, training: boolean, stats?: BatchStats): void {
   for (const node of nodes) {
     const ins = node.inputs.map((s) => {
       const v = values.get(s.id);
       if (v === undefined) throw new Error(`runNodes: no value for ${s.name} (input of ${node.layer.name})`);
       return v;
     });
-    if (training && moments !== undefined && node.layer.getClassName() === 'BatchNormalization') {
-      values.set(node.outputs[0]!.id, shardedBatchNorm(node.layer, ins[0]!, moments));
+    if (training && stats !== undefined && usesStats(node.layer, ins[0]!, stats)) {
+      const { mean, variance } = stats.moments([ins[0]!])[0]!;
+      values.set(node.outputs[0]!.id, applyBatchNorm(node.layer, ins[0]!, mean, variance, stats));
       continue;
     }
     const out = node.layer.apply(ins.length === 1 ? ins[0]! : ins, { ...node.kwargs, training });
@@ -86,21 +103,21 @@ export function runNodes(nodes: readonly GraphNode[], values: Map<number, tf.Ten
 
 /**
  * Runs `nodes` on several value maps side by side (the candidates of one step), node by node, so that every
- * training-mode BatchNormalization gets the whole-batch statistics of all maps from one call of `moments`.
+ * training-mode BatchNormalization gets the whole-batch statistics of all maps from one call of `stats.moments`.
  */
-export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map<number, tf.Tensor>[], moments: BatchMoments): void {
+export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map<number, tf.Tensor>[], stats: BatchStats): void {
   for (const node of nodes) {
-    if (node.layer.getClassName() !== 'BatchNormalization') {
-      for (const values of maps) runNodes([node], values, true);
-      continue;
-    }
     const xs = maps.map((values) => {
       const v = values.get(node.inputs[0]!.id);
       if (v === undefined) throw new Error(`runNodes: no value for ${node.inputs[0]!.name} (input of ${node.layer.name})`);
       return v;
     });
-    const stats = moments(xs, bnAxes(node.layer, xs[0]!));
-    maps.forEach((values, i) => values.set(node.outputs[0]!.id, applyBatchNorm(node.layer, xs[i]!, stats[i]!.mean, stats[i]!.variance)));
+    if (!usesStats(node.layer, xs[0]!, stats)) {
+      for (const values of maps) runNodes([node], values, true, stats);
+      continue;
+    }
+    const m = stats.moments(xs);
+    maps.forEach((values, i) => values.set(node.outputs[0]!.id, applyBatchNorm(node.layer, xs[i]!, m[i]!.mean, m[i]!.variance, stats)));
   }
 }
 
@@ -111,24 +128,21 @@ interface BatchNormInternals {
   readonly beta: { read(): tf.Tensor } | null;
 }
 
-/** The reduction axes of a BatchNormalization on the last (channel) axis; other axes are not supported. */
-function bnAxes(layer: GraphLayer, x: tf.Tensor): number[] {
+/**
+ * Whether a layer is a BatchNormalization that {@link BatchStats} normalises: one on the last (channel) axis.
+ * With shards, a BatchNormalization on another axis cannot run at all.
+ */
+function usesStats(layer: GraphLayer, x: tf.Tensor, stats: BatchStats): boolean {
+  if (layer.getClassName() !== 'BatchNormalization') return false;
   const bn = layer as unknown as BatchNormInternals;
-  if (bn.axis !== -1 && bn.axis !== x.rank - 1) {
-    throw new RangeError(`sharded engine: ${layer.name} normalises axis ${bn.axis}; only the last (channel) axis is supported with workers`);
-  }
-  return Array.from({ length: x.rank - 1 }, (_, i) => i);
+  if (bn.axis === -1 || bn.axis === x.rank - 1) return true;
+  if (stats.sharded) throw new RangeError(`sharded engine: ${layer.name} normalises axis ${bn.axis}; only the last (channel) axis is supported with workers`);
+  return false;
 }
 
-function applyBatchNorm(layer: GraphLayer, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor): tf.Tensor {
+function applyBatchNorm(layer: GraphLayer, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, stats: BatchStats): tf.Tensor {
   const bn = layer as unknown as BatchNormInternals;
-  return tf.batchNorm(x, mean, variance, bn.beta?.read(), bn.gamma?.read(), bn.epsilon);
-}
-
-/** A training-mode BatchNormalization on the last axis, with the given whole-batch statistics. */
-function shardedBatchNorm(layer: GraphLayer, x: tf.Tensor, moments: BatchMoments): tf.Tensor {
-  const { mean, variance } = moments([x], bnAxes(layer, x))[0]!;
-  return applyBatchNorm(layer, x, mean, variance);
+  return stats.normalize(x, mean, variance, bn.beta?.read() ?? null, bn.gamma?.read() ?? null, bn.epsilon);
 }
 
 /** The nodes to re-run when the weights of `layers` change, and the tensors crossing into them. */

@@ -3,9 +3,10 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
-import { buildGraph, cutGraph, runNodes } from './graph.js';
-import type { BatchMoments } from './graph.js';
-import { reducerMoments } from './reducer.js';
+import { createChannelNorm } from './channel-norm.js';
+import { buildGraph, cutGraph, localStats, runNodes } from './graph.js';
+import type { BatchStats } from './graph.js';
+import { reducerStats } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
 import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
 import type { ChainHead, ConvChain } from './conv-chain.js';
@@ -92,7 +93,8 @@ export function createModelEvaluator(
   const graph: ModelGraph = buildGraph(model);
   const weights = createWeightWriter(variables);
   const shard = options.shard;
-  const moments: BatchMoments | undefined = shard === undefined ? undefined : reducerMoments(shard.reducer);
+  const norm = createChannelNorm();
+  const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
   const others = otherVariables(variables);
   // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
   const frozen = <T>(fn: () => T): T => {
@@ -163,7 +165,7 @@ export function createModelEvaluator(
     const out = frozen(() =>
       tf.tidy(() => {
         const values = new Map<number, tf.Tensor>([[graph.inputs[0]!.id, x]]);
-        runNodes(c.prefix, values, true, moments);
+        runNodes(c.prefix, values, true, batchStats);
         return c.cut.map((s) => tf.clone(values.get(s.id)!));
       }),
     );
@@ -219,7 +221,7 @@ export function createModelEvaluator(
     frozen(() =>
       tf.tidy(() => {
         const values = new Map(cut);
-        runNodes(c.suffix, values, true, moments);
+        runNodes(c.suffix, values, true, batchStats);
         return readLoss(lossFn(y, values.get(graph.outputs[0]!.id)!));
       }),
     );
@@ -232,18 +234,18 @@ export function createModelEvaluator(
       if (kept.version < changes.length) {
         const channels = new Set(changes.slice(kept.version));
         if (channels.has(-1) || kept.head.updates + channels.size > HEAD_REFRESH) {
-          const fresh = computeHead(chain, cut, moments);
+          const fresh = computeHead(chain, cut, batchStats);
           hostBytes += fresh.bytes - kept.head.bytes;
           kept.head = fresh;
         } else {
-          refreshHead(chain, cut, kept.head, channels, moments);
+          refreshHead(chain, cut, kept.head, channels, batchStats);
         }
         kept.version = changes.length;
       }
       return kept.head;
     }
     headMisses++;
-    const head = computeHead(chain, cut, moments);
+    const head = computeHead(chain, cut, batchStats);
     const [fits] = agree(hostBytes + head.bytes <= hostBudget);
     if (fits) {
       heads.set(key, { head, version: changes.length });
@@ -290,7 +292,7 @@ export function createModelEvaluator(
         deltaSteps++;
         const local = frozen(() => {
           const head = headFor(chain, cut);
-          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), moments, head);
+          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head);
         });
         return combine(local);
       }
@@ -303,6 +305,9 @@ export function createModelEvaluator(
       return combine(losses);
     },
     stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, headHits, headMisses }),
-    dispose: clearCache,
+    dispose() {
+      clearCache();
+      norm.dispose();
+    },
   };
 }

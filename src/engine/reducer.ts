@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BatchMoments } from './graph.js';
+import type { ChannelNorm } from './channel-norm.js';
+import type { BatchStats } from './graph.js';
 
 /**
  * A blocking all-reduce between threads over a SharedArrayBuffer, for the sharded model engine.
@@ -90,16 +91,20 @@ export function attachReducer(buffer: SharedArrayBuffer, rank: number, size: num
  * Whole-batch mean and variance from each shard's own mean and variance, through one all-reduce per call (for
  * all the tensors of the call).
  *
- * @remarks Each shard computes its two-pass moments locally and posts (count, mean, count · variance) in its own
- * slot of the exchanged vector. Every thread then combines them in float64, in shard order, with the parallel
+ * @remarks Each shard computes its two-pass moments locally (with `norm`) and posts (count, mean,
+ * count · variance) in its own slot of the exchanged vector. Every thread then combines them in float64, in shard order, with the parallel
  * formula M2 = Σ M2ₖ + Σ nₖ (meanₖ − mean)², so all threads get bit-identical statistics and the float32
  * cancellation of E[x²] − mean² is avoided.
  */
-export function reducerMoments(reducer: ShardReducer): BatchMoments {
-  return (xs, axes) => {
+export function reducerStats(reducer: ShardReducer, norm: ChannelNorm): BatchStats {
+  const moments = (xs: readonly tf.Tensor[]) => {
     const locals = xs.map((x) => {
-      const m = tf.moments(x, axes);
-      return { count: axes.reduce((c, a) => c * x.shape[a]!, 1), means: m.mean.dataSync(), variances: m.variance.dataSync() };
+      const m = norm.moments(x);
+      const count = x.size / x.shape[x.rank - 1]!;
+      const local = { count, means: m.mean.dataSync(), variances: m.variance.dataSync() };
+      m.mean.dispose();
+      m.variance.dispose();
+      return local;
     });
     // Per shard: for each tensor, [count, means (c), count · variances (c)].
     const widths = locals.map((l) => 1 + 2 * l.means.length);
@@ -139,9 +144,10 @@ export function reducerMoments(reducer: ShardReducer): BatchMoments {
       }
       offset += 1 + 2 * c;
       return {
-        mean: tf.tensor(Float32Array.from(mean), [c]),
-        variance: tf.tensor(Float32Array.from(m2, (v) => v / total), [c]),
+        mean: tf.tensor1d(Float32Array.from(mean)),
+        variance: tf.tensor1d(Float32Array.from(m2, (v) => v / total)),
       };
     });
   };
+  return { moments, normalize: norm.normalize, sharded: true };
 }

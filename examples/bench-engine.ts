@@ -20,6 +20,7 @@ import { createClosureEvaluator } from '../src/engine/closure-evaluator.js';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
 import { buildGraph, cutGraph } from '../src/engine/graph.js';
 import { matchConvChain } from '../src/engine/conv-chain.js';
+import { createChannelNorm } from '../src/engine/channel-norm.js';
 import { resolveLoss } from '../src/train/losses.js';
 import { useWasmOrCpu } from './lib/backend.js';
 
@@ -66,6 +67,22 @@ const a = tf.randomNormal([1000, 784]);
 const b = tf.randomNormal([784, 128]);
 const mmMs = time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), 20);
 const mmGflops = (2 * 1000 * 784 * 128) / (mmMs * 1e6);
+
+// Training-mode BN on one block-2 activation: tfjs's kernels against the engine's channel norm (engine/channel-norm.ts).
+const bnX = tf.randomNormal([batch, 14, 14, 16], 0.5, 2, 'float32', 5);
+const bnGamma = tf.randomUniform([16], 0.5, 1.5, 'float32', 6);
+const bnBeta = tf.randomUniform([16], -0.5, 0.5, 'float32', 7);
+const norm = createChannelNorm();
+const tfjsBnMs = time(() => tf.tidy(() => {
+  const m = tf.moments(bnX, [0, 1, 2]);
+  tf.batchNorm(bnX, m.mean, m.variance, bnBeta, bnGamma, 1e-3).dataSync();
+}), 20);
+const ownBnMs = time(() => tf.tidy(() => {
+  const m = norm.moments(bnX);
+  norm.normalize(bnX, m.mean, m.variance, bnBeta, bnGamma, 1e-3).dataSync();
+}), 20);
+norm.dispose();
+tf.dispose([bnX, bnGamma, bnBeta]);
 
 // FLOPs of the conv and dense layers in a list of graph nodes, for one candidate.
 const graph = buildGraph(model);
@@ -121,7 +138,11 @@ for (const [gi, g] of opt.weightGroups.entries()) {
 }
 
 console.log(`\nEngine benchmark: paper MNIST network (12,016 scalars), batch ${batch}, backend ${backend}, ${new Date().toISOString()}`);
-console.log(`plain matMul 1000x784 @ 784x128: ${mmMs.toFixed(2)} ms = ${mmGflops.toFixed(1)} GFLOP/s\n`);
+console.log(`plain matMul 1000x784 @ 784x128: ${mmMs.toFixed(2)} ms = ${mmGflops.toFixed(1)} GFLOP/s`);
+console.log(
+  `training-mode BN of [${batch}, 14, 14, 16] (moments + normalise): tf.moments + tf.batchNorm ${tfjsBnMs.toFixed(2)} ms, ` +
+    `engine's channel norm ${ownBnMs.toFixed(2)} ms (${(tfjsBnMs / ownBnMs).toFixed(2)}x; the fast kernels are used on wasm only)\n`,
+);
 console.log('group (output → input)                scalars  closure ms/step  engine ms/step  +cut ms/step  ratio   engine GFLOP/s (conv+dense FLOPs run)');
 let closureTotal = 0;
 let engineTotal = 0;

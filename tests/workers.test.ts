@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
@@ -39,11 +40,17 @@ async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, wor
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
 describe('sharded model engine (worker threads)', () => {
-  for (const [name, build] of [
-    ['Sequential conv/BN/pool/dense', () => tinyConvSeq(4)],
-    ['DAG with conv chains and a residual add', () => chainResidual(4)],
+  // On wasm the engine's BN takes its fast kernels (engine/channel-norm.ts) in every thread. The Sequential net
+  // is not run there: its second conv has a bias in front of a BN, which cancels, so one thread sees three
+  // exactly equal losses for that bias, and the float32 shard arithmetic breaks the tie at step 93 (reported
+  // as a near-tie with gap 0, but before half the steps, which this test requires).
+  for (const [backend, name, build] of [
+    ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(4)],
+    ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4)],
+    ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4)],
   ] as const) {
-    it(`${name}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
+    it(`${name} on ${backend}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
       const before = tf.memory().numTensors;
       const { x, y } = toyData(96, [8, 8, 1], 5);
       const one = await run(build, x, y, 1);
@@ -70,7 +77,7 @@ describe('sharded model engine (worker threads)', () => {
           for (let k = 0; k < a.losses.length; k++) worst = Math.max(worst, relErr(a.losses[k]!, b.losses[k]!));
           if (b.accepted !== a.accepted) {
             const gap = relErr(a.losses[a.accepted]!, a.losses[b.accepted]!);
-            console.log(`near-tie, ${workers} threads, step ${same}: accepted ${b.accepted} vs ${a.accepted}, losses [${b.losses}] vs [${a.losses}], gap ${gap.toExponential(2)}`);
+            console.log(`near-tie, ${backend}, ${workers} threads, step ${same}: accepted ${b.accepted} vs ${a.accepted}, losses [${b.losses}] vs [${a.losses}], gap ${gap.toExponential(2)}`);
             expect(gap).toBeLessThan(1e-6);
             break;
           }
@@ -89,6 +96,7 @@ describe('sharded model engine (worker threads)', () => {
       x.dispose();
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
+      await useCpu();
     }, 120_000);
   }
 

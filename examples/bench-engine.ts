@@ -3,7 +3,7 @@
  * closure path (whole model per candidate) and on the model engine (cached cut + suffix), in one run.
  *
  *   npm run bench:engine -- [--batch-size 1000] [--steps 3] [--chunks 60] [--workers 2] [--fraction 0.02]
- *                           [--thread-chunks 3] [--skip-closure]
+ *                           [--thread-chunks 3] [--thread-rounds 2] [--skip-closure]
  *
  * `--chunks` is the number of distinct batches per cycle (training examples / batch size): the model engine
  * computes each chunk's cached input once per group, and that cost is spread over the group's steps.
@@ -11,7 +11,9 @@
  * Then `rso.fit` runs one cycle visiting a `--fraction` of every group's scalars (randomSubset), on
  * `--thread-chunks` batches of random data, once with 1 thread and once with `--workers` threads (the batch
  * split across worker threads), and prints ms per step of each group for both, and the speed-up. Those times
- * include everything `fit` does per step, cache misses of the chunks included.
+ * include everything `fit` does per step, cache misses of the chunks included. The two fits alternate over
+ * `--thread-rounds` rounds (1 then N threads, then N then 1, …), so neither always runs first in the process;
+ * the table sums all rounds, and each round's own cycle speed-up is printed too.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     fraction: { type: 'string', default: '0.02' },
     'thread-chunks': { type: 'string', default: '3' },
+    'thread-rounds': { type: 'string', default: '2' },
     'skip-closure': { type: 'boolean', default: false },
   },
 });
@@ -41,8 +44,9 @@ const chunks = Number(values.chunks);
 const workers = Number(values.workers);
 const fraction = Number(values.fraction);
 const threadChunks = Number(values['thread-chunks']);
+const threadRounds = Number(values['thread-rounds']);
 if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`--fraction must be in (0, 1], got ${String(values.fraction)}`);
-for (const [flag, v] of [['--batch-size', batch], ['--steps', steps], ['--chunks', chunks], ['--workers', workers], ['--thread-chunks', threadChunks]] as const) {
+for (const [flag, v] of [['--batch-size', batch], ['--steps', steps], ['--chunks', chunks], ['--workers', workers], ['--thread-chunks', threadChunks], ['--thread-rounds', threadRounds]] as const) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${flag} must be a positive integer, got ${String(v)}`);
 }
 
@@ -198,9 +202,39 @@ const threadRun = async (threads: number): Promise<ThreadRun> => {
   ys.dispose();
   return { perGroup, setupMs: trainBegin - t0, totalMs };
 };
-const single = await threadRun(1);
-const multi = await threadRun(workers);
-console.log(`\nThreads: rso.fit, one cycle over ${fraction} of each group's scalars, ${threadChunks} chunks of random data, batch ${batch}`);
+// Alternate the order between rounds, and sum each thread count's steps and times over the rounds.
+const merge = (runs: readonly ThreadRun[]): ThreadRun => {
+  const perGroup = new Map<string, { ms: number; steps: number }>();
+  for (const r of runs) {
+    for (const [g, v] of r.perGroup) {
+      const m = perGroup.get(g) ?? { ms: 0, steps: 0 };
+      perGroup.set(g, { ms: m.ms + v.ms, steps: m.steps + v.steps });
+    }
+  }
+  return { perGroup, setupMs: Math.max(...runs.map((r) => r.setupMs)), totalMs: runs.reduce((t, r) => t + r.totalMs, 0) };
+};
+const singles: ThreadRun[] = [];
+const multis: ThreadRun[] = [];
+for (let round = 0; round < threadRounds; round++) {
+  if (round % 2 === 0) {
+    singles.push(await threadRun(1));
+    multis.push(await threadRun(workers));
+  } else {
+    multis.push(await threadRun(workers));
+    singles.push(await threadRun(1));
+  }
+}
+const cycleMs = (run: ThreadRun): number => {
+  let total = 0;
+  for (const r of rows) {
+    const g = run.perGroup.get(r.group);
+    if (g !== undefined) total += (r.size * g.ms) / g.steps;
+  }
+  return total;
+};
+const single = merge(singles);
+const multi = merge(multis);
+console.log(`\nThreads: rso.fit, one cycle over ${fraction} of each group's scalars, ${threadChunks} chunks of random data, batch ${batch}, ${threadRounds} round(s) in alternating order`);
 console.log(`worker start-up (model, optimizer and data copied to ${workers - 1} worker thread(s)): ${multi.setupMs.toFixed(0)} ms`);
 console.log(`group (output → input)                steps  1 thread ms/step  ${workers} threads ms/step  speed-up`);
 let oneTotal = 0;
@@ -221,4 +255,5 @@ console.log(`whole cycle (estimate: each group's ms/step × its scalars):`);
 console.log(`  1 thread:   ${(oneTotal / 60000).toFixed(1)} min`);
 console.log(`  ${workers} threads: ${(manyTotal / 60000).toFixed(1)} min`);
 console.log(`  speed-up of ${workers} threads over 1: ${(oneTotal / manyTotal).toFixed(2)}x`);
+console.log(`  per round: ${singles.map((one, i) => `${(cycleMs(one) / cycleMs(multis[i]!)).toFixed(2)}x (${i % 2 === 0 ? '1 thread first' : `${workers} threads first`})`).join(', ')}`);
 if (Number.isFinite(closureCycle)) console.log(`  closure path / ${workers} threads: ${(closureCycle / manyTotal).toFixed(2)}x`);

@@ -167,7 +167,7 @@ closureEval.dispose();
 engine.dispose();
 
 // Threads: the same fit, 1 thread against `--workers` threads, in this run.
-interface ThreadRun { readonly perGroup: Map<string, { ms: number; steps: number }>; readonly setupMs: number; readonly totalMs: number }
+interface ThreadRun { readonly perGroup: Map<string, { ms: number; steps: number }>; readonly setupMs: number }
 const threadRun = async (threads: number): Promise<ThreadRun> => {
   const m = createMnistNet({ seed: 1 });
   const o = new RSOOptimizer({ seed: 1, coordinates: randomSubset({ fraction }) });
@@ -196,11 +196,10 @@ const threadRun = async (threads: number): Promise<ThreadRun> => {
       },
     },
   });
-  const totalMs = performance.now() - t0;
   m.dispose();
   xs.dispose();
   ys.dispose();
-  return { perGroup, setupMs: trainBegin - t0, totalMs };
+  return { perGroup, setupMs: trainBegin - t0 };
 };
 // Alternate the order between rounds, and sum each thread count's steps and times over the rounds.
 const merge = (runs: readonly ThreadRun[]): ThreadRun => {
@@ -211,7 +210,7 @@ const merge = (runs: readonly ThreadRun[]): ThreadRun => {
       perGroup.set(g, { ms: m.ms + v.ms, steps: m.steps + v.steps });
     }
   }
-  return { perGroup, setupMs: Math.max(...runs.map((r) => r.setupMs)), totalMs: runs.reduce((t, r) => t + r.totalMs, 0) };
+  return { perGroup, setupMs: Math.max(...runs.map((r) => r.setupMs)) };
 };
 const singles: ThreadRun[] = [];
 const multis: ThreadRun[] = [];
@@ -237,8 +236,8 @@ const multi = merge(multis);
 console.log(`\nThreads: rso.fit, one cycle over ${fraction} of each group's scalars, ${threadChunks} chunks of random data, batch ${batch}, ${threadRounds} round(s) in alternating order`);
 console.log(`worker start-up (model, optimizer and data copied to ${workers - 1} worker thread(s)): ${multi.setupMs.toFixed(0)} ms`);
 console.log(`group (output → input)                steps  1 thread ms/step  ${workers} threads ms/step  speed-up`);
-let oneTotal = 0;
-let manyTotal = 0;
+const oneTotal = cycleMs(single);
+const manyTotal = cycleMs(multi);
 let closureCycle = 0;
 for (const r of [...rows].reverse()) {
   const a = single.perGroup.get(r.group);
@@ -246,8 +245,6 @@ for (const r of [...rows].reverse()) {
   if (a === undefined || b === undefined) continue;
   const msA = a.ms / a.steps;
   const msB = b.ms / b.steps;
-  oneTotal += r.size * msA;
-  manyTotal += r.size * msB;
   closureCycle += r.size * r.closureMs;
   console.log(`${r.group.padEnd(38)} ${String(a.steps).padStart(5)}  ${msA.toFixed(1).padStart(16)}  ${msB.toFixed(1).padStart(18)}  ${(msA / msB).toFixed(2).padStart(7)}x`);
 }

@@ -62,5 +62,55 @@ for (const backend of ['wasm', 'cpu'] as const) {
       });
       norm.dispose();
     });
+
+    it('takes one channel out with the values of tf.slice', async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      const before = tf.memory().numTensors;
+      const norm = createChannelNorm();
+      // −0 may come out as +0; adding +0 maps −0 to +0 on both sides and leaves every other value as it is.
+      const values = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => v + 0);
+      for (const shape of [[40, 7, 7, 16], [64, 12], [10, 5, 5, 1]]) {
+        tf.tidy(() => {
+          const c = shape[shape.length - 1]!;
+          // Mixed magnitudes, exact zeros (a ReLU's output) and a subnormal.
+          const x = tf.mul(tf.relu(tf.randomNormal(shape, 0.2, 1, 'float32', 11)), tf.randomUniform(shape, -1e6, 1e6, 'float32', 12));
+          const withTiny = tf.concat([tf.fill([1, ...shape.slice(1, -1), c], 1e-40), tf.slice(x, [1], [-1])]);
+          for (const co of new Set([0, Math.floor(c / 2), c - 1])) {
+            const want = tf.slice(withTiny, shape.map((_, i) => (i === shape.length - 1 ? co : 0)), [...shape.slice(0, -1), 1]);
+            const got = norm.channel(withTiny, co);
+            expect(got.shape).toEqual(want.shape);
+            expect(values(got)).toEqual(values(want));
+          }
+        });
+      }
+      norm.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('computes one output channel of a convolution, as tf.conv2d does up to rounding', async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      const before = tf.memory().numTensors;
+      const norm = createChannelNorm();
+      for (const [shape, k] of [[[20, 9, 9, 16], 3], [[12, 6, 6, 3], 2], [[8, 5, 5, 1], 3]] as const) {
+        tf.tidy(() => {
+          const cin = shape[3];
+          const x = tf.randomNormal([...shape], 0, 1, 'float32', 13) as tf.Tensor4D;
+          const kernel = tf.randomNormal([k, k, cin, 5], 0, 0.3, 'float32', 14) as tf.Tensor4D;
+          const full = tf.conv2d(x, kernel, 1, 'same');
+          for (const co of [0, 2, 4]) {
+            const want = tf.slice(full, [0, 0, 0, co], [-1, -1, -1, 1]);
+            const got = norm.convChannel(x, kernel, co);
+            expect(got.shape).toEqual(want.shape);
+            // Each output sums k·k·cin products: bound the difference by a few ulps of the sum of their magnitudes.
+            const magnitude = tf.slice(tf.conv2d(tf.abs(x), tf.abs(kernel), 1, 'same'), [0, 0, 0, co], [-1, -1, -1, 1]);
+            const worst = tf.max(tf.sub(tf.abs(tf.sub(got, want)), tf.mul(magnitude, 8 * 2 ** -23))).dataSync()[0]!;
+            expect(worst).toBeLessThanOrEqual(0);
+            if (backend === 'cpu') expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+          }
+        });
+      }
+      norm.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 }

@@ -26,6 +26,15 @@ export interface ChannelMoments {
  * Every channel count takes the same kernels, so one channel normalised alone (the delta path) rounds exactly
  * as it does among the others (the full pass): a change with no effect leaves the loss bit for bit unchanged.
  *
+ * Two more per-channel kernels serve the conv delta path:
+ * - {@link ChannelNorm.channel} takes one channel out of an activation. On wasm `tf.slice` copies a strided
+ *   channel element by element (95 ms for one channel of [1000, 28, 28, 16] here); a matrix product with a
+ *   one-hot column gives the same values (x · 1 plus zeros) in 14 ms.
+ * - {@link ChannelNorm.convChannel} computes one output channel of a convolution. On wasm a convolution with
+ *   one output channel is slow (33 ms on [500, 28, 28, 16]); a depthwise convolution, then a matrix product
+ *   with a column of ones to sum the input channels, takes 18 ms. It adds in another order than the full
+ *   convolution, so it rounds differently (a relative difference of the order of 1e-7 of the sum of magnitudes).
+ *
  * The ones tensors are kept between calls (the wasm backend caches its matrix-product operators by tensor),
  * so {@link ChannelNorm.dispose} must be called when done.
  */
@@ -34,6 +43,17 @@ export interface ChannelNorm {
   moments(x: tf.Tensor): ChannelMoments;
   /** Normalises `x` with the given statistics, then scales by `gamma` and shifts by `beta` (either may be null). */
   normalize(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, beta: tf.Tensor | null, gamma: tf.Tensor | null, epsilon: number): tf.Tensor;
+  /**
+   * Channel `c` of `x` (last axis), shaped as `x` with a last dimension of 1. The values equal `tf.slice`'s
+   * exactly (except that −0 may come out as +0), as long as no element of `x` is infinite or NaN (on wasm, a
+   * product by 0 would then spread it).
+   */
+  channel(x: tf.Tensor, c: number): tf.Tensor;
+  /**
+   * Output channel `c` of `tf.conv2d(x, kernel, 1, 'same')`, shaped [batch, height, width, 1], for an NHWC `x`
+   * and a kernel [kh, kw, in, out].
+   */
+  convChannel(x: tf.Tensor4D, kernel: tf.Tensor4D, c: number): tf.Tensor4D;
   /** Frees the kept tensors. */
   dispose(): void;
 }
@@ -77,6 +97,25 @@ export function createChannelNorm(): ChannelNorm {
         const filter = tf.reshape(k, [1, 1, c, 1]) as tf.Tensor4D;
         const y = tf.fused.depthwiseConv2d({ x: d, filter, strides: 1, pad: 'valid', ...(beta === null ? {} : { bias: tf.reshape(beta, [c]) }) });
         return x.rank === 4 ? y : tf.reshape(y, x.shape);
+      });
+    },
+    channel(x, c) {
+      const channels = x.shape[x.rank - 1]!;
+      const shape = [...x.shape.slice(0, -1), 1];
+      if (tf.getBackend() !== 'wasm') return tf.slice(x, shape.map((_, i) => (i === x.rank - 1 ? c : 0)), shape);
+      return tf.tidy(() => {
+        const pick = keptTensor(`pick:${channels}:${c}`, () => tf.buffer([channels, 1], 'float32', Float32Array.from({ length: channels }, (_, i) => (i === c ? 1 : 0))).toTensor()) as tf.Tensor2D;
+        return tf.reshape(tf.matMul(tf.reshape(x, [x.size / channels, channels]) as tf.Tensor2D, pick), shape);
+      });
+    },
+    convChannel(x, kernel, c) {
+      return tf.tidy(() => {
+        const [kh, kw, cin] = kernel.shape;
+        const column = tf.slice(kernel, [0, 0, 0, c], [kh, kw, cin, 1]);
+        if (tf.getBackend() !== 'wasm') return tf.conv2d(x, column, 1, 'same');
+        const sum = keptTensor(`sum:${cin}`, () => tf.ones([cin, 1])) as tf.Tensor2D;
+        const perInput = tf.depthwiseConv2d(x, column, 1, 'same');
+        return tf.reshape(tf.matMul(tf.reshape(perInput, [-1, cin]) as tf.Tensor2D, sum), [x.shape[0], x.shape[1], x.shape[2], 1]);
       });
     },
     dispose() {

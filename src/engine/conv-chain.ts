@@ -202,8 +202,7 @@ export function refreshHead(
   const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
   for (const c of channels) {
     tf.tidy(() => {
-      const kernel = tf.slice(chain.kernel, [0, 0, 0, c], [-1, -1, -1, 1]) as tf.Tensor4D;
-      let zc = tf.conv2d(input, kernel, 1, 'same');
+      let zc = stats.convChannel(input, chain.kernel as tf.Tensor4D, c);
       if (chain.bias !== null) zc = tf.add(zc, tf.slice(chain.bias, [c], [1]));
       const newPath = channelPath(chain, zc, c, stats);
       const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
@@ -260,14 +259,12 @@ export function chainLosses(
     } else {
       const values = new Map(cut);
       runNodes(chain.head, values, true, stats);
-      const z = values.get(chain.conv.outputs[0]!.id)! as tf.Tensor4D;
-      const [b, hh, ww] = z.shape;
-      zc = tf.slice(z, [0, 0, 0, co], [b, hh, ww, 1]);
-      oldPath = tf.slice(values.get(chain.pathOut.id)! as tf.Tensor4D, [0, 0, 0, co], [-1, -1, -1, 1]);
+      zc = stats.channel(values.get(chain.conv.outputs[0]!.id)!, co) as tf.Tensor4D;
+      oldPath = stats.channel(values.get(chain.pathOut.id)!, co) as tf.Tensor4D;
       zNext = values.get(chain.next.outputs[0]!.id)!;
     }
     const input = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor4D;
-    const xci = tf.slice(input, [0, 0, 0, ci], [-1, -1, -1, 1]);
+    const xci = stats.channel(input, ci) as tf.Tensor4D;
     const oneHot = tf.buffer([kh, kw, 1, 1]);
     oneHot.set(1, h, w, 0, 0);
     const shifted = tf.conv2d(xci, oneHot.toTensor() as tf.Tensor4D, 1, 'same');

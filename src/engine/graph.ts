@@ -67,13 +67,17 @@ export interface BatchStats {
   moments(xs: readonly tf.Tensor[]): ChannelMoments[];
   /** Normalisation with given statistics (see {@link ChannelNorm.normalize}). */
   readonly normalize: ChannelNorm['normalize'];
+  /** One channel of an activation (see {@link ChannelNorm.channel}); the conv delta path uses it. */
+  readonly channel: ChannelNorm['channel'];
+  /** One output channel of a convolution (see {@link ChannelNorm.convChannel}); the conv delta path uses it. */
+  readonly convChannel: ChannelNorm['convChannel'];
   /** True when the batch is split across threads, so every BN layer must use {@link BatchStats.moments}. */
   readonly sharded: boolean;
 }
 
 /** Statistics of an unsharded batch: each tensor's own. */
 export function localStats(norm: ChannelNorm): BatchStats {
-  return { moments: (xs) => xs.map((x) => norm.moments(x)), normalize: norm.normalize, sharded: false };
+  return { moments: (xs) => xs.map((x) => norm.moments(x)), normalize: norm.normalize, channel: norm.channel, convChannel: norm.convChannel, sharded: false };
 }
 
 /**

@@ -149,5 +149,5 @@ export function reducerStats(reducer: ShardReducer, norm: ChannelNorm): BatchSta
       };
     });
   };
-  return { moments, normalize: norm.normalize, sharded: true };
+  return { moments, normalize: norm.normalize, channel: norm.channel, convChannel: norm.convChannel, sharded: true };
 }

@@ -157,6 +157,36 @@ export interface ChainHead {
   readonly bytes: number;
 }
 
+/** What {@link readInto} reads of the wasm backend: its heap, and where each tensor's data starts in it. */
+interface WasmHeap {
+  readonly wasm?: { readonly HEAPU8?: Uint8Array };
+  readonly dataIdMap?: { get(id: object): { readonly memoryOffset?: unknown } | undefined };
+}
+
+/**
+ * Copies the values of a float32 tensor into `target`, of the same size.
+ *
+ * @remarks On wasm, `dataSync` copies the data into a new array each time; for the head's 12–50 MB arrays that
+ * means fresh pages to fault in and garbage to collect at every refresh. Here the values are copied straight
+ * out of the wasm heap instead, when the backend exposes where they are; otherwise (other backends, or a wasm
+ * backend laid out differently) through `dataSync`.
+ */
+function readInto(t: tf.Tensor, target: Float32Array): void {
+  if (t.dtype !== 'float32' || t.size !== target.length) {
+    throw new Error(`readInto: a float32 tensor of ${target.length} values expected, got ${t.dtype} [${t.shape.join(', ')}]`);
+  }
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as WasmHeap;
+    const heap = backend.wasm?.HEAPU8;
+    const offset = backend.dataIdMap?.get(t.dataId)?.memoryOffset;
+    if (heap !== undefined && typeof offset === 'number' && offset % 4 === 0 && offset + 4 * t.size <= heap.length) {
+      target.set(new Float32Array(heap.buffer, heap.byteOffset + offset, t.size));
+      return;
+    }
+  }
+  target.set(t.dataSync() as Float32Array);
+}
+
 const channelsOf = (data: Float32Array, channels: number): Float32Array[] => {
   const n = data.length / channels;
   const out = Array.from({ length: channels }, () => new Float32Array(n));
@@ -175,10 +205,12 @@ export function computeHead(chain: ConvChain, cut: ReadonlyMap<number, tf.Tensor
     const path = values.get(chain.pathOut.id)! as tf.Tensor4D;
     const zNext = values.get(chain.next.outputs[0]!.id)!;
     const channels = z.shape[3];
+    const zNextHost = new Float32Array(zNext.size);
+    readInto(zNext, zNextHost);
     head = {
       z: channelsOf(z.dataSync() as Float32Array, channels),
       path: channelsOf(path.dataSync() as Float32Array, channels),
-      zNext: Float32Array.from(zNext.dataSync() as Float32Array),
+      zNext: zNextHost,
       zShape: z.shape,
       pathShape: path.shape,
       zNextShape: zNext.shape.slice(),
@@ -207,11 +239,12 @@ export function refreshHead(
       const newPath = channelPath(chain, zc, c, stats);
       const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
       const wNext = tf.slice(chain.nextKernel, [0, 0, c, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
-      const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding).dataSync();
-      const zNext = head.zNext;
-      for (let i = 0; i < zNext.length; i++) zNext[i]! += dNext[i]!;
-      head.z[c] = Float32Array.from(zc.dataSync() as Float32Array);
-      head.path[c] = Float32Array.from(newPath.dataSync() as Float32Array);
+      const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
+      // Adds in float32 on the backend, as the host loop it replaces did. The arrays are rewritten in place: the
+      // tensors made from them above (which the cpu backend may share) are not read again.
+      readInto(tf.add(tf.tensor(head.zNext, head.zNextShape, 'float32'), dNext), head.zNext);
+      readInto(zc, head.z[c]!);
+      readInto(newPath, head.path[c]!);
     });
     head.updates++;
   }

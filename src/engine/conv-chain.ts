@@ -118,20 +118,24 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
   }
 }
 
-/** Applies the per-channel path to one channel [B, H, W, 1] of the searched conv's output. */
-function channelPath(chain: ConvChain, x: tf.Tensor4D, co: number, stats: BatchStats): tf.Tensor4D {
-  let h = x;
+/**
+ * Applies the per-channel path to versions of one channel [B, H, W, 1] of the searched conv's output, side by
+ * side: with shards, each BN layer exchanges the statistics of all of them at once.
+ */
+function channelPaths(chain: ConvChain, xs: readonly tf.Tensor4D[], co: number, stats: BatchStats): tf.Tensor4D[] {
+  let hs = xs.slice();
+  if (hs.length === 0) return hs;
   for (const s of chain.steps) {
-    if (s.kind === 'avgPool') h = tf.avgPool(h, s.poolSize, s.strides, s.padding);
-    else if (s.kind === 'relu') h = tf.relu(h);
+    if (s.kind === 'avgPool') hs = hs.map((h) => tf.avgPool(h, s.poolSize, s.strides, s.padding));
+    else if (s.kind === 'relu') hs = hs.map((h) => tf.relu(h));
     else {
-      const { mean, variance } = stats.moments([h])[0]!;
+      const moments = stats.moments(hs);
       const gamma = s.gamma === null ? null : tf.slice(s.gamma, [co], [1]);
       const beta = s.beta === null ? null : tf.slice(s.beta, [co], [1]);
-      h = stats.normalize(h, mean, variance, beta, gamma, s.epsilon) as tf.Tensor4D;
+      hs = hs.map((h, i) => stats.normalize(h, moments[i]!.mean, moments[i]!.variance, beta, gamma, s.epsilon) as tf.Tensor4D);
     }
   }
-  return h;
+  return hs;
 }
 
 /**
@@ -236,7 +240,7 @@ export function refreshHead(
     tf.tidy(() => {
       let zc = stats.convChannel(input, chain.kernel as tf.Tensor4D, c);
       if (chain.bias !== null) zc = tf.add(zc, tf.slice(chain.bias, [c], [1]));
-      const newPath = channelPath(chain, zc, c, stats);
+      const newPath = channelPaths(chain, [zc], c, stats)[0]!;
       const oldPath = tf.tensor4d(head.path[c]!, [b, ph, pw, 1]);
       const wNext = tf.slice(chain.nextKernel, [0, 0, c, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
       const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
@@ -302,14 +306,16 @@ export function chainLosses(
     oneHot.set(1, h, w, 0, 0);
     const shifted = tf.conv2d(xci, oneHot.toTensor() as tf.Tensor4D, 1, 'same');
     const wNext = tf.slice(chain.nextKernel, [0, 0, co, 0], [-1, -1, 1, -1]) as tf.Tensor4D;
+    // The candidates that move the weight, and their channel paths side by side (one exchange per BN layer).
+    const moved = Array.from(candidates.keys()).filter((k) => candidates[k]! !== current);
+    const paths = channelPaths(chain, moved.map((k) => tf.add(zc, tf.mul(shifted, candidates[k]! - current)) as tf.Tensor4D), co, stats);
     const startRest = (k: number): Map<number, tf.Tensor> => {
-      const delta = candidates[k]! - current;
       const rest = new Map(cut);
-      if (delta === 0) {
+      const i = moved.indexOf(k);
+      if (i < 0) {
         rest.set(chain.next.outputs[0]!.id, zNext);
       } else {
-        const newPath = channelPath(chain, tf.add(zc, tf.mul(shifted, delta)) as tf.Tensor4D, co, stats);
-        const dNext = tf.conv2d(tf.sub(newPath, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
+        const dNext = tf.conv2d(tf.sub(paths[i]!, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
         rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
       }
       return rest;

@@ -8,6 +8,9 @@
  * `--chunks` is the number of distinct batches per cycle (training examples / batch size): the model engine
  * computes each chunk's cached input once per group, and that cost is spread over the group's steps.
  *
+ * It also times the engine's steps with `batchCandidates` (the three candidates stacked through the layers after
+ * the next conv in one pass) on the conv groups.
+ *
  * Then `rso.fit` runs one cycle visiting a `--fraction` of every group's scalars (randomSubset), on
  * `--thread-chunks` batches of random data, once with 1 thread and once with `--workers` threads (the batch
  * split across worker threads), and prints ms per step of each group for both, and the speed-up. Those times
@@ -105,8 +108,9 @@ const layerFlops = (name: string): number => {
 const closure = () => lossFn(y, model.apply(x, { training: true }) as tf.Tensor);
 const closureEval = createClosureEvaluator(variables, closure);
 const engine = createModelEvaluator(model, variables, opt.weightGroups, lossFn);
+const batchedEngine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { batchCandidates: true });
 
-interface Row { group: string; size: number; closureMs: number; engineMs: number; cutMs: number; flops: number }
+interface Row { group: string; size: number; closureMs: number; engineMs: number; cutMs: number; flops: number; batchedMs: number }
 const rows: Row[] = [];
 const sigma = 0.05;
 for (const [gi, g] of opt.weightGroups.entries()) {
@@ -131,6 +135,14 @@ for (const [gi, g] of opt.weightGroups.entries()) {
     stepWith(engine, k++);
   }, Math.max(steps, 5));
   const cutMs = Math.max(missMs - engineMs, 0);
+  // The same steps with the candidates stacked through the rest in one pass (conv groups only). Each evaluator
+  // keeps its own heads, so it runs after the other has finished with the group.
+  batchedEngine.setBatch(`bench/${gi}/batched`, x, y);
+  stepWith(batchedEngine, k++);
+  const batchedMs = time(() => {
+    batchedEngine.setBatch(`bench/${gi}/batched`, x, y);
+    stepWith(batchedEngine, k++);
+  }, Math.max(steps, 5));
   const layers = new Set(g.tensors.map((ti) => model.layers.find((l) => l.trainableWeights.some((w) => w.read().id === variables[ti]!.id))!.name));
   const cut = cutGraph(graph, layers);
   const chain = matchConvChain(graph, cut, layers);
@@ -138,7 +150,7 @@ for (const [gi, g] of opt.weightGroups.entries()) {
   // FLOPs the engine actually runs per step: on the delta path the head once and the rest per candidate
   // (the one-channel deltas are negligible); otherwise the whole suffix per candidate.
   const flops = chain === null ? 3 * sum(cut.suffix) : sum(chain.head) + 3 * sum(chain.rest);
-  rows.push({ group: g.name, size: g.size, closureMs, engineMs, cutMs, flops });
+  rows.push({ group: g.name, size: g.size, closureMs, engineMs, cutMs, flops, batchedMs: chain === null ? NaN : batchedMs });
 }
 
 console.log(`\nEngine benchmark: paper MNIST network (12,016 scalars), batch ${batch}, backend ${backend}, ${new Date().toISOString()}`);
@@ -163,8 +175,15 @@ console.log(`\nwhole cycle (estimate from the per-step times above, ${chunks} ch
 console.log(`  closure path: ${(closureTotal / 60000).toFixed(1)} min`);
 console.log(`  model engine: ${(engineTotal / 60000).toFixed(1)} min`);
 console.log(`  ratio:        ${(closureTotal / engineTotal).toFixed(2)}x`);
+console.log('\nbatched candidates (the three stacked through the layers after the next conv, one pass; conv groups):');
+console.log('group (output → input)                engine ms/step  batched ms/step  batched / engine');
+for (const r of [...rows].reverse()) {
+  if (Number.isNaN(r.batchedMs)) continue;
+  console.log(`${r.group.padEnd(38)} ${r.engineMs.toFixed(1).padStart(14)}  ${r.batchedMs.toFixed(1).padStart(15)}  ${(r.batchedMs / r.engineMs).toFixed(2).padStart(15)}x`);
+}
 closureEval.dispose();
 engine.dispose();
+batchedEngine.dispose();
 
 // Threads: the same fit, 1 thread against `--workers` threads, in this run.
 interface ThreadRun { readonly perGroup: Map<string, { ms: number; steps: number }>; readonly setupMs: number }

@@ -38,7 +38,7 @@ async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tens
 }
 
 /** The model-aware engine through rso.fit, same seed, init and batch order. */
-async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean) {
   const model = build();
   const opt = new RSOOptimizer(config);
   const steps: Record[] = [];
@@ -50,20 +50,25 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
     verbose: 0,
     engine: 'model',
     batchNormSamples: 0,
+    batchCandidates,
     callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
   });
-  return { model, opt, steps, deltaSteps: Number(history.params['engineDeltaSteps']), headHits: Number(history.params['engineHeadHits']) };
+  const count = (key: string) => Number(history.params[key]);
+  return { model, opt, steps, deltaSteps: count('engineDeltaSteps'), batchedSteps: count('engineBatchedSteps'), headHits: count('engineHeadHits') };
 }
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
 // On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
-for (const [backend, name, build, usesDeltas] of [
-  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
-  ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
-  ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false],
-  ['wasm', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true],
-  ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true],
+// The last column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
+for (const [backend, name, build, usesDeltas, batched] of [
+  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false],
+  ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false],
+  ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false, false],
+  ['cpu', 'functional DAG: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true],
+  ['wasm', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false],
+  ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false],
+  ['wasm', 'Sequential conv/BN/pool/dense, batched candidates', () => tinyConvSeq(2), true, true],
 ] as const) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {
@@ -73,7 +78,7 @@ for (const [backend, name, build, usesDeltas] of [
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [6, 6, 1], 11);
       const a = await closureRun(build, x, y);
-      const b = await engineRun(build, x, y);
+      const b = await engineRun(build, x, y, batched);
       expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
       expect(b.steps.length).toBe(STEPS);
       // Compare step by step. Different arithmetic may flip a decision only where candidates tie within float32
@@ -102,6 +107,7 @@ for (const [backend, name, build, usesDeltas] of [
         expect(b.headHits).toBeGreaterThan(b.deltaSteps / 2);
       }
       else expect(b.deltaSteps).toBe(0);
+      expect(b.batchedSteps).toBe(batched ? b.deltaSteps : 0);
       expect(worst).toBeLessThan(1e-5);
       // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
       expect(new Set(a.steps.slice(0, STEPS).map((r) => r.tensor)).size).toBe(a.model.trainableWeights.length);

@@ -19,7 +19,7 @@ interface Step {
   readonly losses: number[];
 }
 
-async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, workers: number) {
+async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, workers: number, batchCandidates = false) {
   const model = build();
   const opt = new RSOOptimizer(config);
   const steps: Step[] = [];
@@ -32,6 +32,7 @@ async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, wor
     engine: 'model',
     batchNormSamples: 0,
     workers,
+    batchCandidates,
     callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
   });
   return { model, opt, steps, history };
@@ -100,6 +101,28 @@ describe('sharded model engine (worker threads)', () => {
     }, 120_000);
   }
 
+  it('batched candidates in 2 threads give the losses and decisions of unbatched ones (cpu, DAG with a skip)', async () => {
+    expect(await tf.setBackend('cpu')).toBe(true);
+    const before = tf.memory().numTensors;
+    const { x, y } = toyData(96, [8, 8, 1], 5);
+    const plain = await run(() => chainResidual(4), x, y, 2);
+    const batched = await run(() => chainResidual(4), x, y, 2, true);
+    expect(Number(batched.history.params['engineBatchedSteps'])).toBeGreaterThan(40);
+    expect(Number(batched.history.params['engineBatchedSteps'])).toBe(Number(batched.history.params['engineDeltaSteps']));
+    expect(Number(plain.history.params['engineBatchedSteps'])).toBe(0);
+    expect(batched.steps).toHaveLength(STEPS);
+    batched.steps.forEach((b, i) => {
+      const a = plain.steps[i]!;
+      expect([b.tensor, b.flat, b.accepted]).toEqual([a.tensor, a.flat, a.accepted]);
+      for (let k = 0; k < a.losses.length; k++) expect(relErr(a.losses[k]!, b.losses[k]!)).toBeLessThan(1e-6);
+    });
+    plain.model.dispose();
+    batched.model.dispose();
+    x.dispose();
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
   it('rejects what a worker cannot rebuild, with clear errors', async () => {
     const { x, y } = toyData(32, [8, 8, 1], 5);
     const opt = () => new RSOOptimizer(config);
@@ -107,6 +130,7 @@ describe('sharded model engine (worker threads)', () => {
     await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, engine: 'closure' })).rejects.toThrow(/model engine/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 2, maxSteps: 2, verbose: 0, workers: 3 })).rejects.toThrow(/at least 3 examples/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, batchCandidates: 'yes' as unknown as boolean })).rejects.toThrow(/batchCandidates must be true or false/);
     x.dispose();
     y.dispose();
   }, 60_000);

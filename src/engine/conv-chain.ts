@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { runNodes, runNodesTogether } from './graph.js';
+import { runNodes, runNodesStacked, runNodesTogether } from './graph.js';
 import type { BatchStats, GraphCut, GraphLayer, GraphNode, ModelGraph } from './graph.js';
 
 /** A per-channel layer between the searched conv and the next conv. */
@@ -30,6 +30,10 @@ export interface ConvChain {
   readonly nextPadding: 'valid' | 'same';
   /** Everything after the next conv, in topological order. */
   readonly rest: readonly GraphNode[];
+  /** Tensors from the cut that `rest` reads (skip connections from below the searched conv). */
+  readonly restInputs: readonly number[];
+  /** The model's output. */
+  readonly output: SymbolicTensor;
 }
 
 interface LayerInternals {
@@ -88,6 +92,8 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
     if (plainConv(n.layer)) {
       const idx = graph.nodes.indexOf(n);
       const rest = graph.nodes.slice(idx + 1).filter((r) => cut.suffix.includes(r));
+      const made = new Set([n, ...rest].flatMap((r) => r.outputs.map((o) => o.id)));
+      const restInputs = [...new Set(rest.flatMap((r) => r.inputs.map((i) => i.id)).filter((id) => !made.has(id)))];
       // Every searched layer must sit on the path, before the next conv.
       if (![...groupLayers].every((name) => head.slice(0, -1).some((hn) => hn.layer.name === name))) return null;
       return {
@@ -102,6 +108,8 @@ export function matchConvChain(graph: ModelGraph, cut: GraphCut, groupLayers: Re
         nextStrides: pair(li.strides, 1),
         nextPadding: li.padding === 'valid' ? 'valid' : 'same',
         rest,
+        restInputs,
+        output: graph.outputs[0]!,
       };
     }
     if (cls === 'AveragePooling2D' && (li.dataFormat ?? 'channelsLast') === 'channelsLast') {
@@ -274,6 +282,7 @@ export function chainLosses(
   loss: (values: Map<number, tf.Tensor>) => number,
   stats: BatchStats,
   head?: ChainHead,
+  stacked = false,
 ): Float64Array {
   const [kh, kw, cin, cout] = chain.kernel.shape as [number, number, number, number];
   const co = flat % cout;
@@ -320,7 +329,16 @@ export function chainLosses(
       }
       return rest;
     };
-    if (stats.sharded) {
+    if (stacked) {
+      // Batched: the candidates stacked along the batch axis, through the rest in one pass.
+      const k = candidates.length;
+      const nextId = chain.next.outputs[0]!.id;
+      const values = new Map<number, tf.Tensor>();
+      for (const id of chain.restInputs) values.set(id, tf.concat(Array.from({ length: k }, () => cut.get(id)!), 0));
+      values.set(nextId, tf.concat(Array.from(candidates, (_, j) => startRest(j).get(nextId)!), 0));
+      runNodesStacked(chain.rest, values, k, stats);
+      tf.split(values.get(chain.output.id)!, k, 0).forEach((part, j) => (out[j] = loss(new Map([[chain.output.id, part]]))));
+    } else if (stats.sharded) {
       // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
       const rests = Array.from(candidates, (_, k) => startRest(k));
       runNodesTogether(chain.rest, rests, stats);

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import type { ChannelMoments, ChannelNorm } from './channel-norm.js';
 
@@ -122,6 +122,40 @@ export function runNodesTogether(nodes: readonly GraphNode[], maps: readonly Map
     }
     const m = stats.moments(xs);
     maps.forEach((values, i) => values.set(node.outputs[0]!.id, applyBatchNorm(node.layer, xs[i]!, m[i]!.mean, m[i]!.variance, stats)));
+  }
+}
+
+/**
+ * Whether {@link runNodesStacked} can run `nodes`: every layer treats examples independently in training mode,
+ * except BatchNormalization layers on the last (channel) axis, which it normalises per version.
+ */
+export function canStack(nodes: readonly GraphNode[]): boolean {
+  return nodes.every((node) => {
+    if (node.layer.getClassName() !== 'BatchNormalization') return true;
+    const axis = (node.layer as unknown as BatchNormInternals).axis;
+    return axis === -1 || axis === (node.inputs[0]?.shape.length ?? 0) - 1;
+  });
+}
+
+/**
+ * Runs `nodes` in training mode on `groups` versions of a batch stacked along the batch axis (the candidates of
+ * one step), in one pass: every layer runs once on the stacked tensors, and every BatchNormalization normalises
+ * each version with that version's own statistics, from one call of `stats.moments` for all of them.
+ *
+ * @throws RangeError for nodes {@link canStack} rejects.
+ */
+export function runNodesStacked(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, groups: number, stats: BatchStats): void {
+  if (!canStack(nodes)) throw new RangeError('runNodesStacked: a BatchNormalization on another axis than the last mixes the stacked versions');
+  for (const node of nodes) {
+    const x = values.get(node.inputs[0]!.id);
+    if (x === undefined) throw new Error(`runNodes: no value for ${node.inputs[0]!.name} (input of ${node.layer.name})`);
+    if (node.layer.getClassName() !== 'BatchNormalization') {
+      runNodes([node], values, true, stats);
+      continue;
+    }
+    const parts = tf.split(x, groups, 0);
+    const m = stats.moments(parts);
+    values.set(node.outputs[0]!.id, tf.concat(parts.map((p, i) => applyBatchNorm(node.layer, p, m[i]!.mean, m[i]!.variance, stats)), 0));
   }
 }
 

@@ -4,7 +4,7 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { createChannelNorm } from './channel-norm.js';
-import { buildGraph, cutGraph, localStats, runNodes } from './graph.js';
+import { buildGraph, canStack, cutGraph, localStats, runNodes } from './graph.js';
 import type { BatchStats } from './graph.js';
 import { reducerStats } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
@@ -30,6 +30,12 @@ export interface ModelEvaluatorOptions {
   /** Use the conv delta path where the graph allows it (default true); false always re-runs the suffix. */
   readonly deltas?: boolean;
   /**
+   * On the conv delta path, stack the step's candidates along the batch axis and run the layers after the next
+   * conv once for all of them (default false: one pass per candidate, or side by side with shards). BN layers
+   * normalise each candidate with its own statistics, so the losses are the same up to float rounding.
+   */
+  readonly batchCandidates?: boolean;
+  /**
    * Set when the batch is split across threads: this evaluator sees one shard, BN layers normalise with
    * whole-batch statistics through `reducer`, and a candidate's loss is the sum over shards of `lossScale`
    * times the shard's loss (`lossScale` = shard size / batch size for a mean loss, 1 for a sum).
@@ -49,6 +55,8 @@ export interface ModelEvaluatorStats {
   readonly hostBytes: number;
   /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
   readonly deltaSteps: number;
+  /** Delta-path steps whose candidates ran stacked in one pass (`batchCandidates`). */
+  readonly batchedSteps: number;
   /** Delta-path steps whose head (searched conv → next conv) came from host memory, brought up to date. */
   readonly headHits: number;
   /** Delta-path steps that computed their head in full. */
@@ -112,13 +120,14 @@ export function createModelEvaluator(
   for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
   const groupOfTensor = new Int32Array(variables.length).fill(-1);
   groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
-  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null }>();
+  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null; stacked: boolean }>();
   const planFor = (gi: number) => {
     let c = cuts.get(gi);
     if (c === undefined) {
       const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
       const cut = cutGraph(graph, layers);
-      c = { cut, chain: options.deltas === false ? null : matchConvChain(graph, cut, layers) };
+      const chain = options.deltas === false ? null : matchConvChain(graph, cut, layers);
+      c = { cut, chain, stacked: options.batchCandidates === true && chain !== null && canStack(chain.rest) };
       cuts.set(gi, c);
     }
     return c;
@@ -134,6 +143,7 @@ export function createModelEvaluator(
   let hits = 0;
   let misses = 0;
   let deltaSteps = 0;
+  let batchedSteps = 0;
   let headHits = 0;
   let headMisses = 0;
   // Heads of the delta path per chunk, and the output channels changed since the group's search began
@@ -285,14 +295,15 @@ export function createModelEvaluator(
       pending = { t, flat, before: weights.read(t, flat) };
       const gi = groupOfTensor[t]!;
       const cut = ensureCut(gi);
-      const { chain } = planFor(gi);
+      const { chain, stacked } = planFor(gi);
       if (chain !== null && variables[t] === chain.kernel) {
         const y = batch!.y;
         const outId = graph.outputs[0]!.id;
         deltaSteps++;
+        if (stacked) batchedSteps++;
         const local = frozen(() => {
           const head = headFor(chain, cut);
-          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head);
+          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head, stacked);
         });
         return combine(local);
       }
@@ -304,7 +315,7 @@ export function createModelEvaluator(
       }
       return combine(losses);
     },
-    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, headHits, headMisses }),
+    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, batchedSteps, headHits, headMisses }),
     dispose() {
       clearCache();
       norm.dispose();

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
     ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
     ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
+    ...(d.batchCandidates === undefined ? {} : { batchCandidates: d.batchCandidates }),
     shard: { reducer, lossScale: shardLossScale(full, d.rank, d.size, d.lossReduction) },
   });
   parentPort!.postMessage({ type: 'ready' });

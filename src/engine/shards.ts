@@ -54,6 +54,7 @@ export interface ShardWorkerData {
   readonly lossReduction: 'mean' | 'sum';
   readonly cacheBytes?: number;
   readonly hostCacheBytes?: number;
+  readonly batchCandidates?: boolean;
 }
 
 /** The main thread's side of a sharded run. */
@@ -97,6 +98,7 @@ export async function startShardWorkers(args: {
   readonly lossReduction: 'mean' | 'sum';
   readonly cacheBytes?: number;
   readonly hostCacheBytes?: number;
+  readonly batchCandidates?: boolean;
 }): Promise<ShardPool> {
   const { workers } = args;
   if (typeof args.loss !== 'string') {
@@ -142,6 +144,7 @@ export async function startShardWorkers(args: {
     lossReduction: args.lossReduction,
     ...(args.cacheBytes === undefined ? {} : { cacheBytes: args.cacheBytes }),
     ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: args.hostCacheBytes }),
+    ...(args.batchCandidates === undefined ? {} : { batchCandidates: args.batchCandidates }),
   };
   const source = workerSource();
   const threads: Worker[] = [];

@@ -22,3 +22,9 @@ export function requireInteger(field: string, value: unknown, min: number): numb
   }
   return value;
 }
+
+/** Throws a RangeError naming `field` unless `value` is a boolean. */
+export function requireBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new RangeError(`${field} must be true or false, got ${String(value)}`);
+  return value;
+}

@@ -3,7 +3,7 @@ import { CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs, LayersModel, ModelFitArgs } from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
-import { requireInteger, requireNonNegative } from '../policies/validate.js';
+import { requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
 import { reestimateBatchNorm } from './batch-norm.js';
 import { resolveLoss } from './losses.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
@@ -54,6 +54,12 @@ export interface RSOFitArgs {
   readonly cacheBytes?: number;
   /** Host memory for further cached layer inputs, in bytes (default 8 GiB); beyond both, inputs are recomputed. */
   readonly hostCacheBytes?: number;
+  /**
+   * Model engine: evaluate the three candidates of a conv step in one pass through the layers above the next
+   * conv, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
+   * float rounding. On wasm it measured no faster (docs/benchmarks.md); it is there to try on other backends.
+   */
+  readonly batchCandidates?: boolean;
   /**
    * Threads that share each step (default 1), Node only, model engine only. With 2 or more, every batch is split
    * into equal shards: worker threads, each with its own copy of the model on the same backend, run the same
@@ -219,9 +225,10 @@ export async function fitRSO(
     throw new RangeError(`engine must be 'auto', 'model' or 'closure', got ${JSON.stringify(engine)}`);
   }
   const useModel = engine === 'model' || (engine === 'auto' && model.inputs.length === 1 && model.outputs.length === 1);
-  const cacheOptions = {
+  const engineOptions = {
     ...(args.cacheBytes === undefined ? {} : { cacheBytes: requireNonNegative('cacheBytes', args.cacheBytes) }),
     ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: requireNonNegative('hostCacheBytes', args.hostCacheBytes) }),
+    ...(args.batchCandidates === undefined ? {} : { batchCandidates: requireBoolean('batchCandidates', args.batchCandidates) }),
   };
   const workers = requireInteger('workers', args.workers ?? 1, 1);
   const fullBatch = Math.min(batchSize, x.shape[0]!);
@@ -239,7 +246,7 @@ export async function fitRSO(
           shuffle: args.shuffle ?? true,
           loss: args.loss ?? 'categoricalCrossentropy',
           lossReduction,
-          ...cacheOptions,
+          ...engineOptions,
         })
       : null;
   const [, shardCount] = shardRange(fullBatch, 0, workers);
@@ -247,7 +254,7 @@ export async function fitRSO(
   try {
     if (useModel) {
       evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
-        ...cacheOptions,
+        ...engineOptions,
         ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: shardLossScale(fullBatch, 0, workers, lossReduction) } }),
       });
     }
@@ -326,7 +333,7 @@ export async function fitRSO(
     if (!failed) await pool?.close(false);
     if (evaluator !== null) {
       const s = evaluator.stats();
-      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses });
+      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses });
     } else {
       history.setParams({ ...history.params, engine: 'closure' });
     }

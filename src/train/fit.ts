@@ -57,7 +57,8 @@ export interface RSOFitArgs {
   /**
    * Model engine: evaluate the three candidates of a conv step in one pass through the layers above the next
    * conv, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
-   * float rounding. On wasm it measured no faster (docs/benchmarks.md); it is there to try on other backends.
+   * float rounding. On wasm it measured 1.1–1.4× slower per step (docs/benchmarks.md); it is there to try on
+   * other backends.
    */
   readonly batchCandidates?: boolean;
   /**

@@ -107,8 +107,10 @@ const layerFlops = (name: string): number => {
 
 const closure = () => lossFn(y, model.apply(x, { training: true }) as tf.Tensor);
 const closureEval = createClosureEvaluator(variables, closure);
-const engine = createModelEvaluator(model, variables, opt.weightGroups, lossFn);
-const batchedEngine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { batchCandidates: true });
+// As rso.fit builds it: the loss by name lets the softmax output layer take its own delta path.
+const loss = { name: 'categoricalCrossentropy', reduction: 'mean' } as const;
+const engine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { loss });
+const batchedEngine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { loss, batchCandidates: true });
 
 interface Row { group: string; size: number; closureMs: number; engineMs: number; cutMs: number; flops: number; batchedMs: number }
 const rows: Row[] = [];

@@ -54,7 +54,7 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
     callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
   });
   const count = (key: string) => Number(history.params[key]);
-  return { model, opt, steps, deltaSteps: count('engineDeltaSteps'), batchedSteps: count('engineBatchedSteps'), headHits: count('engineHeadHits') };
+  return { model, opt, steps, deltaSteps: count('engineDeltaSteps'), outputSteps: count('engineOutputSteps'), batchedSteps: count('engineBatchedSteps'), headHits: count('engineHeadHits') };
 }
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
@@ -108,6 +108,11 @@ for (const [backend, name, build, usesDeltas, batched] of [
       }
       else expect(b.deltaSteps).toBe(0);
       expect(b.batchedSteps).toBe(batched ? b.deltaSteps : 0);
+      // Every net ends in a softmax Dense layer: its scalars took the output layer's own path.
+      const outputLayer = b.model.layers[b.model.layers.length - 1]!;
+      const outputTensors = new Set(outputLayer.trainableWeights.map((w) => b.model.trainableWeights.indexOf(w)));
+      expect(b.outputSteps).toBe(b.steps.filter((r) => outputTensors.has(r.tensor)).length);
+      expect(b.outputSteps).toBeGreaterThan(10);
       expect(worst).toBeLessThan(1e-5);
       // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
       expect(new Set(a.steps.slice(0, STEPS).map((r) => r.tensor)).size).toBe(a.model.trainableWeights.length);

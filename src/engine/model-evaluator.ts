@@ -9,6 +9,8 @@ import type { BatchStats } from './graph.js';
 import { reducerStats } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
 import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
+import { matchOutputLayer, outputLosses } from './output-layer.js';
+import type { OutputLayer } from './output-layer.js';
 import type { ChainHead, ConvChain } from './conv-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
@@ -36,6 +38,11 @@ export interface ModelEvaluatorOptions {
    */
   readonly batchCandidates?: boolean;
   /**
+   * The loss by name and its reduction, as `fit` resolved `lossFn` from them. With `'categoricalCrossentropy'`, a
+   * softmax Dense output layer takes its own delta path (O(batch) per candidate); otherwise it re-runs the suffix.
+   */
+  readonly loss?: { readonly name: string; readonly reduction: 'mean' | 'sum' };
+  /**
    * Set when the batch is split across threads: this evaluator sees one shard, BN layers normalise with
    * whole-batch statistics through `reducer`, and a candidate's loss is the sum over shards of `lossScale`
    * times the shard's loss (`lossScale` = shard size / batch size for a mean loss, 1 for a sum).
@@ -55,6 +62,8 @@ export interface ModelEvaluatorStats {
   readonly hostBytes: number;
   /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
   readonly deltaSteps: number;
+  /** Steps of the softmax output layer evaluated by its own delta path. */
+  readonly outputSteps: number;
   /** Delta-path steps whose candidates ran stacked in one pass (`batchCandidates`). */
   readonly batchedSteps: number;
   /** Delta-path steps whose head (searched conv → next conv) came from host memory, brought up to date. */
@@ -120,14 +129,15 @@ export function createModelEvaluator(
   for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
   const groupOfTensor = new Int32Array(variables.length).fill(-1);
   groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
-  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null; stacked: boolean }>();
+  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null; stacked: boolean; output: OutputLayer | null }>();
   const planFor = (gi: number) => {
     let c = cuts.get(gi);
     if (c === undefined) {
       const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
       const cut = cutGraph(graph, layers);
       const chain = options.deltas === false ? null : matchConvChain(graph, cut, layers);
-      c = { cut, chain, stacked: options.batchCandidates === true && chain !== null && canStack(chain.rest) };
+      const output = options.deltas === false ? null : matchOutputLayer(graph, cut, options.loss?.name);
+      c = { cut, chain, stacked: options.batchCandidates === true && chain !== null && canStack(chain.rest), output };
       cuts.set(gi, c);
     }
     return c;
@@ -144,6 +154,7 @@ export function createModelEvaluator(
   let misses = 0;
   let deltaSteps = 0;
   let batchedSteps = 0;
+  let outputSteps = 0;
   let headHits = 0;
   let headMisses = 0;
   // Heads of the delta path per chunk, and the output channels changed since the group's search began
@@ -295,7 +306,12 @@ export function createModelEvaluator(
       pending = { t, flat, before: weights.read(t, flat) };
       const gi = groupOfTensor[t]!;
       const cut = ensureCut(gi);
-      const { chain, stacked } = planFor(gi);
+      const { chain, stacked, output } = planFor(gi);
+      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
+        outputSteps++;
+        const h = cut.get(output.node.inputs[0]!.id)!;
+        return combine(outputLosses(output, h, batch!.y, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
+      }
       if (chain !== null && variables[t] === chain.kernel) {
         const y = batch!.y;
         const outId = graph.outputs[0]!.id;
@@ -315,7 +331,7 @@ export function createModelEvaluator(
       }
       return combine(losses);
     },
-    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, batchedSteps, headHits, headMisses }),
+    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, outputSteps, batchedSteps, headHits, headMisses }),
     dispose() {
       clearCache();
       norm.dispose();

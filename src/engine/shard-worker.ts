@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
     ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
     ...(d.batchCandidates === undefined ? {} : { batchCandidates: d.batchCandidates }),
+    loss: { name: d.loss, reduction: d.lossReduction },
     shard: { reducer, lossScale: shardLossScale(full, d.rank, d.size, d.lossReduction) },
   });
   parentPort!.postMessage({ type: 'ready' });

@@ -256,6 +256,7 @@ export async function fitRSO(
     if (useModel) {
       evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
         ...engineOptions,
+        ...(typeof args.loss === 'string' || args.loss === undefined ? { loss: { name: args.loss ?? 'categoricalCrossentropy', reduction: lossReduction } } : {}),
         ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: shardLossScale(fullBatch, 0, workers, lossReduction) } }),
       });
     }
@@ -334,7 +335,7 @@ export async function fitRSO(
     if (!failed) await pool?.close(false);
     if (evaluator !== null) {
       const s = evaluator.stats();
-      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses });
+      history.setParams({ ...history.params, engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps, engineOutputSteps: s.outputSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses });
     } else {
       history.setParams({ ...history.params, engine: 'closure' });
     }

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GraphCut, GraphNode, ModelGraph } from './graph.js';
+
+/** The model's output layer when it is a softmax Dense layer trained under categorical cross-entropy. */
+export interface OutputLayer {
+  readonly node: GraphNode;
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable | null;
+}
+
+interface DenseInternals {
+  readonly activation?: { getClassName(): string };
+  readonly kernel?: { read(): tf.Variable };
+  readonly bias?: { read(): tf.Variable } | null;
+}
+
+/**
+ * Recognises a searched group that is the output layer alone: a Dense layer with a softmax activation on a
+ * rank-2 input, whose output is the model's, with `categoricalCrossentropy` as the loss. Returns null otherwise
+ * (the caller re-runs the suffix, which is exact for any graph).
+ */
+export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string | undefined): OutputLayer | null {
+  if (loss !== 'categoricalCrossentropy' || cut.suffix.length !== 1) return null;
+  const node = cut.suffix[0]!;
+  const layer = node.layer as unknown as DenseInternals;
+  if (node.layer.getClassName() !== 'Dense' || layer.activation?.getClassName().toLowerCase() !== 'softmax') return null;
+  if (node.inputs.length !== 1 || node.inputs[0]!.shape.length !== 2) return null;
+  if (node.outputs[0]!.id !== graph.outputs[0]!.id || layer.kernel === undefined) return null;
+  return { node, kernel: layer.kernel.read(), bias: layer.bias?.read() ?? null };
+}
+
+/**
+ * Losses of the candidates of one scalar of the output layer, in O(batch) each.
+ *
+ * @remarks The logits z = h·W + b are computed once, as the layer computes them. A change δ of W[i, j] adds
+ * δ · h[:, i] to column j only (δ for the bias b[j]), so each example's log-sum-exp is updated from the sum
+ * over the other columns, kept once per step. The loss then follows tfjs's categorical cross-entropy on the
+ * softmax output: each probability clipped to [ε, 1 − ε], −Σₖ yₖ log pₖ per example, then the mean (or the sum).
+ * The arithmetic is float64, so the losses differ from a float32 forward pass by rounding only.
+ */
+export function outputLosses(
+  out: OutputLayer,
+  h: tf.Tensor,
+  y: tf.Tensor,
+  variable: tf.Variable,
+  flat: number,
+  current: number,
+  candidates: Float32Array,
+  reduction: 'mean' | 'sum',
+): Float64Array {
+  const [n, features] = h.shape as [number, number];
+  const classes = out.kernel.shape[1]!;
+  // The host array is read outside tidy, which would walk every element of a returned array.
+  const logits = tf.fused.matMul({ a: h as tf.Tensor2D, b: out.kernel as tf.Tensor2D, ...(out.bias === null ? {} : { bias: out.bias }) });
+  const z = logits.dataSync();
+  logits.dispose();
+  const hv = h.dataSync();
+  const yv = y.dataSync();
+  const isKernel = variable === out.kernel;
+  const j = isKernel ? flat % classes : flat;
+  const i = isKernel ? (flat - j) / classes : -1;
+  const eps = tf.backend().epsilon();
+  // Per example: the largest logit and the sum of exp(z - max) over every column but j.
+  const top = new Float64Array(n);
+  const others = new Float64Array(n);
+  for (let e = 0; e < n; e++) {
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, z[e * classes + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) if (k !== j) s += Math.exp(z[e * classes + k]! - m);
+    top[e] = m;
+    others[e] = s;
+  }
+  const clip = (p: number) => Math.min(Math.max(p, eps), 1 - eps);
+  const losses = new Float64Array(candidates.length);
+  for (let c = 0; c < candidates.length; c++) {
+    const delta = candidates[c]! - current;
+    let total = 0;
+    for (let e = 0; e < n; e++) {
+      const zj = z[e * classes + j]! + delta * (isKernel ? hv[e * features + i]! : 1);
+      const m = Math.max(top[e]!, zj);
+      const lse = m + Math.log(others[e]! * Math.exp(top[e]! - m) + Math.exp(zj - m));
+      for (let k = 0; k < classes; k++) {
+        const yk = yv[e * classes + k]!;
+        if (yk !== 0) total -= yk * Math.log(clip(Math.exp((k === j ? zj : z[e * classes + k]!) - lse)));
+      }
+    }
+    losses[c] = reduction === 'sum' ? total : total / n;
+  }
+  return losses;
+}

@@ -318,24 +318,20 @@ export function chainLosses(
     // The candidates that move the weight, and their channel paths side by side (one exchange per BN layer).
     const moved = Array.from(candidates.keys()).filter((k) => candidates[k]! !== current);
     const paths = channelPaths(chain, moved.map((k) => tf.add(zc, tf.mul(shifted, candidates[k]! - current)) as tf.Tensor4D), co, stats);
-    const startRest = (k: number): Map<number, tf.Tensor> => {
-      const rest = new Map(cut);
+    const nextId = chain.next.outputs[0]!.id;
+    // The next conv's output for candidate k: the kept one, plus the change of the moved channel.
+    const nextFor = (k: number): tf.Tensor => {
       const i = moved.indexOf(k);
-      if (i < 0) {
-        rest.set(chain.next.outputs[0]!.id, zNext);
-      } else {
-        const dNext = tf.conv2d(tf.sub(paths[i]!, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding);
-        rest.set(chain.next.outputs[0]!.id, tf.add(zNext, dNext));
-      }
-      return rest;
+      if (i < 0) return zNext;
+      return tf.add(zNext, tf.conv2d(tf.sub(paths[i]!, oldPath) as tf.Tensor4D, wNext, chain.nextStrides, chain.nextPadding));
     };
+    const startRest = (k: number): Map<number, tf.Tensor> => new Map(cut).set(nextId, nextFor(k));
     if (stacked) {
       // Batched: the candidates stacked along the batch axis, through the rest in one pass.
       const k = candidates.length;
-      const nextId = chain.next.outputs[0]!.id;
       const values = new Map<number, tf.Tensor>();
       for (const id of chain.restInputs) values.set(id, tf.concat(Array.from({ length: k }, () => cut.get(id)!), 0));
-      values.set(nextId, tf.concat(Array.from(candidates, (_, j) => startRest(j).get(nextId)!), 0));
+      values.set(nextId, tf.concat(Array.from({ length: k }, (_, j) => nextFor(j)), 0));
       runNodesStacked(chain.rest, values, k, stats);
       tf.split(values.get(chain.output.id)!, k, 0).forEach((part, j) => (out[j] = loss(new Map([[chain.output.id, part]]))));
     } else if (stats.sharded) {

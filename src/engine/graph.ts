@@ -145,14 +145,14 @@ export function canStack(nodes: readonly GraphNode[]): boolean {
  * @throws RangeError for nodes {@link canStack} rejects.
  */
 export function runNodesStacked(nodes: readonly GraphNode[], values: Map<number, tf.Tensor>, groups: number, stats: BatchStats): void {
-  if (!canStack(nodes)) throw new RangeError('runNodesStacked: a BatchNormalization on another axis than the last mixes the stacked versions');
   for (const node of nodes) {
-    const x = values.get(node.inputs[0]!.id);
-    if (x === undefined) throw new Error(`runNodes: no value for ${node.inputs[0]!.name} (input of ${node.layer.name})`);
     if (node.layer.getClassName() !== 'BatchNormalization') {
       runNodes([node], values, true, stats);
       continue;
     }
+    const x = values.get(node.inputs[0]!.id);
+    if (x === undefined) throw new Error(`runNodes: no value for ${node.inputs[0]!.name} (input of ${node.layer.name})`);
+    if (!usesStats(node.layer, x, stats)) throw new RangeError(`runNodesStacked: ${node.layer.name} normalises another axis than the last, which mixes the stacked versions`);
     const parts = tf.split(x, groups, 0);
     const m = stats.moments(parts);
     values.set(node.outputs[0]!.id, tf.concat(parts.map((p, i) => applyBatchNorm(node.layer, p, m[i]!.mean, m[i]!.variance, stats)), 0));

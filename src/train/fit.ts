@@ -57,7 +57,7 @@ export interface RSOFitArgs {
   /**
    * Model engine: evaluate the three candidates of a conv step in one pass through the layers above the next
    * conv, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
-   * float rounding. On wasm it measured 1.1–1.4× slower per step (docs/benchmarks.md); it is there to try on
+   * float rounding. On wasm it measured 1.1–1.5× slower per step (docs/benchmarks.md); it is there to try on
    * other backends.
    */
   readonly batchCandidates?: boolean;
@@ -142,8 +142,9 @@ export async function fitRSO(
   const batchSize = requireInteger('batchSize', args.batchSize ?? 1000, 1);
   const verbose = args.verbose ?? 1;
   const lossReduction = args.lossReduction ?? 'mean';
-  const lossFn = resolveLoss(args.loss ?? 'categoricalCrossentropy', lossReduction);
-  const meanLossFn = resolveLoss(args.loss ?? 'categoricalCrossentropy', 'mean');
+  const lossSpec = args.loss ?? 'categoricalCrossentropy';
+  const lossFn = resolveLoss(lossSpec, lossReduction);
+  const meanLossFn = resolveLoss(lossSpec, 'mean');
   if (xIn.shape[0] !== yIn.shape[0]) {
     throw new RangeError(`fit: x has ${xIn.shape[0]} examples but y has ${yIn.shape[0]}`);
   }
@@ -196,8 +197,7 @@ export async function fitRSO(
   });
   if (model.optimizer == null) {
     // Uncompiled: compile with this optimizer, so stopTraining works and model.save can include the optimizer.
-    const spec = args.loss ?? 'categoricalCrossentropy';
-    model.compile({ optimizer, loss: typeof spec === 'function' ? (yt, yp) => spec(yt, yp) : spec });
+    model.compile({ optimizer, loss: typeof lossSpec === 'function' ? (yt, yp) => lossSpec(yt, yp) : lossSpec });
   }
   model.stopTraining = false;
 
@@ -245,7 +245,7 @@ export async function fitRSO(
           workers,
           batchSize,
           shuffle: args.shuffle ?? true,
-          loss: args.loss ?? 'categoricalCrossentropy',
+          loss: lossSpec,
           lossReduction,
           ...engineOptions,
         })
@@ -256,7 +256,7 @@ export async function fitRSO(
     if (useModel) {
       evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
         ...engineOptions,
-        ...(typeof args.loss === 'string' || args.loss === undefined ? { loss: { name: args.loss ?? 'categoricalCrossentropy', reduction: lossReduction } } : {}),
+        ...(typeof lossSpec === 'string' ? { loss: { name: lossSpec, reduction: lossReduction } } : {}),
         ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: shardLossScale(fullBatch, 0, workers, lossReduction) } }),
       });
     }

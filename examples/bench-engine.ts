@@ -24,7 +24,7 @@ import { RSOOptimizer, createMnistNet, randomSubset } from '../src/index.js';
 import { createClosureEvaluator } from '../src/engine/closure-evaluator.js';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
 import { buildGraph, cutGraph } from '../src/engine/graph.js';
-import { matchConvChain } from '../src/engine/conv-chain.js';
+import { matchDeltaChain } from '../src/engine/delta-chain.js';
 import { createChannelNorm } from '../src/engine/channel-norm.js';
 import { resolveLoss } from '../src/train/losses.js';
 import { useWasmOrCpu } from './lib/backend.js';
@@ -147,7 +147,7 @@ for (const [gi, g] of opt.weightGroups.entries()) {
   }, Math.max(steps, 5));
   const layers = new Set(g.tensors.map((ti) => model.layers.find((l) => l.trainableWeights.some((w) => w.read().id === variables[ti]!.id))!.name));
   const cut = cutGraph(graph, layers);
-  const chain = matchConvChain(graph, cut, layers);
+  const chain = matchDeltaChain(graph, cut, layers);
   const sum = (nodes: readonly { layer: { name: string } }[]) => nodes.reduce((s, n) => s + layerFlops(n.layer.name), 0);
   // FLOPs the engine actually runs per step: on the delta path the head once and the rest per candidate
   // (the one-channel deltas are negligible); otherwise the whole suffix per candidate.

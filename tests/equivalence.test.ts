@@ -4,12 +4,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
-import { chainResidual, tinyConvSeq, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
 const STEPS = 320;
 const BATCH = 16;
+const CONV_INPUT = [6, 6, 1] as const;
+const MLP_INPUT = [8] as const;
 const config = { seed: 31, cycles: 5 };
 
 interface Record {
@@ -61,14 +63,17 @@ const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a),
 
 // On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
 // The last column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
-for (const [backend, name, build, usesDeltas, batched] of [
-  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false],
-  ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false],
-  ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false, false],
-  ['cpu', 'functional DAG: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true],
-  ['wasm', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false],
-  ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false],
-  ['wasm', 'Sequential conv/BN/pool/dense, batched candidates', () => tinyConvSeq(2), true, true],
+for (const [backend, name, build, usesDeltas, batched, features] of [
+  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false, CONV_INPUT],
+  ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false, CONV_INPUT],
+  ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false, false, CONV_INPUT],
+  ['cpu', 'functional DAG: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true, CONV_INPUT],
+  ['cpu', 'Sequential MLP: dense/BN/dense (tanh)/dense', () => tinyMlp(2), true, false, MLP_INPUT],
+  ['cpu', 'functional MLP: dense chains into a residual add with a projected skip', () => mlpResidual(2), true, false, MLP_INPUT],
+  ['wasm', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false, CONV_INPUT],
+  ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false, CONV_INPUT],
+  ['wasm', 'Sequential conv/BN/pool/dense, batched candidates', () => tinyConvSeq(2), true, true, CONV_INPUT],
+  ['wasm', 'functional MLP: dense chains into a residual add, batched candidates', () => mlpResidual(2), true, true, MLP_INPUT],
 ] as const) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {
@@ -76,7 +81,7 @@ for (const [backend, name, build, usesDeltas, batched] of [
     });
     afterAll(useCpu);
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
-      const { x, y } = toyData(64, [6, 6, 1], 11);
+      const { x, y } = toyData(64, [...features], 11);
       const a = await closureRun(build, x, y);
       const b = await engineRun(build, x, y, batched);
       expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
@@ -99,7 +104,7 @@ for (const [backend, name, build, usesDeltas, batched] of [
           break;
         }
       }
-      console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the conv delta path, ${b.headHits} of them from a kept head`);
+      console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the delta path, ${b.headHits} of them from a kept head`);
       expect(same).toBeGreaterThanOrEqual(STEPS / 2);
       // The delta path really ran where the graph allows it, and only there.
       if (usesDeltas) {

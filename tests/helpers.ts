@@ -98,3 +98,36 @@ export function chainResidual(seed = 1): tfl.LayersModel {
   const out = tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }).apply(h) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out });
 }
+
+/** A Sequential MLP: Dense (ReLU) → BN → Dense (tanh) → Dense (softmax), on 8 features. */
+export function tinyMlp(seed = 1): tfl.Sequential {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [8], units: 5, activation: 'relu', kernelInitializer: init(1) }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.dense({ units: 4, activation: 'tanh', kernelInitializer: init(2) }),
+      tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
+    ],
+  });
+}
+
+/**
+ * A functional MLP with a skip from the input: Dense (ReLU) → BN → Dense → Activation (tanh) → Dense →
+ * add(·, Dense(input)) → Dense (softmax), on 8 features.
+ */
+export function mlpResidual(seed = 1): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
+  const dense = (units: number, k: number, extra: Partial<Parameters<typeof tfl.layers.dense>[0]> = {}) =>
+    tfl.layers.dense({ units, kernelInitializer: init(k), ...extra });
+  const input = tfl.input({ shape: [8] });
+  let h = dense(5, 1, { activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+  h = dense(5, 2).apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.activation({ activation: 'tanh' }).apply(h) as tfl.SymbolicTensor;
+  h = dense(5, 3).apply(h) as tfl.SymbolicTensor;
+  const skip = dense(5, 4, { useBias: false }).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.add().apply([h, skip]) as tfl.SymbolicTensor;
+  const out = dense(3, 5, { activation: 'softmax' }).apply(h) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}

@@ -4,7 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
-import { chainResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
+import { chainResidual, mlpResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -45,20 +45,23 @@ describe('sharded model engine (worker threads)', () => {
   // is not run there: its second conv has a bias in front of a BN, which cancels, so one thread sees three
   // exactly equal losses for that bias, and the float32 shard arithmetic breaks the tie at step 93 (reported
   // as a near-tie with gap 0, but before half the steps, which this test requires).
-  for (const [backend, name, build] of [
-    ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(4)],
-    ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4)],
-    ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4)],
+  for (const [backend, name, build, features] of [
+    ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(4), [8, 8, 1]],
+    ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4), [8, 8, 1]],
+    ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4), [8, 8, 1]],
+    ['wasm', 'MLP DAG with dense chains and a residual add', () => mlpResidual(4), [8]],
   ] as const) {
     it(`${name} on ${backend}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
       expect(await tf.setBackend(backend)).toBe(true);
       const before = tf.memory().numTensors;
-      const { x, y } = toyData(96, [8, 8, 1], 5);
+      const { x, y } = toyData(96, [...features], 5);
       const one = await run(build, x, y, 1);
       for (const workers of [2, 3]) {
         const many = await run(build, x, y, workers);
         expect(many.history.params['workers']).toBe(workers);
         expect(many.steps).toHaveLength(STEPS);
+        // The threads took the delta path (conv or Dense chains), not only the suffix re-run.
+        expect(Number(many.history.params['engineDeltaSteps'])).toBeGreaterThan(20);
         if (workers === 2) {
           // Seeded runs repeat bit for bit with the same number of threads.
           const again = await run(build, x, y, workers);

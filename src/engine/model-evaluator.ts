@@ -8,10 +8,10 @@ import { buildGraph, canStack, cutGraph, localStats, runNodes } from './graph.js
 import type { BatchStats } from './graph.js';
 import { reducerStats } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
-import { chainLosses, computeHead, matchConvChain, refreshHead } from './conv-chain.js';
+import { chainLosses, computeHead, matchDeltaChain, refreshHead } from './delta-chain.js';
 import { matchOutputLayer, outputLosses } from './output-layer.js';
 import type { OutputLayer } from './output-layer.js';
-import type { ChainHead, ConvChain } from './conv-chain.js';
+import type { ChainHead, DeltaChain } from './delta-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
@@ -29,10 +29,13 @@ export interface ModelEvaluatorOptions {
    * both budgets are recomputed from the model input.
    */
   readonly hostCacheBytes?: number;
-  /** Use the conv delta path where the graph allows it (default true); false always re-runs the suffix. */
+  /**
+   * Use the delta paths where the graph allows them (default true): conv and hidden Dense chains, and a softmax
+   * output layer. False always re-runs the suffix.
+   */
   readonly deltas?: boolean;
   /**
-   * On the conv delta path, stack the step's candidates along the batch axis and run the layers after the next
+   * On the conv and Dense delta path, stack the step's candidates along the batch axis and run the layers after the next
    * conv once for all of them (default false: one pass per candidate, or side by side with shards). BN layers
    * normalise each candidate with its own statistics, so the losses are the same up to float rounding.
    */
@@ -60,7 +63,7 @@ export interface ModelEvaluatorStats {
   readonly cachedBytes: number;
   /** Host bytes held by the cache now. */
   readonly hostBytes: number;
-  /** Steps evaluated through the conv delta path (the rest re-ran the suffix). */
+  /** Steps evaluated through the conv or Dense delta path (the rest re-ran the suffix or took the output path). */
   readonly deltaSteps: number;
   /** Steps of the softmax output layer evaluated by its own delta path. */
   readonly outputSteps: number;
@@ -129,13 +132,13 @@ export function createModelEvaluator(
   for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
   const groupOfTensor = new Int32Array(variables.length).fill(-1);
   groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
-  const cuts = new Map<number, { cut: GraphCut; chain: ConvChain | null; stacked: boolean; output: OutputLayer | null }>();
+  const cuts = new Map<number, { cut: GraphCut; chain: DeltaChain | null; stacked: boolean; output: OutputLayer | null }>();
   const planFor = (gi: number) => {
     let c = cuts.get(gi);
     if (c === undefined) {
       const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
       const cut = cutGraph(graph, layers);
-      const chain = options.deltas === false ? null : matchConvChain(graph, cut, layers);
+      const chain = options.deltas === false ? null : matchDeltaChain(graph, cut, layers);
       const output = options.deltas === false ? null : matchOutputLayer(graph, cut, options.loss?.name);
       c = { cut, chain, stacked: options.batchCandidates === true && chain !== null && canStack(chain.rest), output };
       cuts.set(gi, c);
@@ -247,7 +250,7 @@ export function createModelEvaluator(
       }),
     );
 
-  const headFor = (chain: ConvChain, cut: Cut): ChainHead => {
+  const headFor = (chain: DeltaChain, cut: Cut): ChainHead => {
     const key = batch!.key;
     const kept = heads.get(key);
     if (kept !== undefined) {
@@ -279,7 +282,7 @@ export function createModelEvaluator(
   const channelOf = (t: number, flat: number): number => {
     const chain = planFor(group).chain;
     if (chain === null) return -1;
-    const cout = chain.kernel.shape[3]!;
+    const cout = chain.kernel.shape[chain.kernel.rank - 1]!;
     if (variables[t] === chain.kernel) return flat % cout;
     return variables[t]!.rank === 1 && variables[t]!.size === cout ? flat : -1;
   };

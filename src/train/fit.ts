@@ -55,8 +55,8 @@ export interface RSOFitArgs {
   /** Host memory for further cached layer inputs, in bytes (default 8 GiB); beyond both, inputs are recomputed. */
   readonly hostCacheBytes?: number;
   /**
-   * Model engine: evaluate the three candidates of a conv step in one pass through the layers above the next
-   * conv, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
+   * Model engine: evaluate the three candidates of a conv or hidden Dense step in one pass through the layers
+   * above the next one, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
    * float rounding. On wasm it measured 1.1–1.5× slower per step (docs/benchmarks.md); it is there to try on
    * other backends.
    */

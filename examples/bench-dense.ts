@@ -87,7 +87,7 @@ const mlp = tfl.sequential({
 const x = tf.randomNormal([batch, 784], 0, 1, 'float32', 8);
 const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 9), 10);
 const w2 = [12, 21, 19, 8, 28];
-console.log(row(['layer', 'suffix re-run ms/step', 'delta path ms/step', 'speed-up', 'kernel sweep, delta path'], w2));
+console.log(row(['layer', 'suffix re-run ms/step', 'delta path ms/step', 'speed-up', 'kernel per cycle, delta path'], w2));
 for (const [name, layer] of [['dense 1', 0], ['dense 2', 2]] as const) {
   const suffix = msPerStep(mlp, layer, x, y, { deltas: false, loss });
   const path = msPerStep(mlp, layer, x, y, { loss });

@@ -3,7 +3,7 @@
  * closure path (whole model per candidate) and on the model engine (cached cut + suffix), in one run.
  *
  *   npm run bench:engine -- [--batch-size 1000] [--steps 3] [--chunks 60] [--workers 2] [--fraction 0.02]
- *                           [--thread-chunks 3] [--thread-rounds 2] [--skip-closure]
+ *                           [--thread-chunks 3] [--thread-rounds 2] [--skip-closure] [--skip-ceiling]
  *
  * `--chunks` is the number of distinct batches per cycle (training examples / batch size): the model engine
  * computes each chunk's cached input once per group, and that cost is spread over the group's steps.
@@ -17,10 +17,17 @@
  * include everything `fit` does per step, cache misses of the chunks included. The two fits alternate over
  * `--thread-rounds` rounds (1 then N threads, then N then 1, …), so neither always runs first in the process;
  * the table sums all rounds, and each round's own cycle speed-up is printed too.
+ *
+ * Last, the machine's ceiling for 2 threads (unless `--skip-ceiling`): the same 1-thread fit in a child process
+ * alone, in two child processes at once, and alone again (each process runs the fit twice and times the second). Two independent processes
+ * share nothing but the hardware, so 2 × (alone time) / (time at once) is the most any 2-thread split of this
+ * work can gain on this machine; the sharded fit's speed-up is printed as a share of it.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { RSOOptimizer, createMnistNet, randomSubset } from '../src/index.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { RSOOptimizer, createMnistNet } from '../src/index.js';
 import { createClosureEvaluator } from '../src/engine/closure-evaluator.js';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
 import { buildGraph, cutGraph } from '../src/engine/graph.js';
@@ -28,6 +35,8 @@ import { matchDeltaChain } from '../src/engine/delta-chain.js';
 import { createChannelNorm } from '../src/engine/channel-norm.js';
 import { resolveLoss } from '../src/train/losses.js';
 import { useWasmOrCpu } from './lib/backend.js';
+import { threadFit } from './lib/thread-fit.js';
+import type { ThreadRun } from './lib/thread-fit.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +48,7 @@ const { values } = parseArgs({
     'thread-chunks': { type: 'string', default: '3' },
     'thread-rounds': { type: 'string', default: '2' },
     'skip-closure': { type: 'boolean', default: false },
+    'skip-ceiling': { type: 'boolean', default: false },
   },
 });
 const batch = Number(values['batch-size']);
@@ -188,40 +198,7 @@ engine.dispose();
 batchedEngine.dispose();
 
 // Threads: the same fit, 1 thread against `--workers` threads, in this run.
-interface ThreadRun { readonly perGroup: Map<string, { ms: number; steps: number }>; readonly setupMs: number }
-const threadRun = async (threads: number): Promise<ThreadRun> => {
-  const m = createMnistNet({ seed: 1 });
-  const o = new RSOOptimizer({ seed: 1, coordinates: randomSubset({ fraction }) });
-  const xs = tf.randomNormal([batch * threadChunks, 28, 28, 1], 0, 1, 'float32', 5);
-  const ys = tf.oneHot(tf.randomUniform([batch * threadChunks], 0, 10, 'int32', 6), 10);
-  const perGroup = new Map<string, { ms: number; steps: number }>();
-  let group = '';
-  let t = 0;
-  let trainBegin = 0;
-  const t0 = performance.now();
-  await o.fit(m, xs, ys, {
-    batchSize: batch,
-    cycles: 1,
-    verbose: 0,
-    batchNormSamples: 0,
-    workers: threads,
-    callbacks: {
-      onTrainBegin: async () => void (trainBegin = performance.now()),
-      onBatchBegin: async () => {
-        group = o.currentGroup();
-        t = performance.now();
-      },
-      onBatchEnd: async () => {
-        const g = perGroup.get(group) ?? { ms: 0, steps: 0 };
-        perGroup.set(group, { ms: g.ms + performance.now() - t, steps: g.steps + 1 });
-      },
-    },
-  });
-  m.dispose();
-  xs.dispose();
-  ys.dispose();
-  return { perGroup, setupMs: trainBegin - t0 };
-};
+const threadRun = (threads: number): Promise<ThreadRun> => threadFit({ threads, fraction, chunks: threadChunks, batch });
 // Alternate the order between rounds, and sum each thread count's steps and times over the rounds.
 const merge = (runs: readonly ThreadRun[]): ThreadRun => {
   const perGroup = new Map<string, { ms: number; steps: number }>();
@@ -275,3 +252,35 @@ console.log(`  ${workers} threads: ${(manyTotal / 60000).toFixed(1)} min`);
 console.log(`  speed-up of ${workers} threads over 1: ${(oneTotal / manyTotal).toFixed(2)}x`);
 console.log(`  per round: ${singles.map((one, i) => `${(cycleMs(one) / cycleMs(multis[i]!)).toFixed(2)}x (${i % 2 === 0 ? '1 thread first' : `${workers} threads first`})`).join(', ')}`);
 if (Number.isFinite(closureCycle)) console.log(`  closure path / ${workers} threads: ${(closureCycle / manyTotal).toFixed(2)}x`);
+
+if (!values['skip-ceiling'] && workers === 2) {
+  // The machine's ceiling: the same 1-thread fit in child processes, one alone, then two at once.
+  const fitInChild = (): Promise<ThreadRun> =>
+    new Promise((resolve, reject) => {
+      const script = fileURLToPath(new URL('./lib/fit-once.ts', import.meta.url));
+      const args = ['--import', 'tsx', script, '--fraction', String(fraction), '--chunks', String(threadChunks), '--batch-size', String(batch)];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+        if (code !== 0 || line === undefined) return reject(new Error(`fit-once exited with code ${code}: ${err.slice(-2000)}`));
+        const r = JSON.parse(line.slice('RESULT '.length)) as { perGroup: [string, { ms: number; steps: number }][]; setupMs: number };
+        resolve({ perGroup: new Map(r.perGroup), setupMs: r.setupMs });
+      });
+    });
+  // Alone before and after the pair, so that a drift during the run shows and is averaged.
+  const before = cycleMs(await fitInChild());
+  const together = await Promise.all([fitInChild(), fitInChild()]);
+  const after = cycleMs(await fitInChild());
+  const alone = (before + after) / 2;
+  const atOnce = together.reduce((sum, r) => sum + cycleMs(r), 0) / together.length;
+  const ceiling = (2 * alone) / atOnce;
+  console.log(`\nCeiling: the same 1-thread fit in child processes (each after a warm-up fit), cycle estimates:`);
+  console.log(`  one process alone:     ${(before / 60000).toFixed(1)} min before the pair, ${(after / 60000).toFixed(1)} min after it`);
+  console.log(`  two processes at once: ${together.map((r) => (cycleMs(r) / 60000).toFixed(1)).join(' and ')} min (each ${(atOnce / alone).toFixed(2)}x as long as alone)`);
+  console.log(`  ceiling of 2 threads on this machine: ${ceiling.toFixed(2)}x; the 2-thread fit above reached ${(oneTotal / manyTotal).toFixed(2)}x, ${((100 * oneTotal) / manyTotal / ceiling).toFixed(0)}% of it`);
+}

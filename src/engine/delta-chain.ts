@@ -374,7 +374,9 @@ export function chainLosses(
     // What one unit of the weight adds to channel co: input channel ci, shifted by (kh, kw) for a conv.
     let basis: tf.Tensor;
     if (chain.kind === 'dense') {
-      basis = stats.channel(input, r);
+      // A column of [batch, features]: a short strided copy, so no one-hot product (which would keep a one-hot
+      // column per input feature).
+      basis = tf.slice(input, [0, r], [-1, 1]);
     } else {
       const [kh, kw, cin] = shape as [number, number, number, number];
       const ci = r % cin;

@@ -19,9 +19,10 @@
  * the table sums all rounds, and each round's own cycle speed-up is printed too.
  *
  * Last, the machine's ceiling for 2 threads (unless `--skip-ceiling`): the same 1-thread fit in a child process
- * alone, in two child processes at once, and alone again (each process runs the fit twice and times the second). Two independent processes
- * share nothing but the hardware, so 2 × (alone time) / (time at once) is the most any 2-thread split of this
- * work can gain on this machine; the sharded fit's speed-up is printed as a share of it.
+ * alone, in two child processes at once, and alone again; each process runs the fit twice and times the second.
+ * Two independent processes share nothing but the hardware, so 2 × (alone time) / (time at once) is the most
+ * any 2-thread split of this work can gain on this machine; the sharded fit's speed-up is printed as a share
+ * of it.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -254,7 +255,7 @@ console.log(`  per round: ${singles.map((one, i) => `${(cycleMs(one) / cycleMs(m
 if (Number.isFinite(closureCycle)) console.log(`  closure path / ${workers} threads: ${(closureCycle / manyTotal).toFixed(2)}x`);
 
 if (!values['skip-ceiling'] && workers === 2) {
-  // The machine's ceiling: the same 1-thread fit in child processes, one alone, then two at once.
+  // The machine's ceiling: the same 1-thread fit in child processes, alone, two at once, and alone again.
   const fitInChild = (): Promise<ThreadRun> =>
     new Promise((resolve, reject) => {
       const script = fileURLToPath(new URL('./lib/fit-once.ts', import.meta.url));

@@ -20,7 +20,7 @@ type ChannelStep =
 export interface DeltaChain {
   readonly kind: 'conv' | 'dense';
   /** The searched layer's node and its kernel variable. */
-  readonly conv: GraphNode;
+  readonly searched: GraphNode;
   readonly kernel: tf.Variable;
   /** The searched layer's bias, if it has one. */
   readonly bias: tf.Variable | null;
@@ -135,7 +135,7 @@ export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: R
       const nextAct = li.activation;
       return {
         kind,
-        conv: first,
+        searched: first,
         kernel: i0.kernel!.read(),
         bias: i0.bias?.read() ?? null,
         head,
@@ -283,13 +283,13 @@ export function computeHead(chain: DeltaChain, cut: ReadonlyMap<number, tf.Tenso
     if (chain.kind === 'conv') {
       const values = new Map(cut);
       runNodes(chain.head, values, true, stats);
-      z = values.get(chain.conv.outputs[0]!.id)!;
+      z = values.get(chain.searched.outputs[0]!.id)!;
       path = values.get(chain.pathOut.id)!;
       zNext = values.get(chain.next.outputs[0]!.id)!;
     } else {
       // Dense layers fuse their activation, so the values before it are computed here: x·W + b, the path, and
       // the next layer's h·W' + b'.
-      const x = cut.get(chain.conv.inputs[0]!.id)! as tf.Tensor2D;
+      const x = cut.get(chain.searched.inputs[0]!.id)! as tf.Tensor2D;
       z = tf.matMul(x, chain.kernel as tf.Tensor2D);
       if (chain.bias !== null) z = tf.add(z, chain.bias);
       path = channelPaths(chain, [z], null, stats)[0]!;
@@ -321,7 +321,7 @@ export function refreshHead(
   channels: Iterable<number>,
   stats: BatchStats,
 ): void {
-  const input = cut.get(chain.conv.inputs[0]!.id)!;
+  const input = cut.get(chain.searched.inputs[0]!.id)!;
   for (const c of channels) {
     tf.tidy(() => {
       const zc = layerChannel(chain, input, c, stats);
@@ -370,7 +370,7 @@ export function chainLosses(
     const zc = tf.tensor(head.z[co]!, oneChannel(head.zShape), 'float32');
     const oldPath = tf.tensor(head.path[co]!, oneChannel(head.pathShape), 'float32');
     const zNext = tf.tensor(head.zNext, head.zNextShape, 'float32');
-    const input = cut.get(chain.conv.inputs[0]!.id)!;
+    const input = cut.get(chain.searched.inputs[0]!.id)!;
     // What one unit of the weight adds to channel co: input channel ci, shifted by (kh, kw) for a conv.
     let basis: tf.Tensor;
     if (chain.kind === 'dense') {

@@ -67,7 +67,7 @@ export interface BatchStats {
   moments(xs: readonly tf.Tensor[]): ChannelMoments[];
   /** Normalisation with given statistics (see {@link ChannelNorm.normalize}). */
   readonly normalize: ChannelNorm['normalize'];
-  /** One channel of an activation (see {@link ChannelNorm.channel}); the delta path uses it. */
+  /** One channel of an activation (see {@link ChannelNorm.channel}); the conv delta path uses it. */
   readonly channel: ChannelNorm['channel'];
   /** One output channel of a convolution (see {@link ChannelNorm.convChannel}); the conv delta path uses it. */
   readonly convChannel: ChannelNorm['convChannel'];

@@ -35,9 +35,10 @@ export interface ModelEvaluatorOptions {
    */
   readonly deltas?: boolean;
   /**
-   * On the conv and Dense delta path, stack the step's candidates along the batch axis and run the layers after the next
-   * conv once for all of them (default false: one pass per candidate, or side by side with shards). BN layers
-   * normalise each candidate with its own statistics, so the losses are the same up to float rounding.
+   * On the conv and Dense delta paths, stack the step's candidates along the batch axis and run the layers after
+   * the next conv or Dense layer once for all of them (default false: one pass per candidate, or side by side
+   * with shards). BN layers normalise each candidate with its own statistics, so the losses are the same up to
+   * float rounding.
    */
   readonly batchCandidates?: boolean;
   /**

@@ -56,9 +56,9 @@ export interface RSOFitArgs {
   readonly hostCacheBytes?: number;
   /**
    * Model engine: evaluate the three candidates of a conv or hidden Dense step in one pass through the layers
-   * above the next one, stacked along the batch axis, instead of one pass each (default false). The losses are the same up to
-   * float rounding. On wasm it measured 1.1–1.5× slower per step (docs/benchmarks.md); it is there to try on
-   * other backends.
+   * above the next one, stacked along the batch axis, instead of one pass each (default false). The losses are
+   * the same up to float rounding. On wasm it measured 1.1–1.5× slower per step on the paper's conv network
+   * (docs/benchmarks.md); it is there to try on other backends.
    */
   readonly batchCandidates?: boolean;
   /**

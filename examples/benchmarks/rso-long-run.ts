@@ -33,6 +33,7 @@ import {
 } from '../../src/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
+import { intFlag } from '../lib/flags.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../lib/checkpoint.js';
 import { trainingCurvesSpec, vegaLiteToSvg } from '../lib/plot.js';
 import type { AccuracyPoint, LossPoint } from '../lib/plot.js';
@@ -54,19 +55,14 @@ const { values } = parseArgs({
     fresh: { type: 'boolean', default: false },
   },
 });
-const int = (flag: string, v: string | undefined, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${flag} must be an integer ≥ ${min}, got ${String(v)}`);
-  return n;
-};
-const batchSize = int('batch-size', values['batch-size'], 1);
-const cycles = int('cycles', values.cycles, 1);
-const workers = int('workers', values.workers, 1);
-const planned = int('planned-cycles', values['planned-cycles'], 1);
-const seed = int('seed', values.seed, 0);
+const batchSize = intFlag('batch-size', values['batch-size'], 1);
+const cycles = intFlag('cycles', values.cycles, 1);
+const workers = intFlag('workers', values.workers, 1);
+const planned = intFlag('planned-cycles', values['planned-cycles'], 1);
+const seed = intFlag('seed', values.seed, 0);
 const dataset = values.dataset;
 if (dataset !== 'mnist' && dataset !== 'cifar10') throw new RangeError(`--dataset must be mnist or cifar10, got ${dataset}`);
-const trainLimit = values['train-limit'] === undefined ? undefined : int('train-limit', values['train-limit'], 1);
+const trainLimit = values['train-limit'] === undefined ? undefined : intFlag('train-limit', values['train-limit'], 1);
 const budget = values.budget === undefined ? undefined : Number(values.budget);
 if (budget !== undefined && !(budget > 0)) throw new RangeError(`--budget must be a positive number of seconds, got ${values.budget}`);
 const engine = values.engine;

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { RSOOptimizer, createMnistNet, loadMnist, mnistMean, mnistToTensors, randomSubset } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
+import { intFlag } from '../lib/flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,16 +28,11 @@ const { values } = parseArgs({
     fraction: { type: 'string', default: '1' },
   },
 });
-const int = (flag: string, v: string | undefined, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${flag} must be an integer ≥ ${min}, got ${String(v)}`);
-  return n;
-};
-const batchSize = int('batch-size', values['batch-size'], 1);
-const workers = int('workers', values.workers, 2);
-const seed = int('seed', values.seed, 0);
-const planned = int('planned-cycles', values['planned-cycles'], 1);
-const trainLimit = values['train-limit'] === undefined ? undefined : int('train-limit', values['train-limit'], 1);
+const batchSize = intFlag('batch-size', values['batch-size'], 1);
+const workers = intFlag('workers', values.workers, 2);
+const seed = intFlag('seed', values.seed, 0);
+const planned = intFlag('planned-cycles', values['planned-cycles'], 1);
+const trainLimit = values['train-limit'] === undefined ? undefined : intFlag('train-limit', values['train-limit'], 1);
 const fraction = Number(values.fraction);
 if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`--fraction must be in (0, 1], got ${String(values.fraction)}`);
 if (values.order !== '1-first' && values.order !== 'n-first') throw new RangeError(`--order must be 1-first or n-first, got ${String(values.order)}`);

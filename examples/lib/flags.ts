@@ -1,0 +1,10 @@
+/**
+ * The integer value of command-line flag `--flag`, at least `min`.
+ *
+ * @throws RangeError naming the flag when the value is missing, not an integer, or below `min`.
+ */
+export function intFlag(flag: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${flag} must be an integer ≥ ${min}, got ${String(value)}`);
+  return n;
+}

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { RSOOptimizer, createMnistNet, loadMnist, mnistMean, mnistToTensors, randomSubset } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
+import { groupTimer } from '../lib/thread-fit.js';
 import { intFlag } from '../lib/flags.js';
 
 const { values } = parseArgs({
@@ -45,30 +46,13 @@ const train = mnistToTensors(data.train, { mean: mnistMean(data) });
 async function cycle(threads: number) {
   const model = createMnistNet({ seed });
   const optimizer = new RSOOptimizer({ seed, cycles: planned, ...(fraction < 1 ? { coordinates: randomSubset({ fraction }) } : {}) });
-  const perGroup = new Map<string, { seconds: number; steps: number }>();
-  let group = '';
-  let t = 0;
+  const timer = groupTimer(optimizer);
   const t0 = performance.now();
-  await optimizer.fit(model, train.xs, train.ys, {
-    batchSize,
-    cycles: 1,
-    workers: threads,
-    verbose: 0,
-    callbacks: {
-      onBatchBegin: async () => {
-        group = optimizer.currentGroup();
-        t = performance.now();
-      },
-      onBatchEnd: async () => {
-        const g = perGroup.get(group) ?? { seconds: 0, steps: 0 };
-        perGroup.set(group, { seconds: g.seconds + (performance.now() - t) / 1000, steps: g.steps + 1 });
-      },
-    },
-  });
+  await optimizer.fit(model, train.xs, train.ys, { batchSize, cycles: 1, workers: threads, verbose: 0, callbacks: timer.callbacks });
   const seconds = (performance.now() - t0) / 1000;
   const weights = Float32Array.from(model.trainableWeights.flatMap((w) => Array.from(w.read().dataSync())));
   model.dispose();
-  return { perGroup, seconds, weights, steps: optimizer.step };
+  return { perGroup: timer.perGroup, seconds, weights, steps: optimizer.step };
 }
 
 console.log(`Thread cycle: real MNIST (${data.train.count} images), paper network, batch ${batchSize}, ${fraction < 1 ? `${fraction} of each group's scalars` : 'every scalar'}, backend ${backend}, seed ${seed}, ${new Date().toISOString()}`);
@@ -87,9 +71,9 @@ let b = 0;
 for (const [g, v] of one.perGroup) {
   const w = many.perGroup.get(g);
   if (w === undefined) continue;
-  a += v.seconds;
-  b += w.seconds;
-  console.log(`${g.padEnd(38)} ${String(v.steps).padStart(5)}  ${v.seconds.toFixed(1).padStart(10)}  ${w.seconds.toFixed(1).padStart(11)}  ${(v.seconds / w.seconds).toFixed(2).padStart(7)}x`);
+  a += v.ms / 1000;
+  b += w.ms / 1000;
+  console.log(`${g.padEnd(38)} ${String(v.steps).padStart(5)}  ${(v.ms / 1000).toFixed(1).padStart(10)}  ${(w.ms / 1000).toFixed(1).padStart(11)}  ${(v.ms / w.ms).toFixed(2).padStart(7)}x`);
 }
 console.log(`cycle (steps only): ${(a / 60).toFixed(1)} min on 1 thread, ${(b / 60).toFixed(1)} min on ${workers}: ${(a / b).toFixed(2)}x`);
 console.log(`whole fit (with BN re-estimation): ${(one.seconds / 60).toFixed(1)} against ${(many.seconds / 60).toFixed(1)} min: ${(one.seconds / many.seconds).toFixed(2)}x`);

@@ -7,6 +7,27 @@ export interface ThreadRun {
   readonly setupMs: number;
 }
 
+/**
+ * `fit` callbacks that time each step and sum the milliseconds and steps per searched group of `optimizer`
+ * into `perGroup`.
+ */
+export function groupTimer(optimizer: RSOOptimizer) {
+  const perGroup = new Map<string, { ms: number; steps: number }>();
+  let group = '';
+  let t = 0;
+  const callbacks = {
+    onBatchBegin: async () => {
+      group = optimizer.currentGroup();
+      t = performance.now();
+    },
+    onBatchEnd: async () => {
+      const g = perGroup.get(group) ?? { ms: 0, steps: 0 };
+      perGroup.set(group, { ms: g.ms + performance.now() - t, steps: g.steps + 1 });
+    },
+  };
+  return { perGroup, callbacks };
+}
+
 /** What {@link threadFit} runs: one cycle over `fraction` of each group's scalars, on `chunks` batches of random data. */
 export interface ThreadFitArgs {
   readonly threads: number;
@@ -25,9 +46,7 @@ export async function threadFit({ threads, fraction, chunks, batch }: ThreadFitA
   const o = new RSOOptimizer({ seed: 1, coordinates: randomSubset({ fraction }) });
   const xs = tf.randomNormal([batch * chunks, 28, 28, 1], 0, 1, 'float32', 5);
   const ys = tf.oneHot(tf.randomUniform([batch * chunks], 0, 10, 'int32', 6), 10);
-  const perGroup = new Map<string, { ms: number; steps: number }>();
-  let group = '';
-  let t = 0;
+  const timer = groupTimer(o);
   let trainBegin = 0;
   const t0 = performance.now();
   try {
@@ -37,22 +56,12 @@ export async function threadFit({ threads, fraction, chunks, batch }: ThreadFitA
       verbose: 0,
       batchNormSamples: 0,
       workers: threads,
-      callbacks: {
-        onTrainBegin: async () => void (trainBegin = performance.now()),
-        onBatchBegin: async () => {
-          group = o.currentGroup();
-          t = performance.now();
-        },
-        onBatchEnd: async () => {
-          const g = perGroup.get(group) ?? { ms: 0, steps: 0 };
-          perGroup.set(group, { ms: g.ms + performance.now() - t, steps: g.steps + 1 });
-        },
-      },
+      callbacks: { ...timer.callbacks, onTrainBegin: async () => void (trainBegin = performance.now()) },
     });
   } finally {
     m.dispose();
     xs.dispose();
     ys.dispose();
   }
-  return { perGroup, setupMs: trainBegin - t0 };
+  return { perGroup: timer.perGroup, setupMs: trainBegin - t0 };
 }

@@ -280,6 +280,7 @@ async function main(): Promise<number> {
   }
   trainStart = Date.now();
   const history = await optimizer.fit(model, train.xs, train.ys, {
+    loss: 'categoricalCrossentropy',
     batchSize: flags.batchSize,
     cycles: flags.cycles,
     timeBudgetSeconds: flags.budget,

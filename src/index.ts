@@ -39,8 +39,9 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 
 export { registerWasmConv2DBackpropFilter, registerWasmTrainingKernels } from './kernels/conv2d-backprop-filter-wasm.js';
 export { reestimateBatchNorm } from './train/batch-norm.js';
-export { evaluateModel } from './train/fit.js';
-export type { Evaluation, RSOCallbacks, RSOFitArgs } from './train/fit.js';
+export { evaluateModel } from './train/evaluate.js';
+export type { Evaluation } from './train/evaluate.js';
+export type { RSOCallbacks, RSOFitArgs, TensorsOrMap } from './train/fit-args.js';
 export type { LossSpec } from './train/losses.js';
 
 export { parseIdx } from './data/idx.js';

@@ -45,6 +45,7 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
   const opt = new RSOOptimizer(config);
   const steps: Record[] = [];
   const history = await opt.fit(model, x, y, {
+    loss: 'categoricalCrossentropy',
     batchSize: BATCH,
     maxSteps: STEPS,
     cycles: 100,
@@ -143,6 +144,7 @@ describe('model engine cache budgets', () => {
       const opt = new RSOOptimizer(config);
       const seen: Record[] = [];
       const history = await opt.fit(model, x, y, {
+        loss: 'categoricalCrossentropy',
         batchSize: BATCH,
         maxSteps: 120,
         shuffle: true,

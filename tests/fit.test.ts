@@ -11,6 +11,7 @@ describe('RSOOptimizer.fit', () => {
     const { x, y } = toyData(100, [4]);
     const model = tinyDense(4);
     const opt = new RSOOptimizer({ seed: 3, cycles: 2 });
+    model.compile({ optimizer: opt, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const events: string[] = [];
     let batchEnds = 0;
     const before = tf.memory().numTensors;
@@ -33,9 +34,9 @@ describe('RSOOptimizer.fit', () => {
     expect(events).toEqual([
       'trainBegin',
       'epochBegin 0',
-      'epochEnd 0 loss,val_acc,val_loss',
+      'epochEnd 0 acc,loss,val_acc,val_loss',
       'epochBegin 1',
-      'epochEnd 1 loss,val_acc,val_loss',
+      'epochEnd 1 acc,loss,val_acc,val_loss',
       'trainEnd',
     ]);
     expect(history.history['val_acc']!.length).toBe(2);
@@ -51,12 +52,13 @@ describe('RSOOptimizer.fit', () => {
     const model = tinyDense(4);
     const opt = new RSOOptimizer({ seed: 3 });
     await opt.fit(model, x, y, {
+      loss: 'categoricalCrossentropy',
       batchSize: 20,
       verbose: 0,
       callbacks: { onBatchEnd: async (b: number) => void (b === 9 && (model.stopTraining = true)) },
     });
     expect(opt.step).toBe(10);
-    await opt.fit(model, x, y, { batchSize: 20, verbose: 0, maxSteps: 7 });
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 20, verbose: 0, maxSteps: 7 });
     expect(opt.step).toBe(17);
     model.dispose();
     tf.dispose([x, y]);
@@ -67,6 +69,7 @@ describe('RSOOptimizer.fit', () => {
     const model = tinyDense(4);
     const opt = new RSOOptimizer({ seed: 3 });
     const history = await opt.fit(model, x, y, {
+      loss: 'categoricalCrossentropy',
       batchSize: 20,
       cycles: 20,
       verbose: 0,
@@ -84,7 +87,7 @@ describe('RSOOptimizer.fit', () => {
     const model = tinyResidual(1);
     const opt = new RSOOptimizer({ seed: 3 });
     const t0 = Date.now();
-    await opt.fit(model, x, y, { batchSize: 20, cycles: 100, verbose: 0, timeBudgetSeconds: 0.5 });
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 20, cycles: 100, verbose: 0, timeBudgetSeconds: 0.5 });
     // Stopped long before 100 cycles (behaviour, not a timing assertion on speed).
     expect(opt.cycle).toBeLessThan(100);
     expect(opt.step).toBeGreaterThan(0);
@@ -97,7 +100,7 @@ describe('RSOOptimizer.fit', () => {
     const run = async () => {
       const { x, y } = toyData(80, [4]);
       const model = tinyDense(2);
-      await new RSOOptimizer({ seed: 12 }).fit(model, x, y, { batchSize: 16, maxSteps: 40, verbose: 0 });
+      await new RSOOptimizer({ seed: 12 }).fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 40, verbose: 0 });
       const w = model.getWeights().map((t) => Array.from(t.dataSync()));
       model.dispose();
       tf.dispose([x, y]);
@@ -111,9 +114,9 @@ describe('RSOOptimizer.fit', () => {
     const opt = new RSOOptimizer();
     const x = tf.zeros([10, 4]);
     const y = tf.zeros([9, 3]);
-    await expect(opt.fit(model, x, y, { verbose: 0 })).rejects.toThrow(/x has 10 examples but y has 9/);
-    await expect(opt.fit(model, x, x, { batchSize: 0, verbose: 0 })).rejects.toThrow(/batchSize must be an integer ≥ 1, got 0/);
-    await expect(opt.fit(model, x, x, { validationSplit: 1.5, verbose: 0 })).rejects.toThrow(/validationSplit must be < 1, got 1.5/);
+    await expect(opt.fit(model, x, y, { loss: 'categoricalCrossentropy', verbose: 0 })).rejects.toThrow(/y has 9 examples but x has 10/);
+    await expect(opt.fit(model, x, x, { loss: 'categoricalCrossentropy', batchSize: 0, verbose: 0 })).rejects.toThrow(/batchSize must be an integer ≥ 1, got 0/);
+    await expect(opt.fit(model, x, x, { loss: 'categoricalCrossentropy', validationSplit: 1.5, verbose: 0 })).rejects.toThrow(/validationSplit must be < 1, got 1.5/);
     model.dispose();
     tf.dispose([x, y]);
   });

@@ -59,11 +59,11 @@ export function weightsOf(model: tfl.LayersModel): Float32Array {
 }
 
 /** A small Sequential conv net: Conv2D → BN → ReLU → AvgPool → Conv2D → BN → GAP → Dense (softmax). */
-export function tinyConvSeq(seed = 1): tfl.Sequential {
+export function tinyConvSeq(seed = 1, inputShape: number[] = [6, 6, 1]): tfl.Sequential {
   const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
   return tfl.sequential({
     layers: [
-      tfl.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(1) }),
+      tfl.layers.conv2d({ inputShape, filters: 3, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(1) }),
       tfl.layers.batchNormalization(),
       tfl.layers.reLU(),
       tfl.layers.averagePooling2d({ poolSize: 2 }),
@@ -79,11 +79,11 @@ export function tinyConvSeq(seed = 1): tfl.Sequential {
  * A functional net whose conv chains feed a residual add with a skip from the input (a 1×1 projection):
  * conv → BN → ReLU → conv → BN → ReLU → conv → add(·, proj(input)) → BN → GAP → Dense.
  */
-export function chainResidual(seed = 1): tfl.LayersModel {
+export function chainResidual(seed = 1, inputShape: number[] = [6, 6, 1]): tfl.LayersModel {
   const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
   const conv = (filters: number, k: number, size = 3) =>
     tfl.layers.conv2d({ filters, kernelSize: size, padding: 'same', useBias: false, kernelInitializer: init(k) });
-  const input = tfl.input({ shape: [6, 6, 1] });
+  const input = tfl.input({ shape: inputShape });
   let h = conv(2, 1).apply(input) as tfl.SymbolicTensor;
   h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
   h = tfl.layers.reLU().apply(h) as tfl.SymbolicTensor;

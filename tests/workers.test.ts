@@ -25,6 +25,7 @@ async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, wor
   const steps: Step[] = [];
   const record = (r: StepResult): Step => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
   const history = await opt.fit(model, x, y, {
+    loss: 'categoricalCrossentropy',
     batchSize: BATCH,
     maxSteps: STEPS,
     cycles: 100,
@@ -46,9 +47,9 @@ describe('sharded model engine (worker threads)', () => {
   // exactly equal losses for that bias, and the float32 shard arithmetic breaks the tie at step 93 (reported
   // as a near-tie with gap 0, but before half the steps, which this test requires).
   for (const [backend, name, build, features] of [
-    ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(4), [8, 8, 1]],
-    ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4), [8, 8, 1]],
-    ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4), [8, 8, 1]],
+    ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(4, [8, 8, 1]), [8, 8, 1]],
+    ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4, [8, 8, 1]), [8, 8, 1]],
+    ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4, [8, 8, 1]), [8, 8, 1]],
     ['wasm', 'MLP DAG with dense chains and a residual add', () => mlpResidual(4), [8]],
   ] as const) {
     it(`${name} on ${backend}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
@@ -108,8 +109,8 @@ describe('sharded model engine (worker threads)', () => {
     expect(await tf.setBackend('cpu')).toBe(true);
     const before = tf.memory().numTensors;
     const { x, y } = toyData(96, [8, 8, 1], 5);
-    const plain = await run(() => chainResidual(4), x, y, 2);
-    const batched = await run(() => chainResidual(4), x, y, 2, true);
+    const plain = await run(() => chainResidual(4, [8, 8, 1]), x, y, 2);
+    const batched = await run(() => chainResidual(4, [8, 8, 1]), x, y, 2, true);
     expect(Number(batched.history.params['engineBatchedSteps'])).toBeGreaterThan(40);
     expect(Number(batched.history.params['engineBatchedSteps'])).toBe(Number(batched.history.params['engineDeltaSteps']));
     expect(Number(plain.history.params['engineBatchedSteps'])).toBe(0);
@@ -127,25 +128,26 @@ describe('sharded model engine (worker threads)', () => {
   }, 120_000);
 
   it('rejects what a worker cannot rebuild, with clear errors', async () => {
-    const { x, y } = toyData(32, [8, 8, 1], 5);
+    const { x, y } = toyData(32, [6, 6, 1], 5);
     const opt = () => new RSOOptimizer(config);
     await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, loss: (a, b) => tf.losses.meanSquaredError(a, b) })).rejects.toThrow(/loss by name/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, engine: 'closure' })).rejects.toThrow(/model engine/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 2, maxSteps: 2, verbose: 0, workers: 3 })).rejects.toThrow(/at least 3 examples/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, batchCandidates: 'yes' as unknown as boolean })).rejects.toThrow(/batchCandidates must be true or false/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, engine: 'closure' })).rejects.toThrow(/model engine/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 2, maxSteps: 2, verbose: 0, workers: 3 })).rejects.toThrow(/at least 3 examples/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, batchCandidates: 'yes' as unknown as boolean })).rejects.toThrow(/batchCandidates must be true or false/);
     x.dispose();
     y.dispose();
   }, 60_000);
 
   it('a failure on the main thread stops the workers and leaves the model as before the failing step', async () => {
     const { x, y } = toyData(48, [8, 8, 1], 5);
-    const model = tinyConvSeq(3);
+    const model = tinyConvSeq(3, [8, 8, 1]);
     const opt = new RSOOptimizer(config);
     let batches = 0;
     let before: Float32Array | null = null;
     await expect(
       opt.fit(model, x, y, {
+        loss: 'categoricalCrossentropy',
         batchSize: 16,
         cycles: 10,
         verbose: 0,
@@ -164,7 +166,7 @@ describe('sharded model engine (worker threads)', () => {
     ).rejects.toThrow(/callback failed/);
     expect(weightsOf(model)).toEqual(before);
     // A new fit starts fresh workers from the current state.
-    await opt.fit(model, x, y, { batchSize: 16, maxSteps: 3, verbose: 0, workers: 2, batchNormSamples: 0 });
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 3, verbose: 0, workers: 2, batchNormSamples: 0 });
     expect(opt.step).toBe(8);
     model.dispose();
     x.dispose();

@@ -146,6 +146,7 @@ const closeGroup = async () => {
 console.log(`${label} RSO: backend ${backend}, batch ${batchSize}, ${trainCount} training images, engine ${engine}, ${workers} thread(s), seed ${seed}, planned cycles ${planned}`);
 const startCycle = optimizer.cycle;
 await optimizer.fit(model, train.xs, train.ys, {
+  loss: 'categoricalCrossentropy',
   batchSize,
   cycles,
   engine,

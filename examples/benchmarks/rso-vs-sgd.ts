@@ -172,6 +172,7 @@ const rsoRun = async () => {
   const opt = new RSOOptimizer({ seed, cycles: 50 });
   await race('RSO', model, async (onStep) => {
     await opt.fit(model, train.xs, train.ys, {
+      loss: 'categoricalCrossentropy',
       batchSize: rsoBatch,
       cycles: 1000,
       verbose: 0,

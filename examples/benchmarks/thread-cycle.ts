@@ -48,7 +48,7 @@ async function cycle(threads: number) {
   const optimizer = new RSOOptimizer({ seed, cycles: planned, ...(fraction < 1 ? { coordinates: randomSubset({ fraction }) } : {}) });
   const timer = groupTimer(optimizer);
   const t0 = performance.now();
-  await optimizer.fit(model, train.xs, train.ys, { batchSize, cycles: 1, workers: threads, verbose: 0, callbacks: timer.callbacks });
+  await optimizer.fit(model, train.xs, train.ys, { loss: 'categoricalCrossentropy', batchSize, cycles: 1, workers: threads, verbose: 0, callbacks: timer.callbacks });
   const seconds = (performance.now() - t0) / 1000;
   const weights = Float32Array.from(model.trainableWeights.flatMap((w) => Array.from(w.read().dataSync())));
   model.dispose();

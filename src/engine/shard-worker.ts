@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer } from '../optimizer/rso-optimizer.js';
 import { makeBatcher } from '../train/batcher.js';
-import { resolveLoss } from '../train/losses.js';
+import { modelObjective } from '../train/objective.js';
 import { createModelEvaluator } from './model-evaluator.js';
 import { attachReducer } from './reducer.js';
 import { shardLossScale, shardRange } from './shards.js';
@@ -34,30 +34,33 @@ async function main(): Promise<void> {
   await optimizer.setWeights(d.optimizerState.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, s.dtype) })));
   const variables = d.trainable.map(([layer, index]) => weightOf(layer, index).read() as tf.Variable);
   optimizer.bind(variables);
-  const x = tf.tensor(d.x.data, d.x.shape, d.x.dtype);
-  const y = tf.tensor(d.y.data, d.y.shape, d.y.dtype);
-  const batcher = makeBatcher(x, y, d.batchSize, d.shuffle, optimizer.config.seed);
-  const lossFn = resolveLoss(d.loss as Parameters<typeof resolveLoss>[0], d.lossReduction);
-  const full = Math.min(d.batchSize, x.shape[0]!);
-  const [start, count] = shardRange(full, d.rank, d.size);
-  const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
-    ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
-    ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
-    ...(d.batchCandidates === undefined ? {} : { batchCandidates: d.batchCandidates }),
-    loss: { name: d.loss, reduction: d.lossReduction },
-    shard: { reducer, lossScale: shardLossScale(full, d.rank, d.size, d.lossReduction) },
+  model.compile({ optimizer, loss: d.losses.length === 1 ? d.losses[0]! : [...d.losses] });
+  const objective = modelObjective(model, d.lossWeights, d.lossReduction);
+  const toTensor = (h: ShardWorkerData['xs'][number]) => tf.tensor(h.data, h.shape, h.dtype);
+  const xs = d.xs.map(toTensor);
+  const ys = d.ys.map(toTensor);
+  const batcher = makeBatcher(xs, ys, d.batchSize, d.shuffle, optimizer.config.seed);
+  // The shard's share of the loss changes with the batch (the last batch of a pass is smaller).
+  const shard = { reducer, lossScale: 1 };
+  const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {
+    ...d.engine,
+    ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: d.lossReduction } }),
+    shard,
   });
   parentPort!.postMessage({ type: 'ready' });
+  const keepGoing = () => reducer.allReduce([0])[0]! > 0;
   while (reducer.allReduce([0])[0]! > 0) {
     const cycle = optimizer.cycle;
     const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
-    const [xs, ys] = batcher.next(cycle, chunk, start, count);
+    const rows = batcher.rows(chunk);
+    const [start, count] = shardRange(rows, d.rank, d.size);
+    shard.lossScale = shardLossScale(rows, d.rank, d.size, d.lossReduction);
+    const batch = batcher.next(cycle, chunk, start, count);
     try {
-      evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
-      optimizer.runSteps(evaluator);
+      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs[0]!, batch.ys[0]!);
+      optimizer.runSteps(evaluator, keepGoing);
     } finally {
-      xs.dispose();
-      ys.dispose();
+      tf.dispose([...batch.xs, ...batch.ys]);
     }
   }
   evaluator.dispose();

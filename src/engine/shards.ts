@@ -46,15 +46,17 @@ export interface ShardWorkerData {
   readonly trainable: readonly (readonly [layer: string, index: number])[];
   readonly optimizerConfig: unknown;
   readonly optimizerState: readonly (HostTensor & { readonly name: string })[];
-  readonly x: HostTensor;
-  readonly y: HostTensor;
+  /** The training set, in the model's input and output order. */
+  readonly xs: readonly HostTensor[];
+  readonly ys: readonly HostTensor[];
   readonly batchSize: number;
   readonly shuffle: boolean;
-  readonly loss: string;
+  /** Each output's loss by name, and its weight. */
+  readonly losses: readonly string[];
+  readonly lossWeights: readonly number[];
   readonly lossReduction: 'mean' | 'sum';
-  readonly cacheBytes?: number;
-  readonly hostCacheBytes?: number;
-  readonly batchCandidates?: boolean;
+  /** The model engine's options, as the main thread got them. */
+  readonly engine: Readonly<Record<string, number | boolean | undefined>>;
 }
 
 /** The main thread's side of a sharded run. */
@@ -63,6 +65,8 @@ export interface ShardPool {
   readonly reducer: ShardReducer;
   /** Tells the workers to run the steps of one more batch (call before each `runSteps`). */
   nextBatch(): void;
+  /** Tells the workers whether the batch goes on after a step (call where `runSteps` asks `keepGoing`); returns `go`. */
+  proceed(go: boolean): boolean;
   /** Ends the workers: cleanly after a normal end, or by aborting them after an error. Returns their errors. */
   close(failed: boolean): Promise<string[]>;
 }
@@ -89,20 +93,20 @@ function workerSource(): { code: string } | { url: URL } {
 export async function startShardWorkers(args: {
   readonly model: LayersModel;
   readonly optimizer: RSOOptimizer;
-  readonly x: tf.Tensor;
-  readonly y: tf.Tensor;
+  readonly data: { readonly xs: readonly tf.Tensor[]; readonly ys: readonly tf.Tensor[] };
   readonly workers: number;
   readonly batchSize: number;
   readonly shuffle: boolean;
-  readonly loss: unknown;
+  /** Each output's loss by name; undefined when a loss is a function, which a worker thread cannot receive. */
+  readonly losses: readonly string[] | undefined;
+  readonly lossWeights: readonly number[];
   readonly lossReduction: 'mean' | 'sum';
-  readonly cacheBytes?: number;
-  readonly hostCacheBytes?: number;
-  readonly batchCandidates?: boolean;
+  readonly engine: Readonly<Record<string, number | boolean | undefined>>;
 }): Promise<ShardPool> {
   const { workers } = args;
-  if (typeof args.loss !== 'string') {
-    throw new RangeError('fit: workers > 1 needs the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
+  const losses = args.losses;
+  if (losses === undefined) {
+    throw new RangeError('rso.fit: workers > 1 needs the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
   }
   const backend = tf.getBackend();
   const backendPackage = BACKEND_PACKAGES[backend];
@@ -136,15 +140,14 @@ export async function startShardWorkers(args: {
     }),
     optimizerConfig,
     optimizerState,
-    x: host(args.x),
-    y: host(args.y),
+    xs: args.data.xs.map(host),
+    ys: args.data.ys.map(host),
     batchSize: args.batchSize,
     shuffle: args.shuffle,
-    loss: args.loss,
+    losses,
+    lossWeights: args.lossWeights,
     lossReduction: args.lossReduction,
-    ...(args.cacheBytes === undefined ? {} : { cacheBytes: args.cacheBytes }),
-    ...(args.hostCacheBytes === undefined ? {} : { hostCacheBytes: args.hostCacheBytes }),
-    ...(args.batchCandidates === undefined ? {} : { batchCandidates: args.batchCandidates }),
+    engine: args.engine,
   };
   const source = workerSource();
   const threads: Worker[] = [];
@@ -190,6 +193,10 @@ export async function startShardWorkers(args: {
     reducer,
     nextBatch() {
       reducer.allReduce([1]);
+    },
+    proceed(go) {
+      reducer.allReduce([go ? 1 : 0]);
+      return go;
     },
     async close(failed) {
       if (closed) return errors;

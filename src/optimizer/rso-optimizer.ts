@@ -137,12 +137,30 @@ export class RSOOptimizer extends tf.Optimizer {
   /**
    * Runs the steps of one mini-batch (`stepsPerBatch` of them) through any evaluator.
    *
+   * @remarks When a step throws, the whole batch is undone: every weight the batch's earlier steps changed is
+   * written back and the search state (cursor, counters, generator) is restored, so a retry of the batch
+   * reproduces an uninterrupted run.
    * @param evaluator - Computes candidate losses on the batch; the optimizer must be bound first.
+   * @param keepGoing - Asked after each step but the batch's last: false ends the batch early (a step budget).
    * @returns The last step.
    */
-  runSteps(evaluator: CandidateEvaluator): StepResult {
+  runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
+    const before = this.search.state();
+    const lastBefore = this.lastStep;
     const steps = this.search.stepsForNextBatch();
-    for (let s = 0; s < steps; s++) this.lastStep = this.search.runStep(evaluator);
+    const done: StepResult[] = [];
+    try {
+      for (let s = 0; s < steps; s++) {
+        this.lastStep = this.search.runStep(evaluator);
+        if (steps > 1) done.push(this.lastStep);
+        if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
+      }
+    } catch (e) {
+      for (let k = done.length - 1; k >= 0; k--) evaluator.write(done[k]!.tensor, done[k]!.flat, done[k]!.previous);
+      this.search.restore(before);
+      this.lastStep = lastBefore;
+      throw e;
+    }
     return this.lastStep!;
   }
 
@@ -153,25 +171,35 @@ export class RSOOptimizer extends tf.Optimizer {
 
   /**
    * Binds the search to its variables (done by the first `minimize`): computes each tensor's base σ from its
-   * current values. Later calls must pass the same variables.
+   * current values. A call with other variables (the model was recompiled after `trainable` changed) rebinds:
+   * the step, cycle and generator go on, the cursor restarts at the first group of the current cycle, and
+   * tensors searched before keep their σ.
    *
    * @param variables - The trainable variables, in the model's order.
    */
   bind(variables: readonly tf.Variable[]): void {
     const names = variables.map((v) => `${v.name}:${v.shape.join('x')}`).join(',');
     if (this.boundNames === names) return;
-    if (this.boundNames !== null) {
-      throw new Error(
-        `RSOOptimizer: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`,
-      );
-    }
     for (const v of variables) {
       if (v.dtype !== 'float32') throw new TypeError(`RSOOptimizer: variable "${v.name}" has dtype ${v.dtype}; only float32 is searched`);
     }
     const infos = variables.map((v) => describeTensor(v.name, v.shape));
-    this.search.bind(infos, (i) => Float32Array.from(variables[i]!.dataSync() as Float32Array), this.pendingSigmas);
+    const before = this.search.bound ? { state: this.search.state(), sigmas: this.sigmasByName() } : null;
+    if (before !== null && !infos.some((t) => before.sigmas.has(t.name))) {
+      throw new Error(`RSOOptimizer: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`);
+    }
+    this.search.bind(infos, (i) => Float32Array.from(variables[i]!.dataSync() as Float32Array), before === null ? this.pendingSigmas : null);
+    if (before !== null) {
+      const sigmas = this.search.baseSigmas!;
+      infos.forEach((t, i) => (sigmas[i] = before.sigmas.get(t.name) ?? sigmas[i]!));
+      this.search.restore({ ...before.state, group: 0, index: 0 });
+    }
     this.pendingSigmas = null;
     this.boundNames = names;
+  }
+
+  private sigmasByName(): Map<string, number> {
+    return new Map(this.search.tensorInfo.map((t, i) => [t.name, this.search.baseSigmas![i]!]));
   }
 
   /**

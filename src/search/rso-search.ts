@@ -23,6 +23,8 @@ export interface StepResult {
   readonly cycle: number;
   /** The step count before the step (0 for the first step). */
   readonly step: number;
+  /** The scalar's value before the step (before weight decay). */
+  readonly previous: number;
 }
 
 /** The coordinate to visit next, with its perturbation. */
@@ -158,7 +160,7 @@ export class RSOSearch {
       throw e;
     }
     evaluator.write(p.tensor, p.flat, candidates[accepted]!);
-    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta, cycle: this.cycle_, step: this.step_ };
+    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta, cycle: this.cycle_, step: this.step_, previous: w0 };
     this.step_++;
     this.index_++;
     this.settle();

@@ -17,7 +17,7 @@ import { describeTensor } from '../search/weight-groups.js';
 import type { WeightGroup } from '../search/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
-import type { RSOFitArgs } from '../train/fit.js';
+import type { RSOFitArgs, TensorsOrMap } from '../train/fit-args.js';
 import { parseConfig, serializeConfig } from './config.js';
 import type { RSOConfig, ResolvedConfig } from './config.js';
 
@@ -293,13 +293,13 @@ export class RSOOptimizer extends tf.Optimizer {
   /**
    * Trains `model` with RSO in RSO-native units (cycles, steps), with a progress bar and tfjs callbacks.
    *
-   * @param model - Any LayersModel.
-   * @param x - Inputs.
-   * @param y - Targets.
+   * @param model - Any LayersModel; an uncompiled one is compiled with this optimizer and `args.loss`.
+   * @param x - Inputs, as `model.fit` takes them: a tensor, an array in input order, or a map by input name.
+   * @param y - Targets, likewise by output.
    * @param args - Batch size, cycles, time budget, validation, callbacks, …
    * @returns The training History.
    */
-  async fit(model: LayersModel, x: tf.Tensor, y: tf.Tensor, args: RSOFitArgs = {}) {
+  async fit(model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs = {}) {
     return fitRSO(this, model, x, y, args);
   }
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelFitArgs } from '@tensorflow/tfjs-layers';
 import { rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
 import type { LossSpec } from './losses.js';

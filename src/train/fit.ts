@@ -58,10 +58,14 @@ interface TrainingFlag {
   isTraining: boolean;
 }
 
+/** The flags `model.fit` checks: a Sequential model's own, and that of the functional model it wraps. */
+const trainingFlags = (model: LayersModel): TrainingFlag[] =>
+  [model, (model as unknown as { model?: LayersModel }).model].filter((m) => m != null) as unknown as TrainingFlag[];
+
 /** Checks everything about the call that can be checked without changing the model or the optimizer. */
 function checkSetup(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs): Setup {
   const options = parseFitArgs(args);
-  if ((model as unknown as TrainingFlag).isTraining) {
+  if (trainingFlags(model).some((f) => f.isTraining)) {
     throw new Error('Cannot start training because another fit() call is ongoing.');
   }
   const current = model.optimizer as unknown;
@@ -256,11 +260,14 @@ async function trainCycle(run: Run): Promise<void> {
  */
 export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs = {}): Promise<History> {
   const setup = checkSetup(optimizer, model, x, y, args);
-  const flag = model as unknown as TrainingFlag;
-  flag.isTraining = true;
+  // Set before the first await, so that a concurrent fit (ours or model.fit) is refused; again once compiling
+  // has given a Sequential model its inner model.
+  const lock = (on: boolean) => trainingFlags(model).forEach((f) => (f.isTraining = on));
+  lock(true);
   let run: Run | null = null;
   try {
     run = await startRun(optimizer, model, args, setup);
+    lock(true);
     await run.callbacks.onTrainBegin();
     while (!run.stopped && optimizer.cycle < run.endCycle) await trainCycle(run);
     // The model engine leaves BN moving statistics alone while searching: re-estimate them for inference.
@@ -273,7 +280,7 @@ export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: Ten
     if (workerErrors.length > 0) throw new Error(`${(e as Error).message} (${workerErrors.join('; ')})`, { cause: e });
     throw e;
   } finally {
-    flag.isTraining = false;
+    lock(false);
     run?.progress?.stop();
     if (run !== null) {
       run.history.setParams({ ...run.history.params, ...run.runner.params() });

@@ -107,7 +107,8 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
 
 /** Whether the model engine can take this model; `'auto'` falls back to the closure path elsewhere. */
 function engineSupports(model: LayersModel): boolean {
-  return model.inputs.length === 1 && model.outputs.length === 1 && model.losses.length === 0;
+  const penalties = tf.tidy(() => model.calculateLosses().length);
+  return model.inputs.length === 1 && model.outputs.length === 1 && penalties === 0;
 }
 
 /**

@@ -12,6 +12,15 @@ beforeAll(useCpu);
 
 const CE = 'categoricalCrossentropy';
 
+/** Active handles and timers, by kind (the test runner's own come and go, so compare counts). */
+const handles = () => {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+};
+/** Kinds with more active handles now than in `before`. */
+const added = (before: Map<string, number>) => [...handles()].filter(([k, n]) => n > (before.get(k) ?? 0)).map(([k]) => k);
+
 describe('rso.fit: arguments', () => {
   it('rejects unknown and wrong-typed arguments with the right name, before compiling or binding', async () => {
     const { x, y } = toyData(20, [4]);
@@ -223,20 +232,39 @@ describe('rso.fit: responsiveness and failures', () => {
 
   it('leaves no timer or handle behind after an error, whatever failed', async () => {
     const { x, y } = toyData(40, [4]);
-    const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort().join(',');
     const before = handles();
     const model = tinyDense(2);
     const opt = new RSOOptimizer({ seed: 1 });
     await expect(opt.fit(model, x, y, { loss: CE, workers: 0 })).rejects.toThrow(/workers/);
-    expect(handles()).toBe(before);
+    expect(added(before)).toEqual([]);
     await expect(
       opt.fit(model, x, y, { loss: CE, batchSize: 10, callbacks: { onBatchEnd: async () => Promise.reject(new Error('callback failed')) } }),
     ).rejects.toThrow(/callback failed/);
-    expect(handles()).toBe(before);
+    expect(added(before)).toEqual([]);
     expect((model as unknown as { isTraining: boolean }).isTraining).toBe(false);
     model.dispose();
     tf.dispose([x, y]);
   });
+
+  it('leaves no thread, timer or handle behind when a worker thread fails to start', async () => {
+    // A custom layer registered on this thread only: the worker threads cannot rebuild the model.
+    class Doubling extends tfl.layers.Layer {
+      static get className() {
+        return 'DoublingOnlyHere';
+      }
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        return tf.mul(Array.isArray(inputs) ? inputs[0]! : inputs, 2);
+      }
+    }
+    tf.serialization.registerClass(Doubling);
+    const { x, y } = toyData(40, [4]);
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3 }), new Doubling({}), tfl.layers.softmax()] });
+    const before = handles();
+    await expect(new RSOOptimizer({ seed: 1 }).fit(model, x, y, { loss: CE, batchSize: 10, workers: 2, verbose: 0 })).rejects.toThrow(/worker 1 failed: .*DoublingOnlyHere/);
+    expect(added(before)).toEqual([]);
+    model.dispose();
+    tf.dispose([x, y]);
+  }, 60_000);
 
   it('undoes a failed batch whole, so that a retry reproduces the uninterrupted run', () => {
     const build = () => tinyDense(5);

@@ -25,4 +25,29 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The main entry runs in browsers and Web Workers: Node built-ins and globals only in src/node/.
+    files: ['src/**/*.ts'],
+    ignores: ['src/node/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Node built-ins belong in src/node/ (the tfjs-rso/node entry).' },
+            {
+              group: ['fs', 'fs/*', 'path', 'zlib', 'module', 'worker_threads', 'readline', 'events', 'os', 'url', 'child_process', 'crypto', 'stream', 'util', 'cli-progress'],
+              message: 'Node built-ins and Node-only packages belong in src/node/ (the tfjs-rso/node entry).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'The main entry must not touch process: it runs in browsers too.' },
+        { name: 'Buffer', message: 'Use Uint8Array: the main entry runs in browsers too.' },
+        { name: '__dirname', message: 'Not defined in browsers or ES modules.' },
+      ],
+    },
+  },
 );

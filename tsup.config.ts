@@ -1,8 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The worker thread of the sharded engine is its own entry: dist/shard-worker.js, next to index.js/.cjs.
-  entry: { index: 'src/index.ts', 'shard-worker': 'src/engine/shard-worker.ts' },
+  // Three entries (the browser-safe core, tfjs-rso/node, tfjs-rso/paper), and the worker thread of the sharded
+  // engine as its own file, dist/shard-worker.js, next to node.js. No code splitting: every file stands alone, so
+  // that package.json can name exactly the files with side effects (the core's class and policy registrations).
+  entry: { index: 'src/index.ts', node: 'src/node/index.ts', paper: 'src/paper/index.ts', 'shard-worker': 'src/node/shard-worker.ts' },
+  splitting: false,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -10,5 +13,5 @@ export default defineConfig({
   target: 'es2022',
   platform: 'node',
   shims: true,
-  external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'seedrandom', 'cli-progress'],
+  external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'seedrandom', /^node:/],
 });

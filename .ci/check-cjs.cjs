@@ -11,8 +11,11 @@ const { RSOOptimizer, normalDistribution } = require('tfjs-rso');
   const loss = opt.minimize(() => tf.sum(tf.square(v)), true, [v]);
   console.log(`CJS require ok: ${RSOOptimizer.className}, loss ${loss.dataSync()[0].toFixed(4)}`);
 
-  // Two threads from CommonJS: the worker script is found next to index.cjs.
-  await require('./sharded-fit.cjs')(tf, require('@tensorflow/tfjs-layers'), RSOOptimizer, 'CJS');
+  // Two threads from CommonJS: the worker script is found next to node.cjs.
+  const { nodeWorkers, progressBar } = require('tfjs-rso/node');
+  const { createMnistNet } = require('tfjs-rso/paper');
+  if (typeof progressBar !== 'function' || typeof createMnistNet !== 'function') throw new Error('CJS: the node and paper entries are incomplete');
+  await require('./sharded-fit.cjs')(tf, require('@tensorflow/tfjs-layers'), RSOOptimizer, nodeWorkers, 'CJS');
 })().catch((e) => {
   console.error(e);
   process.exit(1);

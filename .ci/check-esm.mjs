@@ -12,5 +12,6 @@ console.log(`ESM import ok: ${RSOOptimizer.className}, loss ${loss.dataSync()[0]
 
 // Two threads: the worker script must be found next to the built bundle.
 const tfl = await import('@tensorflow/tfjs-layers');
+const { nodeWorkers } = await import('tfjs-rso/node');
 const { default: shardedFit } = await import('./sharded-fit.cjs');
-await shardedFit(tf, tfl, RSOOptimizer, 'ESM');
+await shardedFit(tf, tfl, RSOOptimizer, nodeWorkers, 'ESM');

@@ -13,18 +13,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs } from '@tensorflow/tfjs-layers';
-import {
-  MNIST_NET_COUNTS,
-  PAPER_CYCLES,
-  RSOOptimizer,
-  createMnistNet,
-  evaluateModel,
-  loadMnist,
-  mnistMean,
-  mnistToTensors,
-  randomSubset,
-  reestimateBatchNorm,
-} from '../src/index.js';
+import { PAPER_CYCLES, RSOOptimizer, evaluateModel, randomSubset, reestimateBatchNorm } from '../src/index.js';
+import { loadMnist, mnistMean, mnistToTensors, nodeWorkers, progressBar } from '../src/node/index.js';
+import { MNIST_NET_COUNTS, createMnistNet } from '../src/paper/index.js';
 import { useWasmOrCpu } from './lib/backend.js';
 import { trainingCurvesSpec, vegaLiteToSvg } from './lib/plot.js';
 import type { AccuracyPoint, LossPoint } from './lib/plot.js';
@@ -284,10 +275,10 @@ async function main(): Promise<number> {
     batchSize: flags.batchSize,
     cycles: flags.cycles,
     timeBudgetSeconds: flags.budget,
-    verbose: 1,
+    verbose: 0,
     batchNormSamples: BN_SAMPLES,
-    workers: flags.workers,
-    callbacks: recorder,
+    workers: nodeWorkers(flags.workers),
+    callbacks: [progressBar(), recorder],
   });
   const trainSeconds = elapsed();
   const steps = optimizer.step;

@@ -15,6 +15,8 @@ export { createRng, restoreRng } from './search/rng.js';
 export type { Rng, RngState } from './search/rng.js';
 export type { WeightGroup, WeightRole, WeightTensorInfo } from './search/weight-groups.js';
 export type { CandidateEvaluator } from './engine/evaluator.js';
+export type { NamedState, ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
+export type { ShardReducer } from './engine/reducer.js';
 
 export { registerPolicy, createPolicy, policyNames } from './policies/registry.js';
 export type { ConfigValue, Configurable, PolicyConfig, PolicyFactory, PolicyKind } from './policies/registry.js';
@@ -43,14 +45,3 @@ export { evaluateModel } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export type { RSOCallbacks, RSOFitArgs, TensorsOrMap } from './train/fit-args.js';
 export type { LossSpec } from './train/losses.js';
-
-export { parseIdx } from './data/idx.js';
-export type { IdxArray, IdxData, IdxDType } from './data/idx.js';
-export { loadMnist, mnistMean, mnistToTensors } from './data/mnist.js';
-export type { LoadMnistOptions, MnistData, MnistSplit, MnistTensors, MnistToTensorsOptions } from './data/mnist.js';
-export { CIFAR10_CLASSES, cifar10ChannelMeans, cifar10ToTensors, loadCifar10, parseCifar10Batch } from './data/cifar10.js';
-export type { Cifar10ChannelMeans, Cifar10Data, Cifar10Split, Cifar10Tensors, Cifar10ToTensorsOptions, LoadCifar10Options } from './data/cifar10.js';
-export { createMnistNet, MNIST_NET_COUNTS } from './models/mnist-net.js';
-export type { MnistNetOptions } from './models/mnist-net.js';
-export { createCifarNet, CIFAR_NET_COUNTS } from './models/cifar-net.js';
-export type { CifarNetOptions } from './models/cifar-net.js';

@@ -12,8 +12,8 @@ import {
   cifar10ToTensors,
   loadCifar10,
   parseCifar10Batch,
-} from '../src/data/cifar10.js';
-import type { Cifar10Data, Cifar10Split } from '../src/data/cifar10.js';
+} from '../src/node/data/cifar10.js';
+import type { Cifar10Data, Cifar10Split } from '../src/node/data/cifar10.js';
 
 const RECORD = 3073; // 1 label byte + 3 planes of 32·32 = 1024 bytes
 const IMAGE = 3072;

@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIdx } from '../src/data/idx.js';
-import { loadMnist, mnistMean, mnistToTensors } from '../src/data/mnist.js';
-import type { MnistData } from '../src/data/mnist.js';
+import { parseIdx } from '../src/node/data/idx.js';
+import { loadMnist, mnistMean, mnistToTensors } from '../src/node/data/mnist.js';
+import type { MnistData } from '../src/node/data/mnist.js';
 
 /** Builds an IDX file: magic [0, 0, typeCode, dims.length], big-endian dims, then `body`. */
 function idxFile(typeCode: number, dims: number[], body: number[] | Uint8Array): Uint8Array {

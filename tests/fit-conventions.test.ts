@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
+import { nodeWorkers } from '../src/node/index.js';
 import type { RSOFitArgs } from '../src/index.js';
 import { tinyDense, toyData, useCpu, weightsOf } from './helpers.js';
 
@@ -260,7 +261,7 @@ describe('rso.fit: responsiveness and failures', () => {
     const { x, y } = toyData(40, [4]);
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3 }), new Doubling({}), tfl.layers.softmax()] });
     const before = handles();
-    await expect(new RSOOptimizer({ seed: 1 }).fit(model, x, y, { loss: CE, batchSize: 10, workers: 2, verbose: 0 })).rejects.toThrow(/worker 1 failed: .*DoublingOnlyHere/);
+    await expect(new RSOOptimizer({ seed: 1 }).fit(model, x, y, { loss: CE, batchSize: 10, workers: nodeWorkers(2), verbose: 0 })).rejects.toThrow(/worker 1 failed: .*DoublingOnlyHere/);
     expect(added(before)).toEqual([]);
     model.dispose();
     tf.dispose([x, y]);

@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmConv2DBackpropFilter, registerWasmTrainingKernels } from '../src/kernels/conv2d-backprop-filter-wasm.js';
-import { createMnistNet } from '../src/models/mnist-net.js';
+import { createMnistNet } from '../src/paper/mnist-net.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid';

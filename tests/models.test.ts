@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR_NET_COUNTS, createCifarNet } from '../src/models/cifar-net.js';
-import { MNIST_NET_COUNTS, createMnistNet } from '../src/models/mnist-net.js';
+import { CIFAR_NET_COUNTS, createCifarNet } from '../src/paper/cifar-net.js';
+import { MNIST_NET_COUNTS, createMnistNet } from '../src/paper/mnist-net.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

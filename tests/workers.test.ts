@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
+import { nodeWorkers } from '../src/node/index.js';
 import type { StepResult } from '../src/index.js';
 import { chainResidual, mlpResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
 
@@ -32,7 +33,7 @@ async function run(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, wor
     verbose: 0,
     engine: 'model',
     batchNormSamples: 0,
-    workers,
+    workers: nodeWorkers(workers),
     batchCandidates,
     callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
   });
@@ -130,10 +131,11 @@ describe('sharded model engine (worker threads)', () => {
   it('rejects what a worker cannot rebuild, with clear errors', async () => {
     const { x, y } = toyData(32, [6, 6, 1], 5);
     const opt = () => new RSOOptimizer(config);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, loss: (a, b) => tf.losses.meanSquaredError(a, b) })).rejects.toThrow(/loss by name/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 2, engine: 'closure' })).rejects.toThrow(/model engine/);
-    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 2, maxSteps: 2, verbose: 0, workers: 3 })).rejects.toThrow(/at least 3 examples/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { batchSize: 16, maxSteps: 2, verbose: 0, workers: nodeWorkers(2), loss: (a, b) => tf.losses.meanSquaredError(a, b) })).rejects.toThrow(/loss by name/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: nodeWorkers(2), engine: 'closure' })).rejects.toThrow(/model engine/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 2, maxSteps: 2, verbose: 0, workers: nodeWorkers(3) })).rejects.toThrow(/at least 3 examples/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
+    await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 2 })).rejects.toThrow(/nodeWorkers\(2\) from 'tfjs-rso\/node'/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, batchCandidates: 'yes' as unknown as boolean })).rejects.toThrow(/batchCandidates must be true or false/);
     x.dispose();
     y.dispose();
@@ -151,7 +153,7 @@ describe('sharded model engine (worker threads)', () => {
         batchSize: 16,
         cycles: 10,
         verbose: 0,
-        workers: 2,
+        workers: nodeWorkers(2),
         batchNormSamples: 0,
         callbacks: {
           onBatchEnd: async () => {
@@ -166,7 +168,7 @@ describe('sharded model engine (worker threads)', () => {
     ).rejects.toThrow(/callback failed/);
     expect(weightsOf(model)).toEqual(before);
     // A new fit starts fresh workers from the current state.
-    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 3, verbose: 0, workers: 2, batchNormSamples: 0 });
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 3, verbose: 0, workers: nodeWorkers(2), batchNormSamples: 0 });
     expect(opt.step).toBe(8);
     model.dispose();
     x.dispose();

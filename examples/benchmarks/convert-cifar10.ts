@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { CIFAR10_CLASSES, cifar10ChannelMeans, loadCifar10 } from '../../src/data/cifar10.js';
+import { CIFAR10_CLASSES, cifar10ChannelMeans, loadCifar10 } from '../../src/node/data/cifar10.js';
 
 // Archive and its checksum: /work/shared/data/cifar10/README.md.
 const DEFAULT_ARCHIVE = '/work/shared/data/cifar10/cifar10-jpeg.tar.gz';

@@ -18,19 +18,9 @@ import { dirname } from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  RSOOptimizer,
-  cifar10ChannelMeans,
-  cifar10ToTensors,
-  createCifarNet,
-  createMnistNet,
-  evaluateModel,
-  loadCifar10,
-  loadMnist,
-  mnistMean,
-  mnistToTensors,
-  reestimateBatchNorm,
-} from '../../src/index.js';
+import { RSOOptimizer, evaluateModel, reestimateBatchNorm } from '../../src/index.js';
+import { cifar10ChannelMeans, cifar10ToTensors, loadCifar10, loadMnist, mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { createCifarNet, createMnistNet } from '../../src/paper/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
@@ -150,7 +140,7 @@ await optimizer.fit(model, train.xs, train.ys, {
   batchSize,
   cycles,
   engine,
-  workers,
+  workers: nodeWorkers(workers),
   batchNormSamples: 2000,
   ...(budget === undefined ? {} : { timeBudgetSeconds: budget }),
   callbacks: {

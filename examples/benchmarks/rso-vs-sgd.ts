@@ -20,17 +20,9 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TopLevelSpec } from 'vega-lite';
-import {
-  MNIST_NET_COUNTS,
-  RSOOptimizer,
-  createMnistNet,
-  evaluateModel,
-  loadMnist,
-  mnistMean,
-  mnistToTensors,
-  reestimateBatchNorm,
-  registerWasmTrainingKernels,
-} from '../../src/index.js';
+import { RSOOptimizer, evaluateModel, reestimateBatchNorm, registerWasmTrainingKernels } from '../../src/index.js';
+import { loadMnist, mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { MNIST_NET_COUNTS, createMnistNet } from '../../src/paper/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { vegaLiteToSvg } from '../lib/plot.js';

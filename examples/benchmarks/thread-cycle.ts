@@ -13,7 +13,9 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { RSOOptimizer, createMnistNet, loadMnist, mnistMean, mnistToTensors, randomSubset } from '../../src/index.js';
+import { RSOOptimizer, randomSubset } from '../../src/index.js';
+import { loadMnist, mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { groupTimer } from '../lib/thread-fit.js';
 import { intFlag } from '../lib/flags.js';
@@ -48,7 +50,7 @@ async function cycle(threads: number) {
   const optimizer = new RSOOptimizer({ seed, cycles: planned, ...(fraction < 1 ? { coordinates: randomSubset({ fraction }) } : {}) });
   const timer = groupTimer(optimizer);
   const t0 = performance.now();
-  await optimizer.fit(model, train.xs, train.ys, { loss: 'categoricalCrossentropy', batchSize, cycles: 1, workers: threads, verbose: 0, callbacks: timer.callbacks });
+  await optimizer.fit(model, train.xs, train.ys, { loss: 'categoricalCrossentropy', batchSize, cycles: 1, workers: nodeWorkers(threads), verbose: 0, callbacks: timer.callbacks });
   const seconds = (performance.now() - t0) / 1000;
   const weights = Float32Array.from(model.trainableWeights.flatMap((w) => Array.from(w.read().dataSync())));
   model.dispose();

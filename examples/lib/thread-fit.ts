@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RSOOptimizer, createMnistNet, randomSubset } from '../../src/index.js';
+import { RSOOptimizer, randomSubset } from '../../src/index.js';
+import { nodeWorkers } from '../../src/node/index.js';
+import { createMnistNet } from '../../src/paper/index.js';
 
 /** Milliseconds and steps of one `rso.fit` per searched group, and the time before training began. */
 export interface ThreadRun {
@@ -55,7 +57,7 @@ export async function threadFit({ threads, fraction, chunks, batch }: ThreadFitA
       cycles: 1,
       verbose: 0,
       batchNormSamples: 0,
-      workers: threads,
+      workers: nodeWorkers(threads),
       callbacks: { ...timer.callbacks, onTrainBegin: async () => void (trainBegin = performance.now()) },
     });
   } finally {

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelFitArgs } from '@tensorflow/tfjs-layers';
 import { rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
 import type { LossSpec } from './losses.js';
+import type { WorkerPool } from '../engine/shard-pool.js';
 
 /** tfjs callbacks, exactly as `model.fit` takes them: callback objects (e.g. `tf.callbacks.earlyStopping()`) or plain hooks. */
 export type RSOCallbacks = ModelFitArgs['callbacks'];
@@ -63,14 +64,10 @@ export interface RSOFitArgs {
    */
   readonly batchCandidates?: boolean;
   /**
-   * Threads that share each step (default 1), Node only, model engine only. With 2 or more, every batch is split
-   * into equal shards: worker threads, each with its own copy of the model on the same backend, run the same
-   * search in lockstep on their shards, and BN statistics and losses are summed across threads through shared
-   * memory. The decisions are those of one thread up to float rounding (shard sums are added in a different
-   * order). Losses must be given by name, policies must be built-in or registered by name, custom layers are
-   * not supported, and each worker holds a copy of the training set.
+   * Threads that share each step, model engine only: a {@link WorkerPool} such as `nodeWorkers(2)` from
+   * `tfjs-rso/node`, or 1 (the default) for none. The decisions are those of one thread up to float rounding.
    */
-  readonly workers?: number;
+  readonly workers?: number | WorkerPool;
 }
 
 /** Options of the model engine, passed through whole. */
@@ -96,7 +93,8 @@ export interface FitOptions {
   readonly yieldEvery: 'batch' | 'epoch' | 'never' | number;
   readonly engine: 'auto' | 'model' | 'closure';
   readonly engineOptions: EngineOptions;
-  readonly workers: number;
+  /** The pool, or null for one thread. */
+  readonly workers: WorkerPool | null;
 }
 
 const KNOWN: readonly (keyof RSOFitArgs)[] = [
@@ -129,6 +127,19 @@ function parseYieldEvery(value: unknown): FitOptions['yieldEvery'] {
   if (typeof value === 'number') return requireNonNegative('yieldEvery', value);
   const mode = oneOf('yieldEvery', value, ['auto', 'batch', 'epoch', 'never'], 'auto');
   return mode === 'auto' ? YIELD_AUTO_MS : mode;
+}
+
+function parseWorkers(value: unknown): WorkerPool | null {
+  if (value === undefined || value === 1) return null;
+  if (typeof value === 'number') {
+    requireInteger('workers', value, 1);
+    throw new RangeError(`workers: ${value} threads need a worker pool; in Node pass nodeWorkers(${value}) from 'tfjs-rso/node'`);
+  }
+  const pool = value as WorkerPool;
+  if (pool === null || typeof pool !== 'object' || typeof pool.start !== 'function' || !Number.isInteger(pool.size) || pool.size < 1) {
+    throw new TypeError(`workers must be 1 or a worker pool such as nodeWorkers(2) from 'tfjs-rso/node', got ${String(value)}`);
+  }
+  return pool.size === 1 ? null : pool;
 }
 
 function checkCallbacks(value: unknown): void {
@@ -171,8 +182,8 @@ export function parseFitArgs(args: RSOFitArgs): FitOptions {
     ...(args.batchCandidates === undefined ? {} : { batchCandidates: requireBoolean('batchCandidates', args.batchCandidates) }),
   };
   const engine = oneOf('engine', args.engine, ['auto', 'model', 'closure'], 'auto');
-  const workers = requireInteger('workers', args.workers ?? 1, 1);
-  if (workers > 1 && engine === 'closure') throw new RangeError(`rso.fit: workers > 1 needs the model engine, not engine 'closure'`);
+  const workers = parseWorkers(args.workers);
+  if (workers !== null && engine === 'closure') throw new RangeError(`rso.fit: workers needs the model engine, not engine 'closure'`);
   return {
     batchSize: requireInteger('batchSize', args.batchSize ?? 1000, 1),
     cycles: args.cycles === undefined ? undefined : requireInteger('cycles', args.cycles, 1),

@@ -13,7 +13,7 @@ import { modelData, rowsOf, sampleInputs, sliceData } from './fit-data.js';
 import type { DataSet } from './fit-data.js';
 import { checkLossMatches, lossEntries, modelObjective, parseLossWeights } from './objective.js';
 import type { Objective } from './objective.js';
-import { startProgressBar } from './progress.js';
+import { consoleProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { chooseRunner } from './runners.js';
 import type { BatchRunner } from './runners.js';
@@ -50,7 +50,7 @@ interface Run {
   readonly over: () => boolean;
   readonly stepStart: number;
   readonly t0: number;
-  progress: Progress | null;
+  readonly progress: Progress | null;
   stopped: boolean;
 }
 
@@ -111,20 +111,24 @@ function checkSetup(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap
 
 /** With workers, every batch (the last one of a pass too) must give each thread at least one row. */
 function checkShards(options: FitOptions, n: number): void {
-  if (options.workers === 1) return;
+  const threads = options.workers?.size ?? 1;
+  if (threads === 1) return;
   const size = Math.min(options.batchSize, n);
   const last = n - (Math.ceil(n / size) - 1) * size;
-  if (last < options.workers) {
+  if (last < threads) {
     throw new RangeError(
-      `rso.fit: ${options.workers} workers need batches of at least ${options.workers} examples, but at batchSize ${size} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
+      `rso.fit: ${threads} workers need batches of at least ${threads} examples, but at batchSize ${size} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
     );
   }
 }
 
-/** Whether a callback has its own `onBatchEnd` (batch metrics cost a forward pass, so they are computed only then). */
+/**
+ * Whether a callback reads batch logs: it has its own `onBatchEnd` and does not say `wantsBatchMetrics: false`
+ * (batch metrics cost a forward pass per batch, so they are computed only for such a callback).
+ */
 function listensToBatches(c: unknown): boolean {
   const hook = (c as { onBatchEnd?: unknown }).onBatchEnd;
-  return typeof hook === 'function' && hook !== Callback.prototype.onBatchEnd;
+  return typeof hook === 'function' && hook !== Callback.prototype.onBatchEnd && (c as { wantsBatchMetrics?: boolean }).wantsBatchMetrics !== false;
 }
 
 function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): { list: CallbackList; batchEnds: boolean } {
@@ -157,6 +161,7 @@ async function startRun(optimizer: RSOOptimizer, model: LayersModel, args: RSOFi
     batchSize: options.batchSize,
     verbose: options.verbose,
     doValidation: setup.val !== null,
+    rsoPlannedSteps: plannedSteps,
     metrics: ['loss', ...metricNames, ...(setup.val === null ? [] : ['val_loss', ...metricNames.map((m) => `val_${m}`)])],
   });
   const bnSample = options.batchNormSamples > 0 ? sampleInputs(train.xs, options.batchNormSamples, optimizer.config.seed) : null;
@@ -186,7 +191,7 @@ async function startRun(optimizer: RSOOptimizer, model: LayersModel, args: RSOFi
     over: () => optimizer.step - stepStart >= plannedSteps || (Date.now() - t0) / 1000 >= options.timeBudgetSeconds,
     stepStart,
     t0,
-    progress: options.verbose > 0 ? startProgressBar(plannedSteps, startCycle, optimizer.currentGroup()) : null,
+    progress: options.verbose > 0 ? consoleProgress(() => optimizer.step - stepStart) : null,
     stopped: false,
   };
 }
@@ -216,8 +221,6 @@ async function trainBatch(run: Run, indexInCycle: number): Promise<number> {
   const loss = run.runner.run(cycle, chunk, () => !run.over());
   const logs = { batch: indexInCycle, size, loss, ...(run.batchMetrics ? metricsOfBatch(run, cycle, chunk) : {}) };
   await callbacks.onBatchEnd(indexInCycle, logs);
-  const done = optimizer.step - run.stepStart;
-  run.progress?.update(done, { cycle: optimizer.cycle, layer: optimizer.currentGroup(), loss, rate: done / Math.max((Date.now() - run.t0) / 1000, 1e-9) });
   await run.yielder.afterBatch();
   return loss;
 }
@@ -248,7 +251,9 @@ async function trainCycle(run: Run): Promise<void> {
     lossSum += await trainBatch(run, batches++);
     if (model.stopTraining || run.over()) run.stopped = true;
   }
-  await callbacks.onEpochEnd(cycle, cycleLogs(run, lossSum, batches));
+  const logs = cycleLogs(run, lossSum, batches);
+  await callbacks.onEpochEnd(cycle, logs);
+  run.progress?.cycleEnd(cycle, run.endCycle, logs);
   await run.yielder.afterCycle();
   if (model.stopTraining) run.stopped = true;
 }
@@ -281,7 +286,6 @@ export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: Ten
     throw e;
   } finally {
     lock(false);
-    run?.progress?.stop();
     if (run !== null) {
       run.history.setParams({ ...run.history.params, ...run.runner.params() });
       run.runner.dispose();

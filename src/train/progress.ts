@@ -1,26 +1,25 @@
-import cliProgress from 'cli-progress';
-
-/** The trainer's progress output: a terminal bar on stderr. */
+/** The trainer's own output with `verbose: 1`: one console line per cycle, in any environment. */
 export interface Progress {
-  update(done: number, fields: { cycle: number; layer: string; loss: number; rate: number }): void;
-  stop(): void;
+  /** After a cycle: its logs. */
+  cycleEnd(cycle: number, endCycle: number, logs: Readonly<Record<string, number>>): void;
 }
 
-/** Starts a progress bar over `total` steps on stderr. */
-export function startProgressBar(total: number, cycle: number, layer: string): Progress {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'RSO |{bar}| {percentage}% | step {value}/{total} | cycle {cycle} | {layer} | loss {loss} | {rate} steps/s | ETA {eta_formatted}',
-      stream: process.stderr,
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(Number.isFinite(total) ? total : 0, 0, { cycle, layer, loss: '-', rate: '-' });
+const format = (logs: Readonly<Record<string, number>>) =>
+  Object.entries(logs)
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
+    .join(', ');
+
+/**
+ * Logs one line per cycle with `console.log`, as `model.fit` does per epoch in a browser. It touches no
+ * platform API, so it works in a page, a Web Worker and Node. A terminal progress bar is a callback of
+ * `tfjs-rso/node`.
+ */
+export function consoleProgress(stepsSoFar: () => number): Progress {
+  const t0 = Date.now();
   return {
-    update: (done, f) => bar.update(done, { cycle: f.cycle, layer: f.layer, loss: f.loss.toPrecision(4), rate: f.rate.toFixed(1) }),
-    stop: () => bar.stop(),
+    cycleEnd(cycle, endCycle, logs) {
+      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(`RSO cycle ${cycle + 1}/${endCycle}: ${format(logs)} (${stepsSoFar()} steps, ${seconds} s)`);
+    },
   };
 }

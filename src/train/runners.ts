@@ -4,8 +4,8 @@ import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
 import type { ModelEvaluator } from '../engine/model-evaluator.js';
-import { shardLossScale, shardRange, startShardWorkers } from '../engine/shards.js';
-import type { ShardPool } from '../engine/shards.js';
+import { shardLossScale, shardRange } from '../engine/shard-pool.js';
+import type { ShardPool } from '../engine/shard-pool.js';
 import type { Batch, Batcher } from './batcher.js';
 import { forward } from './evaluate.js';
 import type { FitOptions } from './fit-args.js';
@@ -75,7 +75,7 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
 /** The model engine, on this thread alone or on shard 0 of a pool of worker threads. */
 function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardPool | null, shard: { lossScale: number }): BatchRunner {
   const { optimizer, batcher, options } = ctx;
-  const workers = options.workers;
+  const workers = options.workers?.size ?? 1;
   return {
     engine: 'model',
     run(cycle, chunk, keepGoing) {
@@ -119,14 +119,14 @@ function engineSupports(model: LayersModel): boolean {
 export async function chooseRunner(ctx: RunnerContext): Promise<BatchRunner> {
   const { options, model, optimizer, objective } = ctx;
   const supported = engineSupports(model);
-  if (options.engine === 'closure' || (options.engine === 'auto' && !supported && options.workers === 1)) return closureRunner(ctx);
+  if (options.engine === 'closure' || (options.engine === 'auto' && !supported && options.workers === null)) return closureRunner(ctx);
   if (!supported) {
-    throw new RangeError(`rso.fit: the model engine needs one input, one output and no regularizers (engine '${options.engine}', workers ${options.workers}); use engine 'closure'`);
+    throw new RangeError(`rso.fit: the model engine needs one input, one output and no regularizers (engine '${options.engine}'${options.workers === null ? '' : ', with workers'}); use engine 'closure'`);
   }
   const pool =
-    options.workers > 1
-      ? await startShardWorkers({ model, optimizer, data: ctx.train, workers: options.workers, batchSize: options.batchSize, shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions })
-      : null;
+    options.workers === null
+      ? null
+      : await options.workers.start({ model, optimizer, data: ctx.train, batchSize: options.batchSize, shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions });
   const shard = { reducer: pool?.reducer, lossScale: 1 };
   try {
     const evaluator = createModelEvaluator(model, ctx.variables, optimizer.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {

@@ -1,20 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Worker } from 'node:worker_threads';
-import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
-import { allocateReducer, attachReducer } from './reducer.js';
-import type { ShardReducer } from './reducer.js';
-
-/** Rows [start, start + count) of a batch of `n` examples that shard `rank` of `size` evaluates. */
-export function shardRange(n: number, rank: number, size: number): [number, number] {
-  const start = Math.floor((n * rank) / size);
-  return [start, Math.floor((n * (rank + 1)) / size) - start];
-}
-
-/** The factor of a shard's loss in the whole batch's: its share of the rows for a mean loss, 1 for a sum. */
-export function shardLossScale(n: number, rank: number, size: number, reduction: 'mean' | 'sum'): number {
-  return reduction === 'sum' ? 1 : shardRange(n, rank, size)[1] / n;
-}
+import { allocateReducer, attachReducer } from '../engine/reducer.js';
+import type { ShardPool, ShardStartArgs, WorkerPool } from '../engine/shard-pool.js';
+import { requireInteger } from '../policies/validate.js';
 
 /** How long worker threads may take to load tfjs, the model and the data. */
 const START_TIMEOUT_MS = 120_000;
@@ -59,18 +47,6 @@ export interface ShardWorkerData {
   readonly engine: Readonly<Record<string, number | boolean | undefined>>;
 }
 
-/** The main thread's side of a sharded run. */
-export interface ShardPool {
-  /** The main thread's end of the all-reduce (rank 0). */
-  readonly reducer: ShardReducer;
-  /** Tells the workers to run the steps of one more batch (call before each `runSteps`). */
-  nextBatch(): void;
-  /** Tells the workers whether the batch goes on after a step (call where `runSteps` asks `keepGoing`); returns `go`. */
-  proceed(go: boolean): boolean;
-  /** Ends the workers: cleanly after a normal end, or by aborting them after an error. Returns their errors. */
-  close(failed: boolean): Promise<string[]>;
-}
-
 const host = (t: tf.Tensor): HostTensor => ({ data: t.dataSync() as HostTensor['data'], shape: t.shape.slice(), dtype: t.dtype });
 
 /** Where the worker script is, and how to start it (a `.ts` source runs through tsx, as in tests). */
@@ -90,19 +66,7 @@ function workerSource(): { code: string } | { url: URL } {
  *
  * @throws RangeError for a custom loss function or a backend a worker cannot load; Error if a worker fails to start.
  */
-export async function startShardWorkers(args: {
-  readonly model: LayersModel;
-  readonly optimizer: RSOOptimizer;
-  readonly data: { readonly xs: readonly tf.Tensor[]; readonly ys: readonly tf.Tensor[] };
-  readonly workers: number;
-  readonly batchSize: number;
-  readonly shuffle: boolean;
-  /** Each output's loss by name; undefined when a loss is a function, which a worker thread cannot receive. */
-  readonly losses: readonly string[] | undefined;
-  readonly lossWeights: readonly number[];
-  readonly lossReduction: 'mean' | 'sum';
-  readonly engine: Readonly<Record<string, number | boolean | undefined>>;
-}): Promise<ShardPool> {
+async function startShardWorkers(args: ShardStartArgs & { readonly workers: number }): Promise<ShardPool> {
   const { workers } = args;
   const losses = args.losses;
   if (losses === undefined) {
@@ -216,4 +180,25 @@ export async function startShardWorkers(args: {
       return errors;
     },
   };
+}
+
+/**
+ * Worker threads for `rso.fit`'s `workers` option (Node): `size - 1` threads besides the main one.
+ *
+ * @remarks Every batch is split into `size` equal shards. Each worker thread holds its own copy of the model
+ * on the same backend (cpu, wasm or tfjs-node) and of the training set, runs the same search in lockstep on its
+ * shard, and sums BN statistics and losses with the main thread through shared memory. The decisions are those
+ * of one thread up to float rounding (shard sums are added in another order). Losses must be given by name,
+ * policies must be built-in or registered by name, and custom layers are not supported.
+ * @param size - Threads in all, the main one included (an integer ≥ 1; 1 runs no worker).
+ * @returns The pool to pass as `workers`.
+ * @example
+ * ```ts
+ * import { nodeWorkers } from 'tfjs-rso/node';
+ * await rso.fit(model, x, y, { batchSize: 1000, workers: nodeWorkers(2) });
+ * ```
+ */
+export function nodeWorkers(size: number): WorkerPool {
+  requireInteger('nodeWorkers: size', size, 1);
+  return { size, start: (args) => startShardWorkers({ ...args, workers: size }) };
 }

@@ -8,10 +8,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer } from '../optimizer/rso-optimizer.js';
 import { makeBatcher } from '../train/batcher.js';
 import { modelObjective } from '../train/objective.js';
-import { createModelEvaluator } from './model-evaluator.js';
-import { attachReducer } from './reducer.js';
-import { shardLossScale, shardRange } from './shards.js';
-import type { ShardWorkerData } from './shards.js';
+import { createModelEvaluator } from '../engine/model-evaluator.js';
+import { attachReducer } from '../engine/reducer.js';
+import { shardLossScale, shardRange } from '../engine/shard-pool.js';
+import type { ShardWorkerData } from './worker-pool.js';
 
 const d = workerData as ShardWorkerData;
 const reducer = attachReducer(d.buffer, d.rank, d.size);

@@ -15,7 +15,7 @@ export interface ChannelMoments {
  *
  * On wasm, `tf.moments` over every axis but the last transposes and reduces in several slow passes, and
  * `tf.batchNorm` divides every element by its channel's deviation in scalar code. `npm run bench:engine` times
- * both on a [1000, 14, 14, 16] activation: 33.3 ms for tfjs's kernels, 12.0 ms here (docs/benchmarks.md).
+ * both (docs/benchmarks.md has the figures).
  *
  * - {@link ChannelNorm.moments} sums by a matrix product of the [C, N] transpose with a column of ones. This
  *   adds in the same order as `tf.moments`, and on wasm gives bit-identical statistics.
@@ -28,11 +28,11 @@ export interface ChannelMoments {
  *
  * Two more per-channel kernels serve the conv delta path:
  * - {@link ChannelNorm.channel} takes one channel out of an activation. On wasm `tf.slice` copies a strided
- *   channel element by element (95 ms for one channel of [1000, 28, 28, 16] here); a matrix product with a
- *   one-hot column gives the same values (x · 1 plus zeros) in 14 ms.
+ *   channel element by element; a matrix product with a one-hot column gives the same values (x · 1 plus
+ *   zeros) several times faster.
  * - {@link ChannelNorm.convChannel} computes one output channel of a convolution. On wasm a convolution with
- *   one output channel is slow (33 ms on [500, 28, 28, 16]); a depthwise convolution, then a matrix product
- *   with a column of ones to sum the input channels, takes 18 ms. It adds in another order than the full
+ *   one output channel is slow; a depthwise convolution, then a matrix product with a column of ones to sum
+ *   the input channels, is faster. It adds in another order than the full
  *   convolution, so it rounds differently (a relative difference of the order of 1e-7 of the sum of magnitudes).
  *
  * The ones tensors are kept between calls (the wasm backend caches its matrix-product operators by tensor),

@@ -12,7 +12,7 @@ export interface WeightWriter {
  * Single-scalar access to variables through a host copy of the tensor being searched.
  *
  * @remarks Weights change only by `assign` of a fresh tensor: on wasm, editing memory in place is invisible to
- * XNNPACK's cached packed weights, and on cpu `tf.tensor` aliases its array (tfjs-notes.md). The host copy is
+ * XNNPACK's cached packed weights, and on cpu `tf.tensor` aliases its array (docs/internals.md, tfjs traps). The host copy is
  * valid while nobody else writes the variables; create a new writer after outside changes.
  */
 export function createWeightWriter(variables: readonly tf.Variable[]): WeightWriter {

@@ -25,7 +25,7 @@ import { layerSeed } from './layer-seed.js';
  * ```
  */
 export const CIFAR_NET_COUNTS = {
-  // arXiv:2005.05955, Sec. 4 (CIFAR-10 network) and rso-algorithm.md "The paper's networks"
+  // arXiv:2005.05955, Sec. 4 (CIFAR-10 network), and the authors' script
   /** 3×3 conv kernel scalars of the 9 blocks. */
   conv: 55_728,
   /** 1×1 conv kernel scalars of the skip into block 4. */
@@ -49,7 +49,7 @@ export interface CifarNetOptions {
   seed?: number;
 }
 
-// arXiv:2005.05955, CIFAR-10 network (rso-algorithm.md "The paper's networks").
+// arXiv:2005.05955, CIFAR-10 network, as in the authors' script.
 const FILTERS: readonly number[] = [16, 16, 16, 32, 32, 32, 32, 32, 32];
 const POOL_AFTER: ReadonlySet<number> = new Set([2, 4]);
 /** Receiving block → source block of each skip. */

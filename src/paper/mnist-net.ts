@@ -21,7 +21,7 @@ import { layerSeed } from './layer-seed.js';
  * ```
  */
 export const MNIST_NET_COUNTS = {
-  // arXiv:2005.05955, Sec. 4 (MNIST network) and rso-algorithm.md "The paper's networks"
+  // arXiv:2005.05955, Sec. 4 (MNIST network), and the authors' script
   /** Conv kernel scalars. */
   conv: 11_664,
   /** Dense kernel scalars. */

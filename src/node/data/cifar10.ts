@@ -206,7 +206,7 @@ export async function loadCifar10(options: LoadCifar10Options): Promise<Cifar10D
  * @remarks
  * mean_p = (1 / (n · 1024)) · Σ_{i, r, c} x[i, r, c, p] / 255, summed in float64. It is the mean of the
  * training split as loaded, so with `trainLimit` it is the mean of the kept examples. The authors centre
- * CIFAR-10 inputs with these per-channel means (see rso-algorithm.md, "Input scaling").
+ * CIFAR-10 inputs with these per-channel means (the authors' script; docs/internals.md).
  * @see arXiv:2005.05955, authors' script
  *
  * @example

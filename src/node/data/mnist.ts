@@ -133,7 +133,7 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
  * @remarks
  * mean = (1 / (n · 784)) · Σ x / 255, summed in float64. It is the mean of the training split as loaded,
  * so with `trainLimit` it is the mean of the kept examples. The authors' script centres MNIST inputs with
- * this global mean (see rso-algorithm.md, "Input scaling").
+ * this global mean (the authors' script; docs/internals.md).
  * @see arXiv:2005.05955, authors' script
  *
  * @example

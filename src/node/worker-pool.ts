@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Worker } from 'node:worker_threads';
 import { allocateReducer, attachReducer } from '../engine/reducer.js';
+import type { ShardReducer } from '../engine/reducer.js';
 import type { ShardPool, ShardStartArgs, WorkerPool } from '../engine/shard-pool.js';
 import { requireInteger } from '../policies/validate.js';
 
@@ -59,47 +60,37 @@ function workerSource(): { code: string } | { url: URL } {
   return { url: new URL('./shard-worker.js', self) };
 }
 
-/**
- * Starts `workers - 1` worker threads for a sharded `fit`: each holds a copy of the model, the optimizer and
- * the training set, runs the same search in lockstep on its own shard of every batch, and sums BN statistics
- * and losses with the main thread through shared memory.
- *
- * @throws RangeError for a custom loss function or a backend a worker cannot load; Error if a worker fails to start.
- */
-async function startShardWorkers(args: ShardStartArgs & { readonly workers: number }): Promise<ShardPool> {
-  const { workers } = args;
+/** Everything a worker thread receives but its rank, after checking that a worker can rebuild it. */
+async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: number): Promise<Omit<ShardWorkerData, 'rank'>> {
   const losses = args.losses;
   if (losses === undefined) {
-    throw new RangeError('rso.fit: workers > 1 needs the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
+    throw new RangeError('rso.fit: worker threads need the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
   }
   const backend = tf.getBackend();
   const backendPackage = BACKEND_PACKAGES[backend];
   if (backendPackage === undefined) {
-    throw new RangeError(`fit: workers > 1 needs a backend a worker thread can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
+    throw new RangeError(`rso.fit: worker threads need a backend they can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
   }
   let optimizerConfig: unknown;
   try {
     optimizerConfig = args.optimizer.getConfig();
   } catch (e) {
-    throw new RangeError(`fit: workers > 1 needs an optimizer config a worker can rebuild: ${(e as Error).message}`);
+    throw new RangeError(`rso.fit: worker threads need an optimizer config they can rebuild: ${(e as Error).message}`);
   }
   const state = await args.optimizer.getWeights();
   const optimizerState = state.map((w) => ({ name: w.name, ...host(w.tensor) }));
   for (const w of state) w.tensor.dispose();
-
-  const { Worker } = await import('node:worker_threads');
-  const buffer = allocateReducer(workers);
-  const reducer = attachReducer(buffer, 0, workers);
-  const base = {
+  const { model } = args;
+  return {
     buffer,
-    size: workers,
+    size,
     backend,
     backendPackage,
-    modelTopology: args.model.toJSON(null, false),
-    weights: args.model.layers.flatMap((l) => l.weights.map((w, index) => ({ layer: l.name, index, ...host(w.read()) }))),
-    trainable: args.model.trainableWeights.map((w) => {
-      const layer = args.model.layers.find((l) => l.weights.includes(w));
-      if (layer === undefined) throw new Error(`fit: weight ${w.name} belongs to no layer of the model`);
+    modelTopology: model.toJSON(null, false),
+    weights: model.layers.flatMap((l) => l.weights.map((w, index) => ({ layer: l.name, index, ...host(w.read()) }))),
+    trainable: model.trainableWeights.map((w) => {
+      const layer = model.layers.find((l) => l.weights.includes(w));
+      if (layer === undefined) throw new Error(`rso.fit: weight ${w.name} belongs to no layer of the model`);
       return [layer.name, layer.weights.indexOf(w)] as const;
     }),
     optimizerConfig,
@@ -113,45 +104,65 @@ async function startShardWorkers(args: ShardStartArgs & { readonly workers: numb
     lossReduction: args.lossReduction,
     engine: args.engine,
   };
+}
+
+/** The started threads: each one's readiness and exit, and the errors they reported. */
+interface Threads {
+  readonly workers: readonly Worker[];
+  readonly ready: Promise<unknown>;
+  readonly exits: Promise<unknown>;
+  readonly errors: string[];
+}
+
+/** Starts ranks 1 … size − 1 with the same payload. */
+async function spawn(base: Omit<ShardWorkerData, 'rank'>): Promise<Threads> {
+  const { Worker } = await import('node:worker_threads');
   const source = workerSource();
-  const threads: Worker[] = [];
   const errors: string[] = [];
-  const exits: Promise<void>[] = [];
+  const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
-  for (let rank = 1; rank < workers; rank++) {
+  const exits: Promise<void>[] = [];
+  for (let rank = 1; rank < base.size; rank++) {
     const workerData: ShardWorkerData = { ...base, rank };
     const w = 'url' in source ? new Worker(source.url, { workerData }) : new Worker(source.code, { eval: true, workerData });
-    threads.push(w);
+    workers.push(w);
+    const fail = (message: string, reject: (e: Error) => void) => {
+      errors.push(`worker ${rank}: ${message}`);
+      reject(new Error(`rso.fit: worker thread ${rank} failed: ${message}`));
+    };
     ready.push(
       new Promise<void>((resolve, reject) => {
         w.on('message', (m: { type: string; message?: string }) => {
           if (m.type === 'ready') resolve();
-          if (m.type === 'error') {
-            errors.push(`worker ${rank}: ${m.message ?? 'unknown error'}`);
-            reject(new Error(`fit: worker ${rank} failed: ${m.message ?? 'unknown error'}`));
-          }
+          if (m.type === 'error') fail(m.message ?? 'unknown error', reject);
         });
-        w.on('error', (e) => {
-          errors.push(`worker ${rank}: ${e.message}`);
-          reject(new Error(`fit: worker ${rank} failed: ${e.message}`));
-        });
+        w.on('error', (e) => fail(e.message, reject));
       }),
     );
     exits.push(new Promise<void>((resolve) => w.on('exit', () => resolve())));
   }
+  return { workers, ready: Promise.all(ready), exits: Promise.all(exits), errors };
+}
+
+/** Waits until every thread is ready, or ends them all on the first failure or after the start timeout. */
+async function awaitReady(threads: Threads, reducer: ShardReducer): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const startTimeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`fit: the worker threads did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`rso.fit: the worker threads did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
   });
   try {
-    await Promise.race([Promise.all(ready), startTimeout]);
+    await Promise.race([threads.ready, startTimeout]);
   } catch (e) {
     reducer.abort('main');
-    await Promise.all(threads.map((t) => t.terminate()));
+    await Promise.all(threads.workers.map((t) => t.terminate()));
     throw e;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The trainer's handle on running threads. */
+function poolOf(reducer: ShardReducer, threads: Threads): ShardPool {
   let closed = false;
   return {
     reducer,
@@ -163,7 +174,7 @@ async function startShardWorkers(args: ShardStartArgs & { readonly workers: numb
       return go;
     },
     async close(failed) {
-      if (closed) return errors;
+      if (closed) return threads.errors;
       closed = true;
       if (!failed && reducer.aborted() === null) {
         try {
@@ -175,11 +186,26 @@ async function startShardWorkers(args: ShardStartArgs & { readonly workers: numb
         reducer.abort('main');
       }
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
-      await Promise.race([Promise.all(exits), timeout]);
-      await Promise.all(threads.map((t) => t.terminate()));
-      return errors;
+      await Promise.race([threads.exits, timeout]);
+      await Promise.all(threads.workers.map((t) => t.terminate()));
+      return threads.errors;
     },
   };
+}
+
+/**
+ * Starts `size - 1` worker threads: each holds a copy of the model, the search state and the training set,
+ * runs the same search in lockstep on its own shard of every batch, and sums BN statistics and losses with the
+ * main thread through shared memory.
+ *
+ * @throws RangeError for a loss function or a backend a worker cannot load; Error if a worker fails to start.
+ */
+async function startShardWorkers(args: ShardStartArgs, size: number): Promise<ShardPool> {
+  const buffer = allocateReducer(size);
+  const reducer = attachReducer(buffer, 0, size);
+  const threads = await spawn(await payload(args, buffer, size));
+  await awaitReady(threads, reducer);
+  return poolOf(reducer, threads);
 }
 
 /**
@@ -189,7 +215,8 @@ async function startShardWorkers(args: ShardStartArgs & { readonly workers: numb
  * on the same backend (cpu, wasm or tfjs-node) and of the training set, runs the same search in lockstep on its
  * shard, and sums BN statistics and losses with the main thread through shared memory. The decisions are those
  * of one thread up to float rounding (shard sums are added in another order). Losses must be given by name,
- * policies must be built-in or registered by name, and custom layers are not supported.
+ * policies must be built-in (a policy added with `registerPolicy` exists only in the thread that registered it),
+ * and custom layers are not supported.
  * @param size - Threads in all, the main one included (an integer ≥ 1; 1 runs no worker).
  * @returns The pool to pass as `workers`.
  * @example
@@ -200,5 +227,5 @@ async function startShardWorkers(args: ShardStartArgs & { readonly workers: numb
  */
 export function nodeWorkers(size: number): WorkerPool {
   requireInteger('nodeWorkers: size', size, 1);
-  return { size, start: (args) => startShardWorkers({ ...args, workers: size }) };
+  return { size, start: (args) => startShardWorkers(args, size) };
 }

@@ -16,8 +16,8 @@ export type { Rng, RngState } from './search/rng.js';
 export type { WeightGroup, WeightRole, WeightTensorInfo } from './search/weight-groups.js';
 export type { CandidateEvaluator } from './engine/evaluator.js';
 
-export { registerPolicy, createPolicy, policyNames } from './policies/registry.js';
-export type { ConfigValue, Configurable, PolicyConfig, PolicyFactory, PolicyKind } from './policies/registry.js';
+export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';
+export type { ConfigValue, Configurable, PolicyConfig, PolicyFactory, PolicyKind, RegisterPolicyOptions } from './policies/registry.js';
 export { constantSchedule, cosineSchedule, exponentialSchedule, linearSchedule, piecewiseSchedule } from './policies/schedules/index.js';
 export type { Schedule } from './policies/schedules/index.js';
 export {

@@ -1,3 +1,4 @@
+import { MAX_STEPS_PER_BATCH } from '../optimizer/config.js';
 import type { ResolvedConfig } from '../optimizer/config.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
@@ -169,8 +170,8 @@ export class RSOSearch {
   stepsForNextBatch(): number {
     const raw = this.config.stepsPerBatch(this.batch_);
     const n = Math.round(raw);
-    if (!Number.isFinite(raw) || n < 1) {
-      throw new RangeError(`stepsPerBatch: the schedule must return a number ≥ 1, got ${String(raw)} at batch ${this.batch_}`);
+    if (!Number.isFinite(raw) || n < 1 || n > MAX_STEPS_PER_BATCH) {
+      throw new RangeError(`stepsPerBatch: the schedule must return a number in [1, ${MAX_STEPS_PER_BATCH}], got ${String(raw)} at batch ${this.batch_}`);
     }
     this.batch_++;
     return n;

@@ -211,6 +211,9 @@ export class RSOOptimizer extends tf.Optimizer {
    * Restores a state saved by {@link RSOOptimizer.getWeights}.
    *
    * @param weightValues - The named tensors.
+   * @throws RangeError naming the field when any part of the state is invalid: the layout, a counter or the
+   *   cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
+   *   permutation of 0…255) and indices (0…255), or a σ that is not finite and > 0. Nothing changes then.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
@@ -221,18 +224,21 @@ export class RSOOptimizer extends tf.Optimizer {
         `RSOOptimizer.setWeights: expected weights "${STATE_NAME}" and "${SIGMA_NAME}", got [${weightValues.map((w) => w.name).join(', ')}]`,
       );
     }
-    this.search.restore(unpackState(await state.data()));
+    if (state.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${STATE_NAME}" must be 1-D, got shape [${state.shape.join(', ')}]`);
+    if (sigma.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${SIGMA_NAME}" must be 1-D, got shape [${sigma.shape.join(', ')}]`);
+    const restored = unpackState(await state.data());
     const sigmas = Float32Array.from(await sigma.data());
-    if (sigmas.length === 0) return;
-    if (this.search.bound) {
-      const current = this.search.baseSigmas!;
-      if (current.length !== sigmas.length) {
-        throw new RangeError(`RSOOptimizer.setWeights: saved σ for ${sigmas.length} tensors, the bound model has ${current.length}`);
-      }
-      current.set(sigmas);
-    } else {
-      this.pendingSigmas = sigmas;
+    sigmas.forEach((v, i) => {
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);
+    });
+    if (this.search.bound && sigmas.length > 0 && this.search.baseSigmas!.length !== sigmas.length) {
+      throw new RangeError(`RSOOptimizer.setWeights: saved σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
     }
+    // Every field is checked before anything changes; restore also checks the cursor against a bound model.
+    this.search.restore(restored);
+    if (sigmas.length === 0) return;
+    if (this.search.bound) this.search.baseSigmas!.set(sigmas);
+    else this.pendingSigmas = sigmas;
   }
 
   /**

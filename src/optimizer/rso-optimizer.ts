@@ -9,6 +9,7 @@ export interface NamedTensor {
   tensor: tf.Tensor;
 }
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
+import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
 import type { StepResult } from '../search/rso-search.js';
 import { packState, unpackState } from '../search/search-state.js';
@@ -113,12 +114,22 @@ export class RSOOptimizer extends tf.Optimizer {
    *
    * @param f - The loss closure, evaluated on one fixed mini-batch.
    * @param returnCost - When true, returns the loss of the value kept by the last step as a scalar tensor.
-   * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to every
-   *   trainable registered variable.
+   * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to the
+   *   trainable variables that `f` reads, as `tf.train.sgd` searches only the variables that get a gradient.
    * @returns The loss tensor, or null when `returnCost` is false.
+   * @throws Error when `varList` is omitted and `f` reads no trainable variable.
+   * @remarks Without `varList`, each call first runs `f` once more with tfjs's tape on, to see which trainable
+   * variables it reads (any kernel input counts, with or without a gradient). That call leaves every variable
+   * as it was. Pass `varList` to skip it.
    */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
-    const variables = varList ?? Object.values(tf.engine().state.registeredVariables).filter((v) => v.trainable);
+    if (varList !== undefined && !Array.isArray(varList)) {
+      throw new TypeError(`RSOOptimizer.minimize: varList must be an array of tf.Variable, got ${typeof varList}`);
+    }
+    const variables = varList ?? trainableVariablesReadBy(f);
+    if (variables.length === 0 && varList === undefined) {
+      throw new Error('RSOOptimizer.minimize: the loss closure reads no trainable variable, so there is nothing to search; pass varList or read the variables in f');
+    }
     this.bind(variables);
     const evaluator = createClosureEvaluator(variables, f);
     try {

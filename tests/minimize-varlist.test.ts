@@ -20,7 +20,7 @@ describe('RSOOptimizer.minimize without varList', () => {
     for (let s = 0; s < 12; s++) opt.minimize(loss);
     expect(tf.memory().numTensors).toBe(before);
     // Only a's trainable scalars: 4·6 + 6 (dense) + 6 + 6 (BN gamma, beta) + 6·3 + 3 (dense).
-    const aScalars = a.trainableWeights.reduce((n, w) => n + w.shape.reduce((p, d) => p * d, 1), 0);
+    const aScalars = a.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0);
     expect(opt.scalarsPerCycle).toBe(aScalars);
     const aLayers = new Set(a.layers.map((l) => l.name));
     for (const g of opt.weightGroups) for (const part of g.name.split('+')) expect(aLayers.has(part)).toBe(true);

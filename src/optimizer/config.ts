@@ -117,7 +117,8 @@ const describe = quote;
 const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
 
 /**
- * Parses and validates an optimizer config. Errors name the field and quote the value.
+ * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
+ * `undefined` or `null` takes its default.
  *
  * @param input - User options or a saved config.
  * @returns The resolved config.
@@ -131,7 +132,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1);
   const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
   if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
-  const bnSigma = input.bnSigma === undefined ? undefined : requireSigma('bnSigma', input.bnSigma);
+  const bnSigma = input.bnSigma === undefined || input.bnSigma === null ? undefined : requireSigma('bnSigma', input.bnSigma);
   const isSchedule = (v: object) => typeof v === 'function';
 
   let sigmaBase: SigmaRule;
@@ -166,7 +167,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep, hasMethod('select')),
     acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance, hasMethod('accept')),
     weightDecay,
-    mergeNormalization: input.mergeNormalization === undefined ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
+    mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
   };
 }
 

@@ -243,7 +243,7 @@ export class RSOOptimizer extends tf.Optimizer {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);
     });
     if (this.search.bound && sigmas.length > 0 && this.search.baseSigmas!.length !== sigmas.length) {
-      throw new RangeError(`RSOOptimizer.setWeights: saved σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
+      throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME} holds σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
     }
     // Every field is checked before anything changes; restore also checks the cursor against a bound model.
     this.search.restore(restored);

@@ -107,7 +107,7 @@ export class RSOSearch {
     }
     if (restoredSigmas !== null && restoredSigmas.length !== tensors.length) {
       throw new RangeError(
-        `RSOOptimizer.setWeights: the saved state has σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
+        `RSOOptimizer.setWeights: rso/sigma holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
       );
     }
     this.tensors = tensors;
@@ -163,8 +163,8 @@ export class RSOSearch {
       const raw = this.config.bnSigma !== undefined && (t.role === 'gamma' || t.role === 'beta')
         ? this.config.bnSigma
         : this.config.sigmaBase.sigma(t, layer);
-      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0) {
-        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}`);
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || !Number.isFinite(Math.fround(raw)) || Math.fround(raw) <= 0) {
+        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}${Number.isFinite(raw) && raw > 0 ? ' (outside float32)' : ''}`);
       }
       out[i] = raw;
     });

@@ -17,7 +17,7 @@ import {
 import type { PolicyConfig, PolicyKind, RSOConfig } from '../src/index.js';
 import { rejectUnknown, suggest } from '../src/policies/validate.js';
 
-/** Issue 11, item 6: unknown or wrong-typed arguments are errors that name the field and suggest the right one. */
+/** Unknown or wrong-typed arguments are errors that name the field and suggest the right one. */
 describe('did-you-mean helpers', () => {
   it('suggest picks the closest known name, or nothing when none is close', () => {
     expect(suggest('form', ['from', 'to', 'steps'])).toBe(' (did you mean "from"?)');

@@ -25,7 +25,7 @@ function minimizeWith(select: CoordinateSelection['select']): () => void {
   };
 }
 
-/** Issue 11, item 20 (core side): error texts name the thing. */
+/** Error texts name the thing. */
 describe('error texts', () => {
   it('a custom coordinates policy that returns −1 gets an error naming the policy and the value', () => {
     expect(minimizeWith(() => Int32Array.from([-1]))).toThrow(

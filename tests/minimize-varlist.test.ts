@@ -6,7 +6,7 @@ import { tinyDense, toyData, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
-/** Issue 11, item 10: minimize(f) without varList searches only the trainable variables that f reads. */
+/** minimize(f) without varList searches only the trainable variables that f reads. */
 describe('RSOOptimizer.minimize without varList', () => {
   it('searches only the model the closure reads; an unrelated model is untouched and not bound', () => {
     const { x, y } = toyData(24, [4]);

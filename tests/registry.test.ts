@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, RSOOptimizer, createPolicy, linearSchedule, registerPolicy } from '../src/index.js';
 import type { PolicyConfig, PolicyFactory, PolicyKind, Schedule } from '../src/index.js';
 
-/** Issue 11, item 17: registerPolicy never silently replaces a registration, and checks its arguments. */
+/** registerPolicy never silently replaces a registration, and checks its arguments. */
 describe('registerPolicy', () => {
   const halving = (c: PolicyConfig) => Object.assign((n: number) => 0.5 ** n, { config: c });
 

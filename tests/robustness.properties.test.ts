@@ -1,5 +1,5 @@
 /**
- * Property-based robustness suite (issue 11, "Tests"): random optimizer configs and random saved states, valid
+ * Property-based robustness suite: random optimizer configs and random saved states, valid
  * and invalid. For every case, one of two outcomes:
  * - a RangeError or TypeError whose message names the bad field; or
  * - a correct short run (a few `minimize` steps on a tiny model, cpu backend) with no NaN weight and no leaked

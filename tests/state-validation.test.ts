@@ -35,7 +35,7 @@ function weights(state: number[], sigma: number[], stateDtype: 'int32' | 'float3
   ];
 }
 
-/** Issue 11, item 16: a loaded state is validated in every field; a crafted file gets a clear error, never a hang. */
+/** A loaded state is validated in every field; a crafted file gets a clear error, never a hang. */
 describe('loading a crafted optimizer state', () => {
   it('a table of zeros for the RNG is rejected, naming rng.S (today the first step loops forever)', async () => {
     const { state, sigma } = await savedState(2, 'zeros');

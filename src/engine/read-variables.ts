@@ -13,6 +13,13 @@ import { restoreVariables, snapshotVariables } from './weight-writer.js';
  * - every registered variable `f` changed (BN moving statistics under `training: true`) is set back;
  * - the tensors saved for a backward pass and those `f` kept with `tf.keep` are disposed;
  * - an enclosing tape (a call inside `tf.grad`) is left as it was.
+ * @param f - The loss closure.
+ * @returns The trainable variables among `f`'s kernel inputs, in the order tfjs registered them.
+ * @example
+ * ```ts
+ * const v = tf.variable(tf.scalar(2));
+ * trainableVariablesReadBy(() => tf.square(v)); // [v]
+ * ```
  */
 export function trainableVariablesReadBy(f: () => unknown): tf.Variable[] {
   const engine = tf.engine();

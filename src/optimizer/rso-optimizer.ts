@@ -117,7 +117,7 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to the
    *   trainable variables that `f` reads, as `tf.train.sgd` searches only the variables that get a gradient.
    * @returns The loss tensor, or null when `returnCost` is false.
-   * @throws Error when `varList` is omitted and `f` reads no trainable variable.
+   * @throws RangeError when `varList` is omitted and `f` reads no trainable variable.
    * @remarks Without `varList`, each call first runs `f` once more with tfjs's tape on, to see which trainable
    * variables it reads (any kernel input counts, with or without a gradient). That call leaves every variable
    * as it was. Pass `varList` to skip it.
@@ -128,7 +128,7 @@ export class RSOOptimizer extends tf.Optimizer {
     }
     const variables = varList ?? trainableVariablesReadBy(f);
     if (variables.length === 0 && varList === undefined) {
-      throw new Error('RSOOptimizer.minimize: the loss closure reads no trainable variable, so there is nothing to search; pass varList or read the variables in f');
+      throw new RangeError('RSOOptimizer.minimize: the loss closure reads no trainable variable, so there is nothing to search; pass varList or read the variables in f');
     }
     this.bind(variables);
     const evaluator = createClosureEvaluator(variables, f);

@@ -18,8 +18,8 @@ export type { CandidateEvaluator } from './engine/evaluator.js';
 export type { NamedState, ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
 export type { ShardReducer } from './engine/reducer.js';
 
-export { registerPolicy, createPolicy, policyNames } from './policies/registry.js';
-export type { ConfigValue, Configurable, PolicyConfig, PolicyFactory, PolicyKind } from './policies/registry.js';
+export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';
+export type { ConfigValue, Configurable, PolicyConfig, PolicyFactory, PolicyKind, RegisterPolicyOptions } from './policies/registry.js';
 export { constantSchedule, cosineSchedule, exponentialSchedule, linearSchedule, piecewiseSchedule } from './policies/schedules/index.js';
 export type { Schedule } from './policies/schedules/index.js';
 export {

@@ -28,13 +28,13 @@ describe('rso.fit: arguments', () => {
     const model = tinyDense();
     const opt = new RSOOptimizer();
     const bad: [object, RegExp][] = [
-      [{ epochs: 1 }, /unknown option "epochs" \(rso.fit counts cycles: use cycles/],
-      [{ batchSzie: 10 }, /unknown option "batchSzie" \(did you mean "batchSize"\?\)/],
+      [{ epochs: 1 }, /unknown field "epochs" \(rso.fit counts cycles: use cycles/],
+      [{ batchSzie: 10 }, /unknown field "batchSzie" \(did you mean "batchSize"\?\)/],
       [{ classWeight: { 0: 2 } }, /class weights are not supported/],
       [{ sampleWeight: x }, /sample weights are not supported/],
       [{ verbose: 'yes' }, /verbose must be 0 or 1, got "yes"/],
       [{ verbose: 2 }, /verbose must be 0 or 1, got 2/],
-      [{ shuffle: 'no' }, /shuffle must be true or false, got no/],
+      [{ shuffle: 'no' }, /shuffle must be true or false, got "no"/],
       [{ callbacks: 5 }, /callbacks must be a tfjs callback object or an object of hooks, got 5/],
       [{ callbacks: { onBatchEnd: 'log' } }, /callbacks.onBatchEnd must be a function/],
       [{ yieldEvery: 'often' }, /yieldEvery must be 'auto', 'batch', 'epoch', 'never'/],
@@ -261,7 +261,7 @@ describe('rso.fit: responsiveness and failures', () => {
     const { x, y } = toyData(40, [4]);
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3 }), new Doubling({}), tfl.layers.softmax()] });
     const before = handles();
-    await expect(new RSOOptimizer({ seed: 1 }).fit(model, x, y, { loss: CE, batchSize: 10, workers: nodeWorkers(2), verbose: 0 })).rejects.toThrow(/worker 1 failed: .*DoublingOnlyHere/);
+    await expect(new RSOOptimizer({ seed: 1 }).fit(model, x, y, { loss: CE, batchSize: 10, workers: nodeWorkers(2), verbose: 0 })).rejects.toThrow(/worker thread 1 failed: .*DoublingOnlyHere/);
     expect(added(before)).toEqual([]);
     model.dispose();
     tf.dispose([x, y]);

@@ -47,7 +47,7 @@ export function attachReducer(buffer: SharedArrayBuffer, rank: number, size: num
   const reasonOf = (v: number) => (v === 1 ? 'main' : v === 2 ? 'worker' : null);
   const check = () => {
     const a = reasonOf(Atomics.load(ctrl, ABORT));
-    if (a !== null) throw new Error(`sharded engine: stopped because the ${a === 'main' ? 'main thread' : 'a worker'} failed`);
+    if (a !== null) throw new Error(`sharded engine: stopped because ${a === 'main' ? 'the main thread' : 'a worker thread'} failed`);
   };
   return {
     rank,

@@ -13,7 +13,7 @@ import type { CoordinateSelection } from '../policies/coordinates/index.js';
 import { greedyAcceptance } from '../policies/acceptance/index.js';
 import type { AcceptanceRule } from '../policies/acceptance/index.js';
 import { constantSchedule } from '../policies/schedules/index.js';
-import { requireFinite, requireInteger, requireNonNegative } from '../policies/validate.js';
+import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
 export const PAPER_CYCLES = 50;
@@ -79,10 +79,23 @@ export interface ResolvedConfig {
   readonly mergeNormalization: boolean;
 }
 
-const KNOWN_FIELDS = new Set([
+const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
   'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization',
-]);
+] as const;
+
+/** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
+const FIELD_HINTS: Readonly<Record<string, string>> = {
+  epochs: 'cycles',
+  learningRate: 'sigma',
+  lr: 'sigma',
+  randomSeed: 'seed',
+  decay: 'weightDecay',
+  noise: 'distribution',
+};
+
+/** Most steps one mini-batch may run: the step counter is saved as an int32. */
+export const MAX_STEPS_PER_BATCH = 2 ** 31 - 1;
 
 function isPolicyConfig(v: unknown): v is PolicyConfig {
   return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && !hasMethods(v);
@@ -99,19 +112,13 @@ function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: ()
   throw new TypeError(`${field}: expected a ${kind} policy or its config {"name": ...}, got ${describe(value)}`);
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'function') return 'a function';
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
+const describe = quote;
 
 const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
 
 /**
- * Parses and validates an optimizer config. Errors name the field and quote the value.
+ * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
+ * `undefined` or `null` takes its default.
  *
  * @param input - User options or a saved config.
  * @returns The resolved config.
@@ -120,16 +127,12 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   if (input === null || typeof input !== 'object') {
     throw new TypeError(`RSOOptimizer config must be an object, got ${describe(input)}`);
   }
-  for (const key of Object.keys(input)) {
-    if (!KNOWN_FIELDS.has(key)) {
-      throw new RangeError(`RSOOptimizer config: unknown field "${key}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`);
-    }
-  }
+  rejectUnknown('RSOOptimizer config', input, KNOWN_FIELDS, FIELD_HINTS);
   const seed = requireFinite('seed', input.seed ?? 0);
   const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1);
   const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
   if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
-  const bnSigma = input.bnSigma === undefined ? undefined : requireNonNegative('bnSigma', input.bnSigma, true);
+  const bnSigma = input.bnSigma === undefined || input.bnSigma === null ? undefined : requireSigma('bnSigma', input.bnSigma);
   const isSchedule = (v: object) => typeof v === 'function';
 
   let sigmaBase: SigmaRule;
@@ -137,16 +140,16 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   if (sb === undefined || sb === 'initStd') sigmaBase = initStdSigma();
   else if (sb === 'he') sigmaBase = heSigma();
   else if (typeof sb === 'number') {
-    requireNonNegative('sigmaBase', sb, true);
+    requireSigma('sigmaBase', sb);
     sigmaBase = fixedSigma({ value: sb });
   } else if (typeof sb === 'string') {
-    throw new RangeError(`sigmaBase: unknown rule "${sb}"; use 'initStd', 'he', a number or a SigmaRule`);
+    throw new RangeError(`sigmaBase: unknown rule "${sb}"${suggest(sb, ['initStd', 'he'])}; use 'initStd', 'he', a number or a SigmaRule`);
   } else sigmaBase = policy<SigmaRule>('sigmaRule', 'sigmaBase', sb, initStdSigma, hasMethod('sigma'));
 
   let stepsPerBatch: Schedule;
   const spb = input.stepsPerBatch;
   if (typeof spb === 'number') {
-    requireInteger('stepsPerBatch', spb, 1);
+    requireInteger('stepsPerBatch', spb, 1, MAX_STEPS_PER_BATCH);
     stepsPerBatch = constantSchedule({ value: spb });
   } else {
     stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }), isSchedule);
@@ -164,7 +167,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep, hasMethod('select')),
     acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance, hasMethod('accept')),
     weightDecay,
-    mergeNormalization: input.mergeNormalization ?? true,
+    mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
   };
 }
 

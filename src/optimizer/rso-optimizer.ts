@@ -9,6 +9,7 @@ export interface NamedTensor {
   tensor: tf.Tensor;
 }
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
+import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
 import type { StepResult } from '../search/rso-search.js';
 import { packState, unpackState } from '../search/search-state.js';
@@ -113,12 +114,22 @@ export class RSOOptimizer extends tf.Optimizer {
    *
    * @param f - The loss closure, evaluated on one fixed mini-batch.
    * @param returnCost - When true, returns the loss of the value kept by the last step as a scalar tensor.
-   * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to every
-   *   trainable registered variable.
+   * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to the
+   *   trainable variables that `f` reads, as `tf.train.sgd` searches only the variables that get a gradient.
    * @returns The loss tensor, or null when `returnCost` is false.
+   * @throws RangeError when `varList` is omitted and `f` reads no trainable variable.
+   * @remarks Without `varList`, each call first runs `f` once more with tfjs's tape on, to see which trainable
+   * variables it reads (any kernel input counts, with or without a gradient). That call leaves every variable
+   * as it was. Pass `varList` to skip it.
    */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
-    const variables = varList ?? Object.values(tf.engine().state.registeredVariables).filter((v) => v.trainable);
+    if (varList !== undefined && !Array.isArray(varList)) {
+      throw new TypeError(`RSOOptimizer.minimize: varList must be an array of tf.Variable, got ${typeof varList}`);
+    }
+    const variables = varList ?? trainableVariablesReadBy(f);
+    if (variables.length === 0 && varList === undefined) {
+      throw new RangeError('RSOOptimizer.minimize: the loss closure reads no trainable variable, so there is nothing to search; pass varList or read the variables in f');
+    }
     this.bind(variables);
     const evaluator = createClosureEvaluator(variables, f);
     try {
@@ -239,6 +250,9 @@ export class RSOOptimizer extends tf.Optimizer {
    * Restores a state saved by {@link RSOOptimizer.getWeights}.
    *
    * @param weightValues - The named tensors.
+   * @throws RangeError naming the field when any part of the state is invalid: the layout, a counter or the
+   *   cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
+   *   permutation of 0…255) and indices (0…255), or a σ that is not finite and > 0. Nothing changes then.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
@@ -249,18 +263,21 @@ export class RSOOptimizer extends tf.Optimizer {
         `RSOOptimizer.setWeights: expected weights "${STATE_NAME}" and "${SIGMA_NAME}", got [${weightValues.map((w) => w.name).join(', ')}]`,
       );
     }
-    this.search.restore(unpackState(await state.data()));
+    if (state.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${STATE_NAME}" must be 1-D, got shape [${state.shape.join(', ')}]`);
+    if (sigma.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${SIGMA_NAME}" must be 1-D, got shape [${sigma.shape.join(', ')}]`);
+    const restored = unpackState(await state.data());
     const sigmas = Float32Array.from(await sigma.data());
-    if (sigmas.length === 0) return;
-    if (this.search.bound) {
-      const current = this.search.baseSigmas!;
-      if (current.length !== sigmas.length) {
-        throw new RangeError(`RSOOptimizer.setWeights: saved σ for ${sigmas.length} tensors, the bound model has ${current.length}`);
-      }
-      current.set(sigmas);
-    } else {
-      this.pendingSigmas = sigmas;
+    sigmas.forEach((v, i) => {
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);
+    });
+    if (this.search.bound && sigmas.length > 0 && this.search.baseSigmas!.length !== sigmas.length) {
+      throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME} holds σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
     }
+    // Every field is checked before anything changes; restore also checks the cursor against a bound model.
+    this.search.restore(restored);
+    if (sigmas.length === 0) return;
+    if (this.search.bound) this.search.baseSigmas!.set(sigmas);
+    else this.pendingSigmas = sigmas;
   }
 
   /**

@@ -1,3 +1,5 @@
+import { quote, rejectUnknown, requireBoolean, suggest } from './validate.js';
+
 /** JSON value allowed in a policy config. */
 export type ConfigValue = number | boolean | string | null | readonly ConfigValue[] | { readonly [key: string]: ConfigValue };
 
@@ -19,35 +21,87 @@ export interface Configurable {
   readonly config?: PolicyConfig;
 }
 
+/** The categories of pluggable policies, as {@link registerPolicy} accepts them. */
+export const POLICY_KINDS = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance'] as const;
+
 /** The categories of pluggable policies. */
-export type PolicyKind = 'schedule' | 'distribution' | 'layerOrder' | 'sigmaRule' | 'coordinates' | 'acceptance';
+export type PolicyKind = (typeof POLICY_KINDS)[number];
 
 /** A factory that rebuilds a policy from its config. */
 export type PolicyFactory = (config: PolicyConfig) => unknown;
 
+/** Options of {@link registerPolicy}. */
+export interface RegisterPolicyOptions {
+  /**
+   * Replace an existing registration of the same kind and name, a built-in included (default false).
+   * Every optimizer rebuilt from a config naming it afterwards runs the new factory.
+   */
+  readonly override?: boolean;
+}
+
 const registries = new Map<PolicyKind, Map<string, PolicyFactory>>();
+const builtIns = new Set<string>();
+
+function checkKind(where: string, kind: unknown): PolicyKind {
+  if (typeof kind !== 'string' || !(POLICY_KINDS as readonly string[]).includes(kind)) {
+    throw new RangeError(`${where}: kind must be one of ${POLICY_KINDS.join(', ')}, got ${quote(kind)}${typeof kind === 'string' ? suggest(kind, POLICY_KINDS) : ''}`);
+  }
+  return kind as PolicyKind;
+}
 
 /**
  * Registers a policy factory under a name, so that configs naming it can be deserialized.
  *
- * @param kind - The policy category.
+ * @param kind - The policy category, one of {@link POLICY_KINDS}.
  * @param name - The name stored in `config.name`.
  * @param factory - Rebuilds the policy from its config. The result should carry that config in `.config`.
+ * @param options - `override: true` to replace an existing registration (a built-in included).
+ * @throws RangeError for an unknown kind, or a name already registered (unless `override`); TypeError for an
+ *   empty name or a factory that is not a function.
+ * @remarks Registering the same factory again under the same name is a no-op.
  * @example
  * ```ts
  * registerPolicy('schedule', 'halving', (c) => Object.assign((n: number) => 0.5 ** n, { config: c }));
  * ```
  */
-export function registerPolicy(kind: PolicyKind, name: string, factory: PolicyFactory): void {
+export function registerPolicy(kind: PolicyKind, name: string, factory: PolicyFactory, options: RegisterPolicyOptions = {}): void {
+  const k = checkKind('registerPolicy', kind);
   if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`registerPolicy: name must be a non-empty string, got ${JSON.stringify(name)}`);
+    throw new TypeError(`registerPolicy: name must be a non-empty string, got ${quote(name)}`);
   }
-  let registry = registries.get(kind);
+  if (typeof factory !== 'function') {
+    throw new TypeError(`registerPolicy: factory of ${k} "${name}" must be a function (config) => policy, got ${quote(factory)}`);
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`registerPolicy: options must be an object like { override: true }, got ${quote(options)}`);
+  }
+  rejectUnknown('registerPolicy options', options, ['override']);
+  const override = options.override === undefined ? false : requireBoolean('registerPolicy: override', options.override);
+  let registry = registries.get(k);
   if (registry === undefined) {
     registry = new Map();
-    registries.set(kind, registry);
+    registries.set(k, registry);
+  }
+  const existing = registry.get(name);
+  if (existing !== undefined && existing !== factory && !override) {
+    const what = builtIns.has(`${k}/${name}`) ? 'a built-in' : 'already registered';
+    throw new RangeError(
+      `registerPolicy: ${k} "${name}" is ${what}; pass { override: true } to replace it (every config naming "${name}" would then run your factory), or choose another name`,
+    );
   }
   registry.set(name, factory);
+}
+
+/**
+ * Registers a built-in policy (used by the policy modules; users call {@link registerPolicy}).
+ *
+ * @param kind - The policy category.
+ * @param name - The built-in name.
+ * @param factory - Rebuilds the policy from its config.
+ */
+export function registerBuiltInPolicy(kind: PolicyKind, name: string, factory: PolicyFactory): void {
+  registerPolicy(kind, name, factory);
+  builtIns.add(`${kind}/${name}`);
 }
 
 /**
@@ -81,14 +135,22 @@ export function createPolicy<T>(kind: PolicyKind, config: PolicyConfig, field: s
   if (config === null || typeof config !== 'object' || typeof config.name !== 'string') {
     throw new TypeError(`${field}: expected a policy config like {"name": ...}, got ${JSON.stringify(config)}`);
   }
+  checkKind(field, kind);
   const factory = registries.get(kind)?.get(config.name);
   if (factory === undefined) {
     throw new RangeError(
-      `${field}: unknown ${kind} "${config.name}"; known: ${policyNames(kind).join(', ') || '(none)'}. ` +
+      `${field}: unknown ${kind} "${config.name}"${suggest(config.name, policyNames(kind))}; known: ${policyNames(kind).join(', ') || '(none)'}. ` +
         `Register custom policies with registerPolicy('${kind}', name, factory).`,
     );
   }
-  return factory(config) as T;
+  try {
+    return factory(config) as T;
+  } catch (e) {
+    // Name the config field in errors of the factory's own validation.
+    if (e instanceof RangeError) throw new RangeError(`${field}: ${e.message}`, { cause: e });
+    if (e instanceof TypeError) throw new TypeError(`${field}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** Attaches a config to a policy value, returning the same value typed with it. */
@@ -96,7 +158,25 @@ export function withConfig<T extends object>(policy: T, config: PolicyConfig): T
   return Object.assign(policy, { config });
 }
 
-/** Reads a policy config as the options object of its factory (the extra `name` key is ignored). */
+/**
+ * Reads a policy config as the options object of its factory: every key but `name`.
+ *
+ * @param config - The config.
+ * @returns Its parameters, which the factory validates.
+ */
 export function configParams<O>(config: PolicyConfig): O {
-  return config as unknown as O;
+  const params: Record<string, ConfigValue> = { ...config };
+  delete params['name'];
+  return params as unknown as O;
+}
+
+/**
+ * Checks that the config of a policy without parameters has none but `name`.
+ *
+ * @param where - The factory name, e.g. `'normalDistribution'`.
+ * @param config - The config.
+ * @throws RangeError naming the first unknown key, with a suggestion.
+ */
+export function noParams(where: string, config: PolicyConfig): void {
+  rejectUnknown(where, configParams<object>(config), []);
 }

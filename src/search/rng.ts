@@ -52,10 +52,48 @@ export function createRng(seed: number | string): Rng {
  * ```
  */
 export function restoreRng(state: RngState): Rng {
-  if (!Array.isArray(state.S) || state.S.length !== 256) {
-    throw new RangeError(`restoreRng: state.S must hold 256 entries, got ${Array.isArray(state.S) ? state.S.length : typeof state.S}`);
-  }
+  checkRngState(state, 'restoreRng: state');
   return wrap(seedrandom('', { state: { i: state.i, j: state.j, S: [...state.S] } }));
+}
+
+/**
+ * Checks that `state` is a reachable ARC4 state: `i` and `j` integers in 0…255, and `S` a permutation of
+ * 0…255.
+ *
+ * @param state - The state to check.
+ * @param where - Prefix of the error messages, e.g. `'restoreRng: state'`.
+ * @throws RangeError naming the field and the bad value.
+ * @remarks ARC4 only ever swaps entries of its table, so every state it reaches holds a permutation. Any other
+ * table can make seedrandom's draw loop forever (a table of zeros yields only zero bytes, and seedrandom
+ * draws bytes until the value is not zero).
+ * @example
+ * ```ts
+ * checkRngState(createRng(1).state(), 'state'); // no error
+ * ```
+ */
+export function checkRngState(state: RngState, where: string): void {
+  if (state === null || typeof state !== 'object') throw new RangeError(`${where} must be an object { i, j, S }, got ${String(state)}`);
+  for (const key of ['i', 'j'] as const) {
+    const v: unknown = state[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
+      throw new RangeError(`${where}.${key} must be an integer in 0…255, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    }
+  }
+  const S: unknown = state.S;
+  if (!Array.isArray(S) || S.length !== 256) {
+    throw new RangeError(`${where}.S must hold 256 entries, got ${Array.isArray(S) ? `${S.length} entries` : typeof S}`);
+  }
+  const seen = new Int16Array(256).fill(-1);
+  for (let k = 0; k < 256; k++) {
+    const v: unknown = S[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
+      throw new RangeError(`${where}.S must be a permutation of 0…255, got S[${k}] = ${String(v)}`);
+    }
+    if (seen[v]! >= 0) {
+      throw new RangeError(`${where}.S must be a permutation of 0…255, got ${v} twice (S[${seen[v]}] and S[${k}])`);
+    }
+    seen[v] = k;
+  }
 }
 
 function wrap(prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>): Rng {

@@ -1,8 +1,10 @@
+import { MAX_STEPS_PER_BATCH } from '../optimizer/config.js';
 import type { ResolvedConfig } from '../optimizer/config.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
 import { createRng, restoreRng } from './rng.js';
 import type { Rng } from './rng.js';
+import { checkSearchState } from './search-state.js';
 import type { SearchState } from './search-state.js';
 import { groupWeights, searchOrderToFlat } from './weight-groups.js';
 import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
@@ -55,6 +57,8 @@ export class RSOSearch {
   private factor = 1;
   private selectionKey = '';
   private selection: Int32Array | null = null;
+  // A restored cursor not yet checked against bound tensors (restore before bind).
+  private cursorUnchecked = false;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -103,20 +107,54 @@ export class RSOSearch {
     if (tensors.length === 0 || tensors.every((t) => t.size === 0)) {
       throw new RangeError('RSOOptimizer: the model has no trainable weights (0 trainable scalars); nothing to search');
     }
+    if (restoredSigmas !== null && restoredSigmas.length !== tensors.length) {
+      throw new RangeError(
+        `RSOOptimizer.setWeights: rso/sigma holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
+      );
+    }
     this.tensors = tensors;
     this.groups = groupWeights(tensors, this.config.mergeNormalization);
-    if (restoredSigmas !== null) {
-      if (restoredSigmas.length !== tensors.length) {
-        throw new RangeError(
-          `RSOOptimizer.setWeights: the saved state has σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
-        );
-      }
-      this.sigmas = restoredSigmas;
-    } else {
-      this.sigmas = this.computeSigmas(values);
-    }
     this.orderCycle = -1;
     this.selectionKey = '';
+    try {
+      this.sigmas = restoredSigmas ?? this.computeSigmas(values);
+      if (this.cursorUnchecked) this.checkCursor('RSOOptimizer: the restored state');
+    } catch (e) {
+      this.tensors = [];
+      this.groups = [];
+      this.sigmas = null;
+      throw e;
+    }
+  }
+
+  /** Checks that the cursor (group, index) points into the bound groups; called once per restore or bind. */
+  private checkCursor(where: string): void {
+    const n = this.groups.length;
+    if (this.group_ >= n) {
+      throw new RangeError(`${where}: cursor group ${this.group_} is out of range; the model has ${n} weight groups (0…${n - 1})`);
+    }
+    this.startCycle();
+    const gi = this.order[this.group_]!;
+    const group = this.groups[gi]!;
+    const count = this.selectionFor(gi, group).count;
+    if (this.index_ > count) {
+      throw new RangeError(
+        `${where}: cursor index ${this.index_} is out of range; group ${this.group_} ("${group.name}") visits ${count} scalars in cycle ${this.cycle_}`,
+      );
+    }
+    this.cursorUnchecked = false;
+  }
+
+  /** The coordinate selection of group `gi` in the current cycle (cached), checked once when computed. */
+  private selectionFor(gi: number, group: WeightGroup): { readonly count: number } {
+    const key = `${this.cycle_}/${gi}`;
+    if (this.selectionKey !== key) {
+      const selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi });
+      checkSelection(selection, group, this.cycle_);
+      this.selection = selection;
+      this.selectionKey = key;
+    }
+    return { count: this.selection === null ? group.size : this.selection.length };
   }
 
   private computeSigmas(values: (i: number) => Float32Array): Float32Array {
@@ -127,8 +165,8 @@ export class RSOSearch {
       const raw = this.config.bnSigma !== undefined && (t.role === 'gamma' || t.role === 'beta')
         ? this.config.bnSigma
         : this.config.sigmaBase.sigma(t, layer);
-      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0) {
-        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}`);
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || !Number.isFinite(Math.fround(raw)) || Math.fround(raw) <= 0) {
+        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}${Number.isFinite(raw) && raw > 0 ? ' (outside float32)' : ''}`);
       }
       out[i] = raw;
     });
@@ -171,8 +209,8 @@ export class RSOSearch {
   stepsForNextBatch(): number {
     const raw = this.config.stepsPerBatch(this.batch_);
     const n = Math.round(raw);
-    if (!Number.isFinite(raw) || n < 1) {
-      throw new RangeError(`stepsPerBatch: the schedule must return a number ≥ 1, got ${String(raw)} at batch ${this.batch_}`);
+    if (!Number.isFinite(raw) || n < 1 || n > MAX_STEPS_PER_BATCH) {
+      throw new RangeError(`stepsPerBatch: the schedule must return a number in [1, ${MAX_STEPS_PER_BATCH}], got ${String(raw)} at batch ${this.batch_}`);
     }
     this.batch_++;
     return n;
@@ -181,9 +219,14 @@ export class RSOSearch {
   /** Moves the cursor past finished groups and cycles, so it always rests on the next scalar to visit. */
   private settle(): WeightGroup {
     if (!this.bound) throw new Error('RSOSearch: not bound to any tensors');
+    let rollovers = 0;
     for (;;) {
       if (this.orderCycle !== this.cycle_) this.startCycle();
       if (this.group_ >= this.order.length) {
+        // Two rollovers in one call: a whole cycle selected no scalar, and every later one might not either.
+        if (++rollovers > 1) {
+          throw new RangeError(`coordinates: selected no scalar in any weight group in cycle ${this.cycle_}; select() must return at least one position in some group`);
+        }
         this.cycle_++;
         this.group_ = 0;
         this.index_ = 0;
@@ -191,12 +234,7 @@ export class RSOSearch {
       }
       const gi = this.order[this.group_]!;
       const group = this.groups[gi]!;
-      const key = `${this.cycle_}/${gi}`;
-      if (this.selectionKey !== key) {
-        this.selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi });
-        this.selectionKey = key;
-      }
-      const count = this.selection === null ? group.size : this.selection.length;
+      const { count } = this.selectionFor(gi, group);
       if (this.index_ < count) return group;
       this.group_++;
       this.index_ = 0;
@@ -241,8 +279,29 @@ export class RSOSearch {
     return { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
   }
 
-  /** Restores a snapshot taken by {@link RSOSearch.state}. */
+  /**
+   * Restores a snapshot taken by {@link RSOSearch.state}. Every field is checked; the cursor is checked
+   * against the bound tensors now, or when the search binds. On error nothing changes.
+   */
   restore(s: SearchState): void {
+    checkSearchState(s, 'RSO state');
+    const previous = this.state();
+    const unchecked = this.cursorUnchecked;
+    this.assign(s);
+    if (!this.bound) {
+      this.cursorUnchecked = true;
+      return;
+    }
+    try {
+      this.checkCursor('RSO state');
+    } catch (e) {
+      this.assign(previous);
+      this.cursorUnchecked = unchecked;
+      throw e;
+    }
+  }
+
+  private assign(s: SearchState): void {
     this.cycle_ = s.cycle;
     this.group_ = s.group;
     this.index_ = s.index;
@@ -251,5 +310,21 @@ export class RSOSearch {
     this.rng = restoreRng(s.rng);
     this.orderCycle = -1;
     this.selectionKey = '';
+  }
+}
+
+/** Checks what a coordinate selection returned for one group: null, or an Int32Array of positions in the group. */
+function checkSelection(selection: unknown, group: WeightGroup, cycle: number): void {
+  if (selection === null) return;
+  const where = `coordinates: select() for group "${group.name}" (${group.size} scalars) in cycle ${cycle}`;
+  if (!(selection instanceof Int32Array)) {
+    const kind = selection === undefined ? 'undefined' : Array.isArray(selection) ? 'an Array' : typeof selection === 'object' ? (selection.constructor?.name ?? 'an object') : typeof selection;
+    throw new RangeError(`${where} must return null or an Int32Array of positions, got ${kind}`);
+  }
+  for (let k = 0; k < selection.length; k++) {
+    const p = selection[k]!;
+    if (p < 0 || p >= group.size) {
+      throw new RangeError(`${where} returned position ${p} at [${k}]; positions must be in 0…${group.size - 1}`);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { checkRngState } from './rng.js';
 import type { RngState } from './rng.js';
 
 /**
@@ -32,7 +33,30 @@ export function packState(s: SearchState): Int32Array {
   return out;
 }
 
-/** Unpacks {@link packState}'s output, validating its layout. */
+/** Largest value of a saved counter (they are stored as int32). */
+const MAX_COUNTER = 2 ** 31 - 1;
+
+/**
+ * Checks every field of a state: the counters and the cursor are integers in 0…2^31 − 1, and the RNG state
+ * is one ARC4 can reach (see {@link checkRngState}). The cursor is checked against a model when the search
+ * binds.
+ *
+ * @param s - The state.
+ * @param where - Prefix of the error messages.
+ * @throws RangeError naming the field and quoting the value.
+ */
+export function checkSearchState(s: SearchState, where: string): void {
+  if (s === null || typeof s !== 'object') throw new RangeError(`${where} must be an object, got ${String(s)}`);
+  for (const key of ['cycle', 'group', 'index', 'step', 'batch'] as const) {
+    const v: unknown = s[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_COUNTER) {
+      throw new RangeError(`${where}: ${key} must be an integer in 0…${MAX_COUNTER}, got ${String(v)}`);
+    }
+  }
+  checkRngState(s.rng, `${where}: rng`);
+}
+
+/** Unpacks {@link packState}'s output, validating its layout and every field. */
 export function unpackState(v: ArrayLike<number>): SearchState {
   if (v.length !== HEADER + 256 || v[0] !== STATE_VERSION) {
     throw new RangeError(
@@ -40,7 +64,7 @@ export function unpackState(v: ArrayLike<number>): SearchState {
     );
   }
   const a = Array.from(v);
-  return {
+  const state: SearchState = {
     cycle: a[1]!,
     group: a[2]!,
     index: a[3]!,
@@ -48,4 +72,6 @@ export function unpackState(v: ArrayLike<number>): SearchState {
     batch: a[5]!,
     rng: { i: a[6]!, j: a[7]!, S: a.slice(HEADER) },
   };
+  checkSearchState(state, 'RSO state');
+  return state;
 }

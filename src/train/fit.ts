@@ -263,7 +263,9 @@ async function trainCycle(run: Run): Promise<void> {
  * the model's compiled objective in mini-batches from a seeded shuffle, calls tfjs callbacks with the compiled
  * metrics, and stops at the cycle count, the step or time budget, or `model.stopTraining`.
  */
-export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs = {}): Promise<History> {
+export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, given: RSOFitArgs = {}): Promise<History> {
+  // As in the optimizer's config, an argument set to null takes its default.
+  const args = given !== null && typeof given === 'object' ? (Object.fromEntries(Object.entries(given).filter(([, v]) => v != null)) as RSOFitArgs) : given;
   const setup = checkSetup(optimizer, model, x, y, args);
   // Set before the first await, so that a concurrent fit (ours or model.fit) is refused; again once compiling
   // has given a Sequential model its inner model.

@@ -1,7 +1,7 @@
-import { registerPolicy } from '../registry.js';
+import { noParams, registerBuiltInPolicy } from '../registry.js';
 import { greedyAcceptance } from './greedy-acceptance.js';
 
-registerPolicy('acceptance', 'greedy', () => greedyAcceptance());
+registerBuiltInPolicy('acceptance', 'greedy', (c) => (noParams('greedyAcceptance', c), greedyAcceptance()));
 
 export { greedyAcceptance };
 export type { AcceptanceRule } from './greedy-acceptance.js';

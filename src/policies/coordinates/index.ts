@@ -1,9 +1,9 @@
-import { configParams as p, registerPolicy } from '../registry.js';
+import { configParams as p, noParams, registerBuiltInPolicy } from '../registry.js';
 import { fullSweep } from './full-sweep.js';
 import { randomSubset } from './random-subset.js';
 
-registerPolicy('coordinates', 'fullSweep', () => fullSweep());
-registerPolicy('coordinates', 'randomSubset', (c) => randomSubset(p(c)));
+registerBuiltInPolicy('coordinates', 'fullSweep', (c) => (noParams('fullSweep', c), fullSweep()));
+registerBuiltInPolicy('coordinates', 'randomSubset', (c) => randomSubset(p(c)));
 
 export { fullSweep, randomSubset };
 export type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';

@@ -1,6 +1,6 @@
 import { createRng } from '../../search/rng.js';
 import { withConfig } from '../registry.js';
-import { requireNonNegative } from '../validate.js';
+import { readOptions, requireNonNegative } from '../validate.js';
 import type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
 
 /**
@@ -16,7 +16,7 @@ import type { CoordinateContext, CoordinateSelection } from './coordinate-select
  * ```
  */
 export function randomSubset(options: { readonly fraction: number }): CoordinateSelection {
-  const fraction = requireNonNegative('randomSubset.fraction', options?.fraction, true);
+  const fraction = requireNonNegative('randomSubset.fraction', readOptions('randomSubset', options, ['fraction']).fraction, true);
   if (fraction > 1) throw new RangeError(`randomSubset.fraction must be ≤ 1, got ${fraction}`);
   return withConfig(
     {

@@ -1,6 +1,6 @@
 import type { Rng } from '../../search/rng.js';
 import { withConfig } from '../registry.js';
-import { requireFinite } from '../validate.js';
+import { readOptions, requireArray, requireFinite } from '../validate.js';
 import type { PerturbationDistribution } from './distribution.js';
 
 /**
@@ -15,7 +15,8 @@ import type { PerturbationDistribution } from './distribution.js';
  * ```
  */
 export function discreteDistribution(options: { readonly values: readonly number[] }): PerturbationDistribution {
-  const values = [...(options?.values ?? [])];
+  const o = readOptions('discreteDistribution', options, ['values']);
+  const values = [...requireArray('discreteDistribution.values', o.values)] as number[];
   if (values.length === 0) {
     throw new RangeError('discreteDistribution.values must hold at least one number, got []');
   }

@@ -1,11 +1,11 @@
-import { registerPolicy } from '../registry.js';
+import { noParams, registerBuiltInPolicy } from '../registry.js';
 import { inputToOutput } from './input-to-output.js';
 import { outputToInput } from './output-to-input.js';
 import { shuffledOrder } from './shuffled-order.js';
 
-registerPolicy('layerOrder', 'outputToInput', () => outputToInput());
-registerPolicy('layerOrder', 'inputToOutput', () => inputToOutput());
-registerPolicy('layerOrder', 'shuffled', () => shuffledOrder());
+registerBuiltInPolicy('layerOrder', 'outputToInput', (c) => (noParams('outputToInput', c), outputToInput()));
+registerBuiltInPolicy('layerOrder', 'inputToOutput', (c) => (noParams('inputToOutput', c), inputToOutput()));
+registerBuiltInPolicy('layerOrder', 'shuffled', (c) => (noParams('shuffledOrder', c), shuffledOrder()));
 
 export { inputToOutput, outputToInput, shuffledOrder };
 export type { LayerOrder, LayerOrderContext, LayerOrderGroup } from './layer-order.js';

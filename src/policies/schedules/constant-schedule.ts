@@ -1,4 +1,4 @@
-import { requireFinite } from '../validate.js';
+import { readOptions, requireFinite } from '../validate.js';
 import { withConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
 
@@ -13,6 +13,7 @@ import type { Schedule } from './schedule.js';
  * ```
  */
 export function constantSchedule(options: { readonly value?: number } = {}): Schedule {
-  const value = requireFinite('constantSchedule.value', options.value ?? 1);
+  const o = readOptions('constantSchedule', options, ['value']);
+  const value = requireFinite('constantSchedule.value', o.value ?? 1);
   return withConfig(() => value, { name: 'constant', value });
 }

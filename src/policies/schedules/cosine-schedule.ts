@@ -1,4 +1,4 @@
-import { requireFinite, requireInteger } from '../validate.js';
+import { readOptions, requireFinite, requireInteger } from '../validate.js';
 import { withConfig } from '../registry.js';
 import type { PolicyConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
@@ -15,9 +15,10 @@ import type { Schedule } from './schedule.js';
  * ```
  */
 export function cosineSchedule(options: { readonly from?: number; readonly to?: number; readonly steps?: number } = {}): Schedule {
-  const from = requireFinite('cosineSchedule.from', options.from ?? 1);
-  const to = requireFinite('cosineSchedule.to', options.to ?? 0.1);
-  const steps = options.steps === undefined ? undefined : requireInteger('cosineSchedule.steps', options.steps, 1);
+  const o = readOptions('cosineSchedule', options, ['from', 'to', 'steps']);
+  const from = requireFinite('cosineSchedule.from', o.from ?? 1);
+  const to = requireFinite('cosineSchedule.to', o.to ?? 0.1);
+  const steps = o.steps === undefined ? undefined : requireInteger('cosineSchedule.steps', o.steps, 1);
   const config: PolicyConfig = steps === undefined ? { name: 'cosine', from, to } : { name: 'cosine', from, to, steps };
   return withConfig((count: number, horizon?: number) => {
     const n = steps ?? horizon;

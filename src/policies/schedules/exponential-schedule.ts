@@ -1,4 +1,4 @@
-import { requireFinite, requireNonNegative } from '../validate.js';
+import { readOptions, requireFinite, requireNonNegative } from '../validate.js';
 import { withConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
 
@@ -14,9 +14,10 @@ import type { Schedule } from './schedule.js';
  * ```
  */
 export function exponentialSchedule(options: { readonly from?: number; readonly rate?: number; readonly floor?: number } = {}): Schedule {
-  const from = requireFinite('exponentialSchedule.from', options.from ?? 1);
-  const rate = requireNonNegative('exponentialSchedule.rate', options.rate ?? 0.9, true);
-  const floor = requireFinite('exponentialSchedule.floor', options.floor ?? 0);
+  const o = readOptions('exponentialSchedule', options, ['from', 'rate', 'floor']);
+  const from = requireFinite('exponentialSchedule.from', o.from ?? 1);
+  const rate = requireNonNegative('exponentialSchedule.rate', o.rate ?? 0.9, true);
+  const floor = requireFinite('exponentialSchedule.floor', o.floor ?? 0);
   return withConfig((count: number) => Math.max(floor, from * rate ** Math.max(count, 0)), {
     name: 'exponential',
     from,

@@ -1,4 +1,4 @@
-import { requireFinite, requireInteger } from '../validate.js';
+import { readOptions, requireFinite, requireInteger } from '../validate.js';
 import { withConfig } from '../registry.js';
 import type { PolicyConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
@@ -22,9 +22,10 @@ import type { Schedule } from './schedule.js';
  */
 export function linearSchedule(options: { readonly from?: number; readonly to?: number; readonly steps?: number } = {}): Schedule {
   // arXiv:2005.05955, authors' script: the σ factor anneals linearly from 1 to 1/10.
-  const from = requireFinite('linearSchedule.from', options.from ?? 1);
-  const to = requireFinite('linearSchedule.to', options.to ?? 0.1);
-  const steps = options.steps === undefined ? undefined : requireInteger('linearSchedule.steps', options.steps, 1);
+  const o = readOptions('linearSchedule', options, ['from', 'to', 'steps']);
+  const from = requireFinite('linearSchedule.from', o.from ?? 1);
+  const to = requireFinite('linearSchedule.to', o.to ?? 0.1);
+  const steps = o.steps === undefined ? undefined : requireInteger('linearSchedule.steps', o.steps, 1);
   const config: PolicyConfig = steps === undefined ? { name: 'linear', from, to } : { name: 'linear', from, to, steps };
   return withConfig((count: number, horizon?: number) => {
     const n = steps ?? horizon;

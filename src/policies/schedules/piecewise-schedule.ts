@@ -1,4 +1,4 @@
-import { requireFinite, requireInteger } from '../validate.js';
+import { readOptions, requireArray, requireFinite, requireInteger } from '../validate.js';
 import { withConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
 
@@ -16,8 +16,9 @@ import type { Schedule } from './schedule.js';
  * ```
  */
 export function piecewiseSchedule(options: { readonly boundaries: readonly number[]; readonly values: readonly number[] }): Schedule {
-  const boundaries = [...(options?.boundaries ?? [])];
-  const values = [...(options?.values ?? [])];
+  const o = readOptions('piecewiseSchedule', options, ['boundaries', 'values']);
+  const boundaries = [...requireArray('piecewiseSchedule.boundaries', o.boundaries ?? [])] as number[];
+  const values = [...requireArray('piecewiseSchedule.values', o.values)] as number[];
   boundaries.forEach((b, i) => {
     requireInteger(`piecewiseSchedule.boundaries[${i}]`, b, 0);
     if (i > 0 && b <= boundaries[i - 1]!) {

@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { requireNonNegative } from '../validate.js';
+import { readOptions, requireSigma } from '../validate.js';
 import type { SigmaRule } from './sigma-rule.js';
 
 /**
@@ -13,6 +13,6 @@ import type { SigmaRule } from './sigma-rule.js';
  * ```
  */
 export function fixedSigma(options: { readonly value: number }): SigmaRule {
-  const value = requireNonNegative('fixedSigma.value', options?.value, true);
+  const value = requireSigma('fixedSigma.value', readOptions('fixedSigma', options, ['value']).value);
   return withConfig({ sigma: () => value }, { name: 'fixed', value });
 }

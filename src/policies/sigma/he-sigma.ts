@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { requireNonNegative } from '../validate.js';
+import { readOptions, requireSigma } from '../validate.js';
 import { SCRIPT_BN_SIGMA, heOf } from './sigma-rule.js';
 import type { SigmaRule, SigmaTensor } from './sigma-rule.js';
 
@@ -18,7 +18,7 @@ import type { SigmaRule, SigmaTensor } from './sigma-rule.js';
  * ```
  */
 export function heSigma(options: { readonly constant?: number } = {}): SigmaRule {
-  const constant = requireNonNegative('heSigma.constant', options.constant ?? SCRIPT_BN_SIGMA, true);
+  const constant = requireSigma('heSigma.constant', readOptions('heSigma', options, ['constant']).constant ?? SCRIPT_BN_SIGMA);
   return withConfig(
     {
       sigma(tensor: SigmaTensor, layer: readonly SigmaTensor[]): number {

@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { requireNonNegative } from '../validate.js';
+import { readOptions, requireSigma } from '../validate.js';
 import { SCRIPT_BN_SIGMA, stdOf } from './sigma-rule.js';
 import type { SigmaRule, SigmaTensor } from './sigma-rule.js';
 
@@ -21,7 +21,7 @@ import type { SigmaRule, SigmaTensor } from './sigma-rule.js';
  * ```
  */
 export function initStdSigma(options: { readonly constant?: number } = {}): SigmaRule {
-  const constant = requireNonNegative('initStdSigma.constant', options.constant ?? SCRIPT_BN_SIGMA, true);
+  const constant = requireSigma('initStdSigma.constant', readOptions('initStdSigma', options, ['constant']).constant ?? SCRIPT_BN_SIGMA);
   return withConfig(
     {
       sigma(tensor: SigmaTensor, layer: readonly SigmaTensor[]): number {

@@ -15,7 +15,8 @@ export { createRng, restoreRng } from './search/rng.js';
 export type { Rng, RngState } from './search/rng.js';
 export type { WeightGroup, WeightRole, WeightTensorInfo } from './search/weight-groups.js';
 export type { CandidateEvaluator } from './engine/evaluator.js';
-export type { NamedState, ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
+export type { ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
+export type { SearchSnapshot } from './search/snapshot.js';
 export type { ShardReducer } from './engine/reducer.js';
 
 export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RSOSearch } from '../src/search/rso-search.js';
+import { runStep } from '../src/search/run-batch.js';
 import { describeTensor, groupWeights, searchOrderToFlat } from '../src/search/weight-groups.js';
 import { parseConfig } from '../src/optimizer/config.js';
 import type { RSOConfig } from '../src/optimizer/config.js';
@@ -71,6 +72,26 @@ describe('search order', () => {
   });
 });
 
+describe('ask/tell', () => {
+  it('proposes candidates around the value it is given, never calls an evaluator, and re-proposes after cancel', () => {
+    // One scalar, σ = 0.5, factor 1, Δ = 1 · σ: ask(w = 2) → [2, 2.5, 1.5]; loss (w − 1)² → keeps 1.5.
+    const s = boundSearch({ sigmaBase: 0.5, sigma: constantSchedule({ value: 1 }), distribution: unitDelta }, [{ name: 'a/kernel', shape: [1, 1] }], [new Float32Array([2])]);
+    const p = s.ask(() => 2);
+    expect(Array.from(p.candidates)).toEqual([2, 2.5, 1.5]);
+    expect(p.previous).toBe(2);
+    expect(s.tell([1, 2.25, 0.25]).accepted).toBe(2);
+    expect(() => s.tell([1, 1, 1])).toThrow(/no step was asked/);
+    expect(s.step).toBe(1);
+    // A cancelled step comes back the same, with the same Δ.
+    const q = s.ask(() => 1.5);
+    s.cancel();
+    const again = s.ask(() => 1.5);
+    expect(again).toEqual(q);
+    expect(s.tell([0.25, 1, 0]).accepted).toBe(2);
+    expect(s.step).toBe(2);
+  });
+});
+
 describe('RSO step (hand-derived)', () => {
   it('keeps the lowest of w, w+Δ, w−Δ and visits output → input', () => {
     // Two layers a (input side) and b (output side), one scalar each, fixed σ = 0.5, σ factor 1.
@@ -84,11 +105,11 @@ describe('RSO step (hand-derived)', () => {
       [{ name: 'a/kernel', shape: [1, 1] }, { name: 'b/kernel', shape: [1, 1] }],
       values,
     );
-    const r1 = s.runStep(ev);
+    const r1 = runStep(s, ev);
     expect(r1.tensor).toBe(1);
     expect(Array.from(r1.losses)).toEqual([2, 3.25, 1.25]);
     expect(r1.accepted).toBe(2);
-    const r2 = s.runStep(ev);
+    const r2 = runStep(s, ev);
     expect(r2.tensor).toBe(0);
     expect(Array.from(r2.losses)).toEqual([1.25, 0.5, 2.5]);
     expect([values[0]![0], values[1]![0]]).toEqual([0.5, -0.5]);
@@ -104,7 +125,7 @@ describe('RSO step (hand-derived)', () => {
     const values = [new Float32Array([0])];
     const ev = quadratic(values, [new Float32Array([100])]);
     const s = boundSearch({ sigmaBase: 1, cycles: 3, distribution: unitDelta }, [{ name: 'a/kernel', shape: [1, 1] }], values);
-    const seen = [0, 1, 2].map(() => (s.runStep(ev), values[0]![0]!));
+    const seen = [0, 1, 2].map(() => (runStep(s, ev), values[0]![0]!));
     expect(seen[0]).toBeCloseTo(1, 6);
     expect(seen[1]).toBeCloseTo(1.7, 6);
     expect(seen[2]).toBeCloseTo(2.1, 6);
@@ -119,7 +140,7 @@ describe('RSO step (hand-derived)', () => {
       [{ name: 'a/kernel', shape: [1, 1] }],
       values,
     );
-    const r = s.runStep(ev);
+    const r = runStep(s, ev);
     expect(Array.from(r.losses)).toEqual([0.25, 0, 1]);
     expect(values[0]![0]).toBe(2);
   });
@@ -151,20 +172,20 @@ describe('RSO step (hand-derived)', () => {
       },
     };
     const s = boundSearch({ seed: 4, sigmaBase: 0.5 }, [{ name: 'a/kernel', shape: [3, 1] }], values);
-    const first = s.runStep(ev);
+    const first = runStep(s, ev);
     const after1 = values[0]!.slice();
     const state = s.state();
-    expect(() => s.runStep(ev)).toThrow('loss exploded');
+    expect(() => runStep(s, ev)).toThrow('loss exploded');
     expect(values[0]!).toEqual(after1);
     expect(Buffer.from(values[0]!.buffer).equals(Buffer.from(after1.buffer))).toBe(true);
     expect(s.state()).toEqual(state);
     // Retrying continues exactly as a run without the failure would.
-    const retry = s.runStep(ev);
+    const retry = runStep(s, ev);
     const clean = [original.slice()];
     const s2 = boundSearch({ seed: 4, sigmaBase: 0.5 }, [{ name: 'a/kernel', shape: [3, 1] }], clean);
     const ev2 = quadratic(clean, [new Float32Array([1, 1, 1])]);
-    expect(s2.runStep(ev2).delta).toBe(first.delta);
-    expect(s2.runStep(ev2).delta).toBe(retry.delta);
+    expect(runStep(s2, ev2).delta).toBe(first.delta);
+    expect(runStep(s2, ev2).delta).toBe(retry.delta);
   });
 });
 
@@ -218,7 +239,7 @@ describe('coordinate selection', () => {
     );
     let steps = 0;
     while (s.cycle === 0) {
-      s.runStep(ev);
+      runStep(s, ev);
       steps++;
     }
     expect(steps).toBe(8);

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ShardReducer } from './reducer.js';
+import type { SearchSnapshot } from '../search/snapshot.js';
 
 /** Rows [start, start + count) of a batch of `n` examples that shard `rank` of `size` evaluates. */
 export function shardRange(n: number, rank: number, size: number): [number, number] {
@@ -13,20 +14,10 @@ export function shardLossScale(n: number, rank: number, size: number, reduction:
   return reduction === 'sum' ? 1 : shardRange(n, rank, size)[1] / n;
 }
 
-/** The search's side of an optimizer, as a worker needs it: its config and saved state. */
+/** What a worker needs of the optimizer: its search as plain data. */
 export interface ShardedOptimizer {
-  /** The config a worker rebuilds the search from. */
-  getConfig(): unknown;
-  /** The search state a worker starts from (see `RSOOptimizer.getWeights`). */
-  getWeights(): Promise<NamedState[]>;
-}
-
-/** One named tensor of an optimizer's saved state. */
-export interface NamedState {
-  /** The weight name, e.g. `rso/state`. */
-  name: string;
-  /** The value. */
-  tensor: tf.Tensor;
+  /** The bound search's config, packed state and σ per tensor (see `RSOOptimizer.searchSnapshot`). */
+  searchSnapshot(): SearchSnapshot;
 }
 
 /** A data set as tensors in the model's input and output order. */

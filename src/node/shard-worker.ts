@@ -1,11 +1,13 @@
 /**
- * Worker thread of the sharded model engine (see `startShardWorkers`): rebuilds the model and the optimizer,
+ * Worker thread of the sharded model engine (see `startShardWorkers`): rebuilds the model and the search core,
  * then runs the same RSO steps as the main thread, on its own shard of every batch, until told to stop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer } from '../optimizer/rso-optimizer.js';
+import { runBatch } from '../search/run-batch.js';
+import { searchFromSnapshot } from '../search/snapshot.js';
+import { describeTensor } from '../search/weight-groups.js';
 import { makeBatcher } from '../train/batcher.js';
 import { modelObjective } from '../train/objective.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
@@ -30,19 +32,18 @@ async function main(): Promise<void> {
     if (w.shape.join('x') !== h.shape.join('x')) throw new Error(`weight ${w.name} has shape [${w.shape.join(', ')}], expected [${h.shape.join(', ')}]`);
     w.write(tf.tensor(h.data, h.shape, h.dtype));
   }
-  const optimizer = RSOOptimizer.fromConfig(RSOOptimizer, d.optimizerConfig as tf.serialization.ConfigDict) as RSOOptimizer;
-  await optimizer.setWeights(d.optimizerState.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, s.dtype) })));
   const variables = d.trainable.map(([layer, index]) => weightOf(layer, index).read() as tf.Variable);
-  optimizer.bind(variables);
-  model.compile({ optimizer, loss: d.losses.length === 1 ? d.losses[0]! : [...d.losses] });
+  const search = searchFromSnapshot(d.search, variables.map((v) => describeTensor(v.name, v.shape)), (i) => Float32Array.from(variables[i]!.dataSync() as Float32Array));
+  // Compiling gives the model its loss functions; the optimizer is never used here.
+  model.compile({ optimizer: 'sgd', loss: d.losses.length === 1 ? d.losses[0]! : [...d.losses] });
   const objective = modelObjective(model, d.lossWeights, d.lossReduction);
   const toTensor = (h: ShardWorkerData['xs'][number]) => tf.tensor(h.data, h.shape, h.dtype);
   const xs = d.xs.map(toTensor);
   const ys = d.ys.map(toTensor);
-  const batcher = makeBatcher(xs, ys, d.batchSize, d.shuffle, optimizer.config.seed);
+  const batcher = makeBatcher(xs, ys, d.batchSize, d.shuffle, search.config.seed);
   // The shard's share of the loss changes with the batch (the last batch of a pass is smaller).
   const shard = { reducer, lossScale: 1 };
-  const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {
+  const evaluator = createModelEvaluator(model, variables, search.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {
     ...d.engine,
     ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: d.lossReduction } }),
     shard,
@@ -50,15 +51,15 @@ async function main(): Promise<void> {
   parentPort!.postMessage({ type: 'ready' });
   const keepGoing = () => reducer.allReduce([0])[0]! > 0;
   while (reducer.allReduce([0])[0]! > 0) {
-    const cycle = optimizer.cycle;
-    const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
+    const cycle = search.cycle;
+    const chunk = search.batch % batcher.batchesPerPass;
     const rows = batcher.rows(chunk);
     const [start, count] = shardRange(rows, d.rank, d.size);
     shard.lossScale = shardLossScale(rows, d.rank, d.size, d.lossReduction);
     const batch = batcher.next(cycle, chunk, start, count);
     try {
       evaluator.setBatch(batcher.key(cycle, chunk), batch.xs[0]!, batch.ys[0]!);
-      optimizer.runSteps(evaluator, keepGoing);
+      runBatch(search, evaluator, keepGoing);
     } finally {
       tf.dispose([...batch.xs, ...batch.ys]);
     }

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { allocateReducer, attachReducer } from '../engine/reducer.js';
 import type { ShardReducer } from '../engine/reducer.js';
 import type { ShardPool, ShardStartArgs, WorkerPool } from '../engine/shard-pool.js';
+import type { SearchSnapshot } from '../search/snapshot.js';
 import { requireInteger } from '../policies/validate.js';
 
 /** How long worker threads may take to load tfjs, the model and the data. */
@@ -33,8 +34,8 @@ export interface ShardWorkerData {
   readonly weights: readonly (HostTensor & { readonly layer: string; readonly index: number })[];
   /** The main thread's trainable variables, in its order: the search state indexes tensors by this order. */
   readonly trainable: readonly (readonly [layer: string, index: number])[];
-  readonly optimizerConfig: unknown;
-  readonly optimizerState: readonly (HostTensor & { readonly name: string })[];
+  /** The search to repeat, as plain data. */
+  readonly search: SearchSnapshot;
   /** The training set, in the model's input and output order. */
   readonly xs: readonly HostTensor[];
   readonly ys: readonly HostTensor[];
@@ -71,15 +72,12 @@ async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: nu
   if (backendPackage === undefined) {
     throw new RangeError(`rso.fit: worker threads need a backend they can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
   }
-  let optimizerConfig: unknown;
+  let search: SearchSnapshot;
   try {
-    optimizerConfig = args.optimizer.getConfig();
+    search = args.optimizer.searchSnapshot();
   } catch (e) {
     throw new RangeError(`rso.fit: worker threads need an optimizer config they can rebuild: ${(e as Error).message}`);
   }
-  const state = await args.optimizer.getWeights();
-  const optimizerState = state.map((w) => ({ name: w.name, ...host(w.tensor) }));
-  for (const w of state) w.tensor.dispose();
   const { model } = args;
   return {
     buffer,
@@ -93,8 +91,7 @@ async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: nu
       if (layer === undefined) throw new Error(`rso.fit: weight ${w.name} belongs to no layer of the model`);
       return [layer.name, layer.weights.indexOf(w)] as const;
     }),
-    optimizerConfig,
-    optimizerState,
+    search,
     xs: args.data.xs.map(host),
     ys: args.data.ys.map(host),
     batchSize: args.batchSize,

@@ -11,6 +11,9 @@ export interface NamedTensor {
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
 import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
+import { runBatch } from '../search/run-batch.js';
+import { snapshotOf } from '../search/snapshot.js';
+import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
 import { packState, unpackState } from '../search/search-state.js';
 import type { SearchState } from '../search/search-state.js';
@@ -156,23 +159,19 @@ export class RSOOptimizer extends tf.Optimizer {
    * @returns The last step.
    */
   runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
-    const before = this.search.state();
-    const lastBefore = this.lastStep;
-    const steps = this.search.stepsForNextBatch();
-    const done: StepResult[] = [];
-    try {
-      for (let s = 0; s < steps; s++) {
-        this.lastStep = this.search.runStep(evaluator);
-        if (steps > 1) done.push(this.lastStep);
-        if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
-      }
-    } catch (e) {
-      for (let k = done.length - 1; k >= 0; k--) evaluator.write(done[k]!.tensor, done[k]!.flat, done[k]!.previous);
-      this.search.restore(before);
-      this.lastStep = lastBefore;
-      throw e;
-    }
-    return this.lastStep!;
+    this.lastStep = runBatch(this.search, evaluator, keepGoing);
+    return this.lastStep;
+  }
+
+
+  /**
+   * The bound search as plain data (config, packed state, σ per tensor), from which a worker thread rebuilds it.
+   *
+   * @returns The snapshot.
+   * @throws TypeError when a policy is a custom one without a config.
+   */
+  searchSnapshot(): SearchSnapshot {
+    return snapshotOf(this.search);
   }
 
   /** The weight groups (layers or conv+BN blocks) of the bound model, input → output; empty before binding. */

@@ -1,9 +1,8 @@
 import { MAX_STEPS_PER_BATCH } from '../optimizer/config.js';
 import type { ResolvedConfig } from '../optimizer/config.js';
-import type { CandidateEvaluator } from '../engine/evaluator.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
 import { createRng, restoreRng } from './rng.js';
-import type { Rng } from './rng.js';
+import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
 import type { SearchState } from './search-state.js';
 import { groupWeights, searchOrderToFlat } from './weight-groups.js';
@@ -29,6 +28,20 @@ export interface StepResult {
   readonly previous: number;
 }
 
+/** A step's candidates, as {@link RSOSearch.ask} proposes them. */
+export interface StepProposal {
+  /** Index of the tensor in the variable list. */
+  readonly tensor: number;
+  /** Row-major index of the scalar inside its tensor. */
+  readonly flat: number;
+  /** The scalar's value before the step. */
+  readonly previous: number;
+  /** The perturbation Δ, scaled by σ and the cycle's factor. */
+  readonly delta: number;
+  /** w, w + Δ, w − Δ (w after weight decay), rounded to float32. */
+  readonly candidates: Float32Array;
+}
+
 /** The coordinate to visit next, with its perturbation. */
 interface Proposal {
   readonly tensor: number;
@@ -37,8 +50,9 @@ interface Proposal {
 }
 
 /**
- * The RSO search core: walks coordinates in the policies' order, asks an evaluator for candidate losses,
- * applies the acceptance rule and advances its state. It knows nothing about tfjs layers.
+ * The RSO search core, ask/tell: {@link RSOSearch.ask} proposes a step's candidates, the caller evaluates
+ * them however it likes, and {@link RSOSearch.tell} applies the acceptance rule and advances the state. It never
+ * calls an evaluator and knows nothing about tfjs. {@link runBatch} drives it with a {@link CandidateEvaluator}.
  */
 export class RSOSearch {
   readonly config: ResolvedConfig;
@@ -57,6 +71,8 @@ export class RSOSearch {
   private factor = 1;
   private selectionKey = '';
   private selection: Int32Array | null = null;
+  // The step asked and not yet told, with the generator state before it.
+  private pending: { readonly proposal: StepProposal; readonly rngBefore: RngState } | null = null;
   // A restored cursor not yet checked against bound tensors (restore before bind).
   private cursorUnchecked = false;
 
@@ -173,36 +189,56 @@ export class RSOSearch {
     return out;
   }
 
-  /** Runs one RSO step through `evaluator`. On error the weight and the generator are restored. */
-  runStep(evaluator: CandidateEvaluator): StepResult {
+  /**
+   * Proposes the next step: the scalar under the cursor, Δ from the generator, and the candidates w, w + Δ,
+   * w − Δ around its current value (after weight decay). Nothing advances until {@link RSOSearch.tell};
+   * asking again, or {@link RSOSearch.cancel}, rewinds the generator, so the same step is proposed again.
+   *
+   * @param read - The current value of a scalar (tensor index, row-major index).
+   */
+  ask(read: (tensor: number, flat: number) => number): StepProposal {
+    if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
     const delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
-    const w0 = evaluator.read(p.tensor, p.flat);
+    const previous = read(p.tensor, p.flat);
     const wd = this.config.weightDecay;
     const candidates = new Float32Array(3);
-    candidates[0] = wd > 0 ? w0 * (1 - wd) : w0;
+    candidates[0] = wd > 0 ? previous * (1 - wd) : previous;
     candidates[1] = candidates[0]! + delta;
     candidates[2] = candidates[0]! - delta;
-    let losses: ArrayLike<number>;
-    let accepted: number;
-    try {
-      losses = evaluator.evaluate(p.tensor, p.flat, candidates);
-      accepted = this.config.acceptance.accept(losses);
-      if (!Number.isInteger(accepted) || accepted < 0 || accepted > 2) {
-        throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
-      }
-    } catch (e) {
-      evaluator.write(p.tensor, p.flat, w0);
-      this.rng = restoreRng(rngBefore);
-      throw e;
+    const proposal: StepProposal = { tensor: p.tensor, flat: p.flat, previous, delta, candidates };
+    this.pending = { proposal, rngBefore };
+    return proposal;
+  }
+
+  /**
+   * Takes the losses of the asked candidates, applies the acceptance rule and advances the cursor.
+   *
+   * @returns The step; the caller writes `candidates[accepted]` (the search holds no weights).
+   * @throws RangeError when the acceptance rule returns something other than 0, 1 or 2 (the step stays asked).
+   */
+  tell(losses: ArrayLike<number>): StepResult {
+    const pending = this.pending;
+    if (pending === null) throw new Error('RSOSearch.tell: no step was asked');
+    const accepted = this.config.acceptance.accept(losses);
+    if (!Number.isInteger(accepted) || accepted < 0 || accepted > 2) {
+      throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
     }
-    evaluator.write(p.tensor, p.flat, candidates[accepted]!);
-    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta, cycle: this.cycle_, step: this.step_, previous: w0 };
+    const p = pending.proposal;
+    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous };
+    this.pending = null;
     this.step_++;
     this.index_++;
     this.settle();
     return result;
+  }
+
+  /** Drops an asked step that will not be told (its evaluation failed): the generator rewinds. */
+  cancel(): void {
+    if (this.pending === null) return;
+    this.rng = restoreRng(this.pending.rngBefore);
+    this.pending = null;
   }
 
   /** Counts one consumed mini-batch and returns how many steps to run on it. */
@@ -302,6 +338,7 @@ export class RSOSearch {
   }
 
   private assign(s: SearchState): void {
+    this.pending = null;
     this.cycle_ = s.cycle;
     this.group_ = s.group;
     this.index_ = s.index;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Callback, CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
-import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
+import type { Trainee } from './trainee.js';
 import { otherVariables, restoreVariables, snapshotVariables } from '../engine/weight-writer.js';
 import { reestimateBatchNorm } from './batch-norm.js';
 import { makeBatcher } from './batcher.js';
@@ -35,7 +35,7 @@ interface Setup {
 
 /** The state of one `rso.fit` call. */
 interface Run {
-  readonly optimizer: RSOOptimizer;
+  readonly optimizer: Trainee;
   readonly model: LayersModel;
   readonly setup: Setup;
   readonly objective: Objective;
@@ -63,7 +63,7 @@ const trainingFlags = (model: LayersModel): TrainingFlag[] =>
   [model, (model as unknown as { model?: LayersModel }).model].filter((m) => m != null) as unknown as TrainingFlag[];
 
 /** Checks everything about the call that can be checked without changing the model or the optimizer. */
-function checkSetup(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs): Setup {
+function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, args: RSOFitArgs): Setup {
   const options = parseFitArgs(args);
   if (trainingFlags(model).some((f) => f.isTraining)) {
     throw new Error('Cannot start training because another fit() call is ongoing.');
@@ -139,7 +139,7 @@ function toCallbackList(callbacks: RSOFitArgs['callbacks'], history: History): {
 }
 
 /** Compiles (for an uncompiled model), binds and builds everything the loop needs. */
-async function startRun(optimizer: RSOOptimizer, model: LayersModel, args: RSOFitArgs, setup: Setup): Promise<Run> {
+async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs, setup: Setup): Promise<Run> {
   const { options, train } = setup;
   if (!setup.compiled) model.compile({ optimizer, loss: args.loss as Parameters<LayersModel['compile']>[0]['loss'] });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -263,7 +263,7 @@ async function trainCycle(run: Run): Promise<void> {
  * the model's compiled objective in mini-batches from a seeded shuffle, calls tfjs callbacks with the compiled
  * metrics, and stops at the cycle count, the step or time budget, or `model.stopTraining`.
  */
-export async function fitRSO(optimizer: RSOOptimizer, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, given: RSOFitArgs = {}): Promise<History> {
+export async function fitRSO(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: TensorsOrMap, given: RSOFitArgs = {}): Promise<History> {
   // As in the optimizer's config, an argument set to null takes its default.
   const args = given !== null && typeof given === 'object' ? (Object.fromEntries(Object.entries(given).filter(([, v]) => v != null)) as RSOFitArgs) : given;
   const setup = checkSetup(optimizer, model, x, y, args);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { RSOOptimizer } from '../optimizer/rso-optimizer.js';
+import type { Trainee } from './trainee.js';
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
 import type { ModelEvaluator } from '../engine/model-evaluator.js';
@@ -27,7 +27,7 @@ export interface BatchRunner {
 
 /** What the runners need from the trainer. */
 export interface RunnerContext {
-  readonly optimizer: RSOOptimizer;
+  readonly optimizer: Trainee;
   readonly model: LayersModel;
   readonly variables: readonly tf.Variable[];
   readonly objective: Objective;

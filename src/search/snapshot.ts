@@ -1,0 +1,33 @@
+import { parseConfig, serializeConfig } from '../optimizer/config.js';
+import type { ConfigValue } from '../policies/registry.js';
+import { RSOSearch } from './rso-search.js';
+import { packState, unpackState } from './search-state.js';
+import type { WeightTensorInfo } from './weight-groups.js';
+
+/** A search in plain data: its config as JSON, its packed state and σ per tensor (what a worker thread gets). */
+export interface SearchSnapshot {
+  /** The config, as `RSOOptimizer.getConfig` gives it. */
+  readonly config: { readonly [key: string]: ConfigValue };
+  /** The state, packed as `rso/state` is saved. */
+  readonly state: Int32Array;
+  /** Base σ per tensor. */
+  readonly sigmas: Float32Array;
+}
+
+/**
+ * The snapshot of a bound search.
+ *
+ * @throws TypeError when a policy has no config (a custom policy that is not registered).
+ */
+export function snapshotOf(search: RSOSearch): SearchSnapshot {
+  if (search.baseSigmas === null) throw new Error('snapshotOf: the search is not bound');
+  return { config: serializeConfig(search.config), state: packState(search.state()), sigmas: search.baseSigmas.slice() };
+}
+
+/** Rebuilds a bound search from a snapshot, checking every field, for the same tensors. */
+export function searchFromSnapshot(snapshot: SearchSnapshot, tensors: readonly WeightTensorInfo[], values: (i: number) => Float32Array): RSOSearch {
+  const search = new RSOSearch(parseConfig(snapshot.config));
+  search.restore(unpackState(snapshot.state));
+  search.bind(tensors, values, snapshot.sigmas);
+  return search;
+}

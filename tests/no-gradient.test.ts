@@ -1,0 +1,71 @@
+// The reason to pick RSO: a model whose forward pass has an op without a gradient (a hard threshold here)
+// cannot be trained by backprop in tfjs, and trains with RSO under both trainers.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RSOOptimizer } from '../src/index.js';
+import { useCpu } from './helpers.js';
+
+beforeAll(useCpu);
+
+/** A hard threshold: 1 where x > 0, else 0 (tf.greater has no gradient in tfjs). */
+class HardThreshold extends tfl.layers.Layer {
+  static get className(): string {
+    return 'HardThresholdTest';
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.cast(tf.greater(Array.isArray(inputs) ? inputs[0]! : inputs, 0), 'float32');
+  }
+}
+tf.serialization.registerClass(HardThreshold);
+
+function thresholdNet(): tfl.LayersModel {
+  const init = (seed: number) => tfl.initializers.heNormal({ seed });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [2], units: 8, kernelInitializer: init(1), biasInitializer: tfl.initializers.randomNormal({ seed: 2, stddev: 0.5 }) }),
+      new HardThreshold({}),
+      tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(3) }),
+    ],
+  });
+}
+
+/** XOR-like quadrants: class 1 where x0 · x1 > 0. No linear model separates them. */
+function quadrants(n: number, seed: number) {
+  return tf.tidy(() => {
+    const x = tf.randomUniform([n, 2], -1, 1, 'float32', seed);
+    const y = tf.oneHot(tf.cast(tf.greater(tf.prod(x, 1), 0), 'int32'), 2);
+    return { x, y: tf.cast(y, 'float32') };
+  });
+}
+
+const accuracy = (model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) =>
+  tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0]!);
+
+describe('a model with an op that has no gradient', () => {
+  it('cannot be trained by model.fit with SGD: tfjs finds no gradient for Greater', async () => {
+    const { x, y } = quadrants(64, 1);
+    const model = thresholdNet();
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+    await expect(model.fit(x, y, { epochs: 1, verbose: 0 })).rejects.toThrow(/gradient function not found for Greater/);
+    model.dispose();
+    tf.dispose([x, y]);
+  });
+
+  for (const trainer of ['model.fit', 'rso.fit'] as const) {
+    it(`trains with RSO under ${trainer}`, async () => {
+      const { x, y } = quadrants(256, 1);
+      const model = thresholdNet();
+      const opt = new RSOOptimizer({ seed: 7, cycles: 8 });
+      model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+      const before = accuracy(model, x, y);
+      if (trainer === 'model.fit') await model.fit(x, y, { batchSize: 64, epochs: 60, shuffle: false, verbose: 0 });
+      else await opt.fit(model, x, y, { batchSize: 64, cycles: 8, verbose: 0 });
+      const after = accuracy(model, x, y);
+      console.log(`hard-threshold net under ${trainer}: training accuracy ${before.toFixed(3)} → ${after.toFixed(3)} after ${opt.step} steps`);
+      expect(after).toBeGreaterThan(Math.max(before, 0.5) + 0.15);
+      model.dispose();
+      tf.dispose([x, y]);
+    });
+  }
+});

@@ -58,7 +58,7 @@ describe('rso.fit: random arguments', () => {
         const model = tinyDense(3);
         const opt = new RSOOptimizer({ seed: 5 });
         // Bound every run: a few steps unless maxSteps is drawn, and a short time budget unless drawn.
-        const bounded = { loss: 'categoricalCrossentropy', maxSteps: 6, timeBudgetSeconds: 2, ...args };
+        const bounded = { loss: 'categoricalCrossentropy', maxSteps: 6, timeBudgetSeconds: 2, verbose: 0, ...args };
         try {
           await opt.fit(model, x, y, bounded as never);
           runs++;

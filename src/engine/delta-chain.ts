@@ -92,12 +92,13 @@ function activationStep(l: GraphLayer): ChannelStep | null | 'unsupported' {
 
 /**
  * Recognises `conv → (avg pool | BN | activation)* → conv → …` or `dense → (BN | activation)* → dense → …`
- * starting at the searched layer, where every tensor on the path has one consumer. Returns null when the group
- * does not have that shape (the caller falls back to re-running the suffix, which is exact for any graph).
+ * starting at the searched layer, where every tensor on the path has one consumer and every layer on it is
+ * called once (see {@link ModelGraph.shared}). Returns null when the group does not have that shape (the caller
+ * falls back to re-running the suffix, which is exact for any graph).
  */
 export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: ReadonlySet<string>): DeltaChain | null {
   const first = cut.suffix[0];
-  if (first === undefined) return null;
+  if (first === undefined || graph.shared.has(first.layer)) return null;
   const i0 = internals(first.layer);
   const steps: ChannelStep[] = [];
   let kind: DeltaChain['kind'];
@@ -121,7 +122,7 @@ export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: R
     const cs = consumers.get(t.id) ?? [];
     if (cs.length !== 1 || outputIds.has(t.id)) return null;
     const n = cs[0]!;
-    if (n.inputs.length !== 1) return null;
+    if (n.inputs.length !== 1 || graph.shared.has(n.layer)) return null;
     head.push(n);
     const cls = n.layer.getClassName();
     const li = internals(n.layer);

@@ -22,6 +22,11 @@ export interface ModelGraph {
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
   readonly nodes: readonly GraphNode[];
+  /**
+   * Layers called more than once, counting the calls made inside nested models (a nested model called twice
+   * calls each of its layers twice). A change of their weights moves every call, so the delta paths skip them.
+   */
+  readonly shared: ReadonlySet<GraphLayer>;
 }
 
 interface InboundNode {
@@ -51,7 +56,41 @@ export function buildGraph(model: LayersModel): ModelGraph {
     nodes.push({ layer: t.sourceLayer as unknown as GraphLayer, inputs: inbound.inputTensors, outputs: inbound.outputTensors, kwargs });
   };
   for (const o of model.outputs) visit(o);
-  return { inputs: model.inputs, outputs: model.outputs, nodes };
+  return { inputs: model.inputs, outputs: model.outputs, nodes, shared: sharedLayers(nodes) };
+}
+
+/** The model a layer is, when a model is nested in another as one of its layers. */
+export function nestedModel(layer: GraphLayer): LayersModel | null {
+  const m = layer as unknown as Partial<LayersModel>;
+  return Array.isArray(m.layers) && Array.isArray(m.inputs) && Array.isArray(m.outputs) ? (m as LayersModel) : null;
+}
+
+/** Layers with more than one call among `nodes` and the calls inside the nested models they call. */
+function sharedLayers(nodes: readonly GraphNode[]): Set<GraphLayer> {
+  const calls = new Map<GraphLayer, number>();
+  const count = (ns: readonly GraphNode[]): void => {
+    for (const n of ns) {
+      calls.set(n.layer, (calls.get(n.layer) ?? 0) + 1);
+      const inner = nestedModel(n.layer);
+      if (inner !== null) count(buildGraph(inner).nodes);
+    }
+  };
+  count(nodes);
+  return new Set([...calls].filter(([, c]) => c > 1).map(([l]) => l));
+}
+
+/**
+ * The first nested model of the graph that holds a BatchNormalization layer (at any depth), or null. Such a
+ * layer normalises with the statistics of what it sees, which under sharding is one thread's part of the batch.
+ */
+export function nestedBatchNorm(graph: ModelGraph): string | null {
+  const hasBatchNorm = (m: LayersModel): boolean =>
+    m.layers.some((l) => l.getClassName() === 'BatchNormalization' || (nestedModel(l as unknown as GraphLayer) !== null && hasBatchNorm(l as unknown as LayersModel)));
+  for (const n of graph.nodes) {
+    const inner = nestedModel(n.layer);
+    if (inner !== null && hasBatchNorm(inner)) return n.layer.name;
+  }
+  return null;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { createChannelNorm } from './channel-norm.js';
-import { buildGraph, canStack, cutGraph, localStats, runNodes } from './graph.js';
+import { buildGraph, canStack, cutGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats } from './graph.js';
 import { reducerStats } from './reducer.js';
 import type { ShardReducer } from './reducer.js';
@@ -92,6 +92,24 @@ export interface ModelEvaluator extends CandidateEvaluator {
 type Cut = Map<number, tf.Tensor>;
 
 /**
+ * For each variable, the names of the model's layers whose weights hold it: a nested model holds the weights of
+ * its layers, and a layer called both inside a nested model and directly has two owners.
+ *
+ * @throws RangeError for a variable that no layer of the model holds.
+ */
+function layerOwners(model: LayersModel, variables: readonly tf.Variable[]): string[][] {
+  const owners = new Map<number, string[]>();
+  for (const layer of model.layers) {
+    for (const w of layer.weights) owners.set(w.read().id, [...(owners.get(w.read().id) ?? []), layer.name]);
+  }
+  return variables.map((v) => {
+    const names = owners.get(v.id);
+    if (names === undefined) throw new RangeError(`model evaluator: variable ${v.name} is not a weight of any layer of the model`);
+    return names;
+  });
+}
+
+/**
  * Evaluates candidates by running only the part of the model above the searched group, from cached inputs.
  *
  * @remarks While a group is searched nothing below it changes, so the tensors crossing the cut (skip
@@ -128,16 +146,19 @@ export function createModelEvaluator(
     }
   };
 
-  // Which layer owns each variable, and which group each tensor belongs to.
-  const ownerOf = new Map<number, string>();
-  for (const layer of model.layers) for (const w of layer.trainableWeights) ownerOf.set(w.read().id, layer.name);
+  if (shard !== undefined) {
+    const nested = nestedBatchNorm(graph);
+    if (nested !== null) throw new RangeError(`sharded engine: the nested model ${nested} holds a BatchNormalization layer, which would normalise each thread's part of the batch alone; use one thread`);
+  }
+  // Which layers own each variable (a layer of a nested model is owned by it too), and which group each tensor belongs to.
+  const ownerOf = layerOwners(model, variables);
   const groupOfTensor = new Int32Array(variables.length).fill(-1);
   groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
   const cuts = new Map<number, { cut: GraphCut; chain: DeltaChain | null; stacked: boolean; output: OutputLayer | null }>();
   const planFor = (gi: number) => {
     let c = cuts.get(gi);
     if (c === undefined) {
-      const layers = new Set(groups[gi]!.tensors.map((t) => ownerOf.get(variables[t]!.id) ?? ''));
+      const layers = new Set(groups[gi]!.tensors.flatMap((t) => ownerOf[t]!));
       const cut = cutGraph(graph, layers);
       const chain = options.deltas === false ? null : matchDeltaChain(graph, cut, layers);
       const output = options.deltas === false ? null : matchOutputLayer(graph, cut, options.loss?.name);

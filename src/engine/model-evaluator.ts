@@ -13,6 +13,7 @@ import { matchOutputLayer, outputLosses } from './output-layer.js';
 import type { OutputLayer } from './output-layer.js';
 import type { ChainHead, DeltaChain } from './delta-chain.js';
 import type { GraphCut, ModelGraph } from './graph.js';
+import { createPenalties } from './penalties.js';
 import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 
 /** Default backend memory for cached layer inputs: 1 GiB, well inside the 4 GiB wasm heap. */
@@ -135,6 +136,7 @@ export function createModelEvaluator(
   const norm = createChannelNorm();
   const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
   const others = otherVariables(variables);
+  const penalties = createPenalties(model, variables);
   // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
   const frozen = <T>(fn: () => T): T => {
     const snap = snapshotVariables(others);
@@ -313,12 +315,48 @@ export function createModelEvaluator(
   const combine = (local: Float64Array): Float64Array =>
     shard === undefined ? local : shard.reducer.allReduce(local.map((l) => l * shard.lossScale));
 
+  // The data loss of each candidate on the whole batch, by the output layer's path, a delta chain or the suffix.
+  const dataLosses = (t: number, flat: number, candidates: Float32Array): Float64Array => {
+    const gi = groupOfTensor[t]!;
+    const cut = ensureCut(gi);
+    const { chain, stacked, output } = planFor(gi);
+    if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
+      outputSteps++;
+      const h = cut.get(output.node.inputs[0]!.id)!;
+      return combine(outputLosses(output, h, batch!.y, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
+    }
+    if (chain !== null && variables[t] === chain.kernel) {
+      const y = batch!.y;
+      const outId = graph.outputs[0]!.id;
+      deltaSteps++;
+      if (stacked) batchedSteps++;
+      const local = frozen(() => {
+        const head = headFor(chain, cut);
+        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head, stacked);
+      });
+      return combine(local);
+    }
+    const c = cutFor(gi);
+    const losses = new Float64Array(candidates.length);
+    for (let k = 0; k < candidates.length; k++) {
+      weights.write(t, flat, candidates[k]!);
+      losses[k] = suffixLoss(c, cut, batch!.y);
+    }
+    return combine(losses);
+  };
+
   return {
     read: weights.read,
     write(t, flat, value) {
-      weights.write(t, flat, value);
       const step = pending;
       pending = null;
+      if (penalties === null) weights.write(t, flat, value);
+      else {
+        // `evaluate` may have left a candidate in the weight: the value before the step is the one it recorded.
+        const before = step !== null && step.t === t && step.flat === flat ? step.before : weights.read(t, flat);
+        weights.write(t, flat, value);
+        penalties.update(t, flat, before, weights.read(t, flat));
+      }
       if (group < 0 || groupOfTensor[t] !== group) return;
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
       if (heads.size > 0) changes.push(channelOf(t, flat));
@@ -328,33 +366,13 @@ export function createModelEvaluator(
       batch = { key, x, y };
     },
     evaluate(t, flat, candidates) {
-      pending = { t, flat, before: weights.read(t, flat) };
-      const gi = groupOfTensor[t]!;
-      const cut = ensureCut(gi);
-      const { chain, stacked, output } = planFor(gi);
-      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-        outputSteps++;
-        const h = cut.get(output.node.inputs[0]!.id)!;
-        return combine(outputLosses(output, h, batch!.y, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
-      }
-      if (chain !== null && variables[t] === chain.kernel) {
-        const y = batch!.y;
-        const outId = graph.outputs[0]!.id;
-        deltaSteps++;
-        if (stacked) batchedSteps++;
-        const local = frozen(() => {
-          const head = headFor(chain, cut);
-          return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head, stacked);
-        });
-        return combine(local);
-      }
-      const c = cutFor(gi);
-      const losses = new Float64Array(candidates.length);
-      for (let k = 0; k < candidates.length; k++) {
-        weights.write(t, flat, candidates[k]!);
-        losses[k] = suffixLoss(c, cut, batch!.y);
-      }
-      return combine(losses);
+      const before = weights.read(t, flat);
+      pending = { t, flat, before };
+      // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
+      const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
+      const losses = dataLosses(t, flat, candidates);
+      if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
+      return losses;
     },
     stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, outputSteps, batchedSteps, headHits, headMisses }),
     dispose() {

@@ -94,7 +94,7 @@ describe('regularization penalties of the model engine', () => {
     const opt = new RSOOptimizer({ seed: 1 });
     opt.bind(variables);
     const lossFn = resolveLoss('categoricalCrossentropy', 'mean');
-    expect(() => createModelEvaluator(model, variables, opt.weightGroups, lossFn)).toThrow(/penalties.*use engine 'closure'/);
+    expect(() => createModelEvaluator(model, variables, opt.weightGroups, (ys, ps) => lossFn(ys[0]!, ps[0]!))).toThrow(/penalties.*use engine 'closure'/);
     model.dispose();
   });
 });

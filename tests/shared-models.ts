@@ -104,3 +104,19 @@ export function regularizedMlp(seed = 1): tfl.LayersModel {
   const out = tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: he(seed, 3), kernelRegularizer: l1l2, biasRegularizer: l1l2 }).apply(h) as Sym;
   return tfl.model({ inputs: input, outputs: out });
 }
+
+/**
+ * Disposes a model and every weight it holds. `model.dispose()` alone keeps the weights of a layer called more
+ * than once (tfjs counts one reference per call and releases one per model), which would read as a leak.
+ */
+export function disposeModel(model: tfl.LayersModel): void {
+  const weights = model.weights;
+  model.dispose();
+  for (const w of weights) {
+    try {
+      w.dispose();
+    } catch {
+      // Already freed with its layer.
+    }
+  }
+}

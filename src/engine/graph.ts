@@ -228,7 +228,10 @@ export interface GraphCut {
   readonly suffix: readonly GraphNode[];
   /** Nodes needed to compute the cut from the model inputs, in topological order. */
   readonly prefix: readonly GraphNode[];
-  /** Tensors produced outside the suffix (or model inputs) and consumed by it: every tensor crossing the cut. */
+  /**
+   * Tensors produced outside the suffix (or model inputs) and consumed by it, every tensor crossing the cut, and
+   * the model outputs the suffix does not produce.
+   */
   readonly cut: readonly SymbolicTensor[];
 }
 
@@ -244,6 +247,8 @@ export function cutGraph(graph: ModelGraph, layers: ReadonlySet<string>): GraphC
   }
   const cutMap = new Map<number, SymbolicTensor>();
   for (const node of suffix) for (const s of node.inputs) if (!inSuffix.has(s.id)) cutMap.set(s.id, s);
+  // Outputs the changed layers do not reach are computed once with the cut.
+  for (const o of graph.outputs) if (!inSuffix.has(o.id)) cutMap.set(o.id, o);
   const cut = [...cutMap.values()];
   // Ancestors of the cut, outside the suffix.
   const needed = new Set(cut.map((s) => s.id));

@@ -43,8 +43,9 @@ export interface ModelEvaluatorOptions {
    */
   readonly batchCandidates?: boolean;
   /**
-   * The loss by name and its reduction, as `fit` resolved `lossFn` from them. With `'categoricalCrossentropy'`, a
-   * softmax Dense output layer takes its own delta path (O(batch) per candidate); otherwise it re-runs the suffix.
+   * The loss by name and its reduction, as `fit` resolved `lossFn` from them, for a model with one output. With
+   * `'categoricalCrossentropy'`, a softmax Dense output layer takes its own delta path (O(batch) per candidate);
+   * otherwise, and for a model with several outputs, it re-runs the suffix.
    */
   readonly loss?: { readonly name: string; readonly reduction: 'mean' | 'sum' };
   /**
@@ -82,8 +83,11 @@ const HEAD_REFRESH = 64;
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
 export interface ModelEvaluator extends CandidateEvaluator {
-  /** Sets the mini-batch of the next steps. `key` identifies its data (same key ⇒ same examples). */
-  setBatch(key: string, x: tf.Tensor, y: tf.Tensor): void;
+  /**
+   * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
+   * identifies its data (same key ⇒ same examples).
+   */
+  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[]): void;
   /** Cache counters. */
   stats(): ModelEvaluatorStats;
   /** Frees the cache. */
@@ -91,6 +95,12 @@ export interface ModelEvaluator extends CandidateEvaluator {
 }
 
 type Cut = Map<number, tf.Tensor>;
+
+/**
+ * The data loss of a batch: targets and predictions in the model's output order, e.g. the weighted sum over
+ * outputs of each output's mean loss. The model engine adds the regularization penalties to it.
+ */
+export type DataLoss = (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Scalar;
 
 /**
  * For each variable, the names of the model's layers whose weights hold it: a nested model holds the weights of
@@ -117,17 +127,36 @@ function layerOwners(model: LayersModel, variables: readonly tf.Variable[]): str
  * connections included) are computed once per batch, in training mode as in `model.fit`, and reused by every
  * later step on the same batch data. BN moving statistics do not move while searching (the trainer
  * re-estimates them before validation and at the end); training-mode losses do not depend on them.
+ *
+ * A candidate's loss is `lossFn(ys, outputs)` + Σ penalties, where the penalties are those of
+ * `model.calculateLosses()` (kernel, bias and other weight regularizers), as `model.fit` adds them. Every
+ * model input is fed to the cut; outputs the searched group does not reach are taken from it.
+ *
+ * @param model - A Sequential or functional model, with any number of inputs and outputs.
+ * @param variables - The searched variables, in the order the search indexes them.
+ * @param groups - The search's weight groups over `variables`.
+ * @param lossFn - The data loss of a batch (targets and predictions in the model's output order).
+ * @param options - Cache budgets, delta paths, the loss by name for a single-output model, and sharding.
+ * @returns An evaluator to drive with `RSOOptimizer.runSteps` after each `setBatch`.
+ * @throws RangeError for a variable no layer holds, penalties that cannot be tied to a weight, or (sharded) a
+ * nested model holding a BatchNormalization layer.
+ * @example
+ * ```ts
+ * const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+ * rso.bind(variables);
+ * const ce = resolveLoss('categoricalCrossentropy', 'mean');
+ * const evaluator = createModelEvaluator(model, variables, rso.weightGroups, (ys, ps) => ce(ys[0]!, ps[0]!));
+ * evaluator.setBatch('batch-0', [x], [y]);
+ * rso.runSteps(evaluator);
+ * ```
  */
 export function createModelEvaluator(
   model: LayersModel,
   variables: readonly tf.Variable[],
   groups: readonly WeightGroup[],
-  lossFn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar,
+  lossFn: DataLoss,
   options: ModelEvaluatorOptions = {},
 ): ModelEvaluator {
-  if (model.outputs.length !== 1 || model.inputs.length !== 1) {
-    throw new RangeError(`model evaluator: needs one input and one output, the model has ${model.inputs.length} and ${model.outputs.length}`);
-  }
   const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const hostBudget = options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES;
   const graph: ModelGraph = buildGraph(model);
@@ -189,7 +218,7 @@ export function createModelEvaluator(
   let heads = new Map<string, { head: ChainHead; version: number }>();
   let changes: number[] = [];
   let pending: { t: number; flat: number; before: number } | null = null;
-  let batch: { key: string; x: tf.Tensor; y: tf.Tensor } | null = null;
+  let batch: { key: string; xs: readonly tf.Tensor[]; ys: readonly tf.Tensor[] } | null = null;
   let current: Cut | null = null;
   let currentOwned = false;
 
@@ -209,10 +238,10 @@ export function createModelEvaluator(
     hostBytes = 0;
   };
 
-  const computeCut = (c: GraphCut, x: tf.Tensor): Cut => {
+  const computeCut = (c: GraphCut, xs: readonly tf.Tensor[]): Cut => {
     const out = frozen(() =>
       tf.tidy(() => {
-        const values = new Map<number, tf.Tensor>([[graph.inputs[0]!.id, x]]);
+        const values = new Map<number, tf.Tensor>(graph.inputs.map((s, i) => [s.id, xs[i]!]));
         runNodes(c.prefix, values, true, batchStats);
         return c.cut.map((s) => tf.clone(values.get(s.id)!));
       }),
@@ -249,7 +278,7 @@ export function createModelEvaluator(
       return current;
     }
     misses++;
-    const c = computeCut(cutFor(gi), batch.x);
+    const c = computeCut(cutFor(gi), batch.xs);
     const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
     currentOwned = true;
     const [fitsBackend, fitsHost] = agree(cachedBytes + bytes <= budget, hostBytes + bytes <= hostBudget);
@@ -265,12 +294,15 @@ export function createModelEvaluator(
     return c;
   };
 
-  const suffixLoss = (c: GraphCut, cut: Cut, y: tf.Tensor): number =>
+  // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
+  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(lossFn(batch!.ys, graph.outputs.map((o) => values.get(o.id)!)));
+
+  const suffixLoss = (c: GraphCut, cut: Cut): number =>
     frozen(() =>
       tf.tidy(() => {
         const values = new Map(cut);
         runNodes(c.suffix, values, true, batchStats);
-        return readLoss(lossFn(y, values.get(graph.outputs[0]!.id)!));
+        return lossOf(values);
       }),
     );
 
@@ -323,16 +355,14 @@ export function createModelEvaluator(
     if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
       outputSteps++;
       const h = cut.get(output.node.inputs[0]!.id)!;
-      return combine(outputLosses(output, h, batch!.y, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
+      return combine(outputLosses(output, h, batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
     }
     if (chain !== null && variables[t] === chain.kernel) {
-      const y = batch!.y;
-      const outId = graph.outputs[0]!.id;
       deltaSteps++;
       if (stacked) batchedSteps++;
       const local = frozen(() => {
         const head = headFor(chain, cut);
-        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, (v) => readLoss(lossFn(y, v.get(outId)!)), batchStats, head, stacked);
+        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
       });
       return combine(local);
     }
@@ -340,7 +370,7 @@ export function createModelEvaluator(
     const losses = new Float64Array(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       weights.write(t, flat, candidates[k]!);
-      losses[k] = suffixLoss(c, cut, batch!.y);
+      losses[k] = suffixLoss(c, cut);
     }
     return combine(losses);
   };
@@ -361,9 +391,12 @@ export function createModelEvaluator(
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
       if (heads.size > 0) changes.push(channelOf(t, flat));
     },
-    setBatch(key, x, y) {
+    setBatch(key, xs, ys) {
+      if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
+        throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
+      }
       clearCurrent();
-      batch = { key, x, y };
+      batch = { key, xs, ys };
     },
     evaluate(t, flat, candidates) {
       const before = weights.read(t, flat);

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const lossFn = resolveLoss(d.loss as Parameters<typeof resolveLoss>[0], d.lossReduction);
   const full = Math.min(d.batchSize, x.shape[0]!);
   const [start, count] = shardRange(full, d.rank, d.size);
-  const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
+  const evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, (ys, ps) => lossFn(ys[0]!, ps[0]!), {
     ...(d.cacheBytes === undefined ? {} : { cacheBytes: d.cacheBytes }),
     ...(d.hostCacheBytes === undefined ? {} : { hostCacheBytes: d.hostCacheBytes }),
     ...(d.batchCandidates === undefined ? {} : { batchCandidates: d.batchCandidates }),
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
     const [xs, ys] = batcher.next(cycle, chunk, start, count);
     try {
-      evaluator.setBatch(batcher.key(cycle, chunk), xs, ys);
+      evaluator.setBatch(batcher.key(cycle, chunk), [xs], [ys]);
       optimizer.runSteps(evaluator);
     } finally {
       xs.dispose();

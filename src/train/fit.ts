@@ -254,7 +254,7 @@ export async function fitRSO(
   let evaluator: ReturnType<typeof createModelEvaluator> | null = null;
   try {
     if (useModel) {
-      evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, lossFn, {
+      evaluator = createModelEvaluator(model, variables, optimizer.weightGroups, (ys, ps) => lossFn(ys[0]!, ps[0]!), {
         ...engineOptions,
         ...(typeof lossSpec === 'string' ? { loss: { name: lossSpec, reduction: lossReduction } } : {}),
         ...(pool === null ? {} : { shard: { reducer: pool.reducer, lossScale: shardLossScale(fullBatch, 0, workers, lossReduction) } }),
@@ -285,7 +285,7 @@ export async function fitRSO(
         let loss: number;
         try {
           if (evaluator !== null) {
-            evaluator.setBatch(batcher.key(cycle, chunk), xb, yb);
+            evaluator.setBatch(batcher.key(cycle, chunk), [xb], [yb]);
             const last = optimizer.runSteps(evaluator);
             loss = last.losses[last.accepted]!;
           } else {

@@ -59,7 +59,12 @@ export function buildGraph(model: LayersModel): ModelGraph {
   return { inputs: model.inputs, outputs: model.outputs, nodes, shared: sharedLayers(nodes) };
 }
 
-/** The model a layer is, when a model is nested in another as one of its layers. */
+/**
+ * The model a layer is, when a model is nested in another as one of its layers.
+ *
+ * @param layer - A layer of a graph node.
+ * @returns The layer as a model, or null for a plain layer.
+ */
 export function nestedModel(layer: GraphLayer): LayersModel | null {
   const m = layer as unknown as Partial<LayersModel>;
   return Array.isArray(m.layers) && Array.isArray(m.inputs) && Array.isArray(m.outputs) ? (m as LayersModel) : null;
@@ -82,6 +87,9 @@ function sharedLayers(nodes: readonly GraphNode[]): Set<GraphLayer> {
 /**
  * The first nested model of the graph that holds a BatchNormalization layer (at any depth), or null. Such a
  * layer normalises with the statistics of what it sees, which under sharding is one thread's part of the batch.
+ *
+ * @param graph - The model's graph.
+ * @returns The nested model's layer name, or null.
  */
 export function nestedBatchNorm(graph: ModelGraph): string | null {
   const hasBatchNorm = (m: LayersModel): boolean =>

@@ -132,6 +132,14 @@ function checkTerms(model: LayersModel, terms: readonly Term[]): void {
  * The penalties of `model` as {@link Penalties} over `variables`, or null when it has none (then the engine
  * adds nothing and pays nothing per step).
  *
+ * @param model - The model, as `model.fit` would train it.
+ * @param variables - The searched variables; the penalties of other weights are a constant.
+ * @returns The penalties, or null for a model without any.
+ * @example
+ * ```ts
+ * const penalties = createPenalties(model, variables);
+ * const total = penalties?.at(t, flat, w, Float32Array.of(w, w + 0.1, w - 0.1)); // one total per candidate
+ * ```
  * @throws RangeError when `model.calculateLosses()` holds penalties that cannot be tied to a weight through the
  * layers' regularizer attributes (a custom layer calling `addLoss`, for example).
  */

@@ -37,8 +37,8 @@ function msPerStep(model: tfl.LayersModel, layer: number, x: tf.Tensor, y: tf.Te
   const t = variables.indexOf(kernel);
   const [inputs, units] = kernel.shape as [number, number];
   const flatOf = (k: number) => (k % inputs) * units + Math.floor(k / inputs);
-  const ev = createModelEvaluator(model, variables, opt.weightGroups, lossFn, options);
-  ev.setBatch('bench', x, y);
+  const ev = createModelEvaluator(model, variables, opt.weightGroups, (ys, ps) => lossFn(ys[0]!, ps[0]!), options);
+  ev.setBatch('bench', [x], [y]);
   const step = (k: number) => {
     const flat = flatOf(k);
     const w = ev.read(t, flat);

@@ -121,8 +121,9 @@ const closure = () => lossFn(y, model.apply(x, { training: true }) as tf.Tensor)
 const closureEval = createClosureEvaluator(variables, closure);
 // As rso.fit builds it: the loss by name lets the softmax output layer take its own delta path.
 const loss = { name: 'categoricalCrossentropy', reduction: 'mean' } as const;
-const engine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { loss });
-const batchedEngine = createModelEvaluator(model, variables, opt.weightGroups, lossFn, { loss, batchCandidates: true });
+const dataLoss = (ys: readonly tf.Tensor[], ps: readonly tf.Tensor[]) => lossFn(ys[0]!, ps[0]!);
+const engine = createModelEvaluator(model, variables, opt.weightGroups, dataLoss, { loss });
+const batchedEngine = createModelEvaluator(model, variables, opt.weightGroups, dataLoss, { loss, batchCandidates: true });
 
 interface Row { group: string; size: number; closureMs: number; engineMs: number; cutMs: number; flops: number; batchedMs: number }
 const rows: Row[] = [];
@@ -140,21 +141,21 @@ for (const [gi, g] of opt.weightGroups.entries()) {
   let k = 0;
   const closureMs = values['skip-closure'] ? NaN : time(() => stepWith(closureEval, k++), steps);
   // Cache miss (the cut of a new chunk), then steady state on cached chunks.
-  engine.setBatch(`bench/${gi}/miss`, x, y);
+  engine.setBatch(`bench/${gi}/miss`, [x], [y]);
   const t0 = performance.now();
   stepWith(engine, k++);
   const missMs = performance.now() - t0;
   const engineMs = time(() => {
-    engine.setBatch(`bench/${gi}/miss`, x, y);
+    engine.setBatch(`bench/${gi}/miss`, [x], [y]);
     stepWith(engine, k++);
   }, Math.max(steps, 5));
   const cutMs = Math.max(missMs - engineMs, 0);
   // The same steps with the candidates stacked through the rest in one pass (conv groups only). Each evaluator
   // keeps its own heads, so it runs after the other has finished with the group.
-  batchedEngine.setBatch(`bench/${gi}/batched`, x, y);
+  batchedEngine.setBatch(`bench/${gi}/batched`, [x], [y]);
   stepWith(batchedEngine, k++);
   const batchedMs = time(() => {
-    batchedEngine.setBatch(`bench/${gi}/batched`, x, y);
+    batchedEngine.setBatch(`bench/${gi}/batched`, [x], [y]);
     stepWith(batchedEngine, k++);
   }, Math.max(steps, 5));
   const layers = new Set(g.tensors.map((ti) => model.layers.find((l) => l.trainableWeights.some((w) => w.read().id === variables[ti]!.id))!.name));

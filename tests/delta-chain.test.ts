@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { matchDeltaChain } from '../src/engine/delta-chain.js';
 import { buildGraph, cutGraph } from '../src/engine/graph.js';
 import { mlpResidual, tinyConvSeq, tinyMlp, useCpu } from './helpers.js';
+import { reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
 
 beforeAll(useCpu);
 
@@ -61,5 +62,26 @@ describe('delta chains', () => {
     expect(chainAt(mlpWith([tfl.layers.dense({ units: 4 }), tfl.layers.flatten()], [5, 8]), 0)).toBeNull();
     // Dropout between the layers is not a per-channel step.
     expect(chainAt(mlpWith([tfl.layers.dropout({ rate: 0.5 }), tfl.layers.dense({ units: 4 })]), 0)).toBeNull();
+  });
+
+  it('skip a layer called more than once, as the searched layer or on the path to the next one', () => {
+    const byClass = (m: tfl.LayersModel, cls: string) => m.layers.map((l, i) => [l, i] as const).filter(([l]) => l.getClassName() === cls).map(([, i]) => i);
+    // Dense (ReLU) → Dense (ReLU) → shared → BN → shared → out: only the first Dense chains (into the second).
+    const mlp = sharedDenseMlp(1);
+    const dense = byClass(mlp, 'Dense');
+    expect(chainAt(mlp, dense[0]!)).not.toBeNull();
+    expect(chainAt(mlp, dense[1]!)).toBeNull();
+    expect(chainAt(mlp, dense[2]!)).toBeNull();
+    // conv → BN → ReLU → conv → ReLU → shared → BN → ReLU → shared: the first conv chains, the others do not.
+    const conv = sharedConvNet(1);
+    const convs = byClass(conv, 'Conv2D');
+    expect(chainAt(conv, convs[0]!)).not.toBeNull();
+    expect(chainAt(conv, convs[1]!)).toBeNull();
+    expect(chainAt(conv, convs[2]!)).toBeNull();
+    // The first layer chains into a layer that a nested model also calls.
+    const nested = reusedSubModel(1);
+    const first = nested.layers.findIndex((l) => l.getClassName() === 'Dense' && l.getWeights()[0]!.shape[0] === 8);
+    expect(chainAt(nested, first)).toBeNull();
+    expect(buildGraph(nested).shared.size).toBe(4);
   });
 });

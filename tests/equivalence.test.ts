@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
 
 beforeAll(useCpu);
 
@@ -75,6 +76,15 @@ for (const [backend, name, build, usesDeltas, batched, features] of [
   ['wasm', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false, CONV_INPUT],
   ['wasm', 'Sequential conv/BN/pool/dense, batched candidates', () => tinyConvSeq(2), true, true, CONV_INPUT],
   ['wasm', 'functional MLP: dense chains into a residual add, batched candidates', () => mlpResidual(2), true, true, MLP_INPUT],
+  // A layer called more than once: the delta paths fall back to the suffix re-run for it and for chains through it.
+  ['cpu', 'functional MLP: a Dense layer called twice', () => sharedDenseMlp(2), true, false, MLP_INPUT],
+  ['cpu', 'functional conv net: a Conv2D layer called twice', () => sharedConvNet(2), true, false, CONV_INPUT],
+  ['cpu', 'functional MLP: a sub-model called twice, its first layer also called on its own', () => reusedSubModel(2), false, false, MLP_INPUT],
+  ['wasm', 'functional MLP: a Dense layer called twice', () => sharedDenseMlp(2), true, false, MLP_INPUT],
+  // Kernel and bias regularizers: their penalties are part of every candidate's loss, as under model.fit.
+  ['cpu', 'Sequential conv net with L2 and L1L2 kernel and bias regularizers', () => regularizedConvNet(2), true, false, CONV_INPUT],
+  ['cpu', 'functional MLP with L2 and L1L2 kernel and bias regularizers', () => regularizedMlp(2), true, false, MLP_INPUT],
+  ['wasm', 'functional MLP with L2 and L1L2 kernel and bias regularizers', () => regularizedMlp(2), true, false, MLP_INPUT],
 ] as const) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {

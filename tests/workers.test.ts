@@ -6,6 +6,7 @@ import { RSOOptimizer } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import type { StepResult } from '../src/index.js';
 import { chainResidual, mlpResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
+import { disposeModel, regularizedMlp, reusedSubModel, sharedDenseMlp } from './shared-models.js';
 
 beforeAll(useCpu);
 
@@ -52,6 +53,9 @@ describe('sharded model engine (worker threads)', () => {
     ['cpu', 'DAG with conv chains and a residual add', () => chainResidual(4, [8, 8, 1]), [8, 8, 1]],
     ['wasm', 'DAG with conv chains and a residual add', () => chainResidual(4, [8, 8, 1]), [8, 8, 1]],
     ['wasm', 'MLP DAG with dense chains and a residual add', () => mlpResidual(4), [8]],
+    // Rebuilt from JSON in every thread: a layer called twice keeps its two calls, regularizers come along.
+    ['cpu', 'MLP DAG with a Dense layer called twice', () => sharedDenseMlp(4), [8]],
+    ['cpu', 'MLP DAG with L2 and L1L2 kernel and bias regularizers', () => regularizedMlp(4), [8]],
   ] as const) {
     it(`${name} on ${backend}: 2 and 3 threads make the decisions of 1 thread up to near-ties, losses within 1e-5`, async () => {
       expect(await tf.setBackend(backend)).toBe(true);
@@ -69,7 +73,7 @@ describe('sharded model engine (worker threads)', () => {
           const again = await run(build, x, y, workers);
           expect(again.steps).toEqual(many.steps);
           expect(weightsOf(again.model)).toEqual(weightsOf(many.model));
-          again.model.dispose();
+          disposeModel(again.model);
         }
         // Compare step by step until the paths part. Shard sums are added in another order, so they may part
         // only where two candidates tie within float32 rounding; such a step is reported, and the run must
@@ -96,9 +100,9 @@ describe('sharded model engine (worker threads)', () => {
           for (let i = 0; i < w1.length; i++) expect(Math.abs(w1[i]! - w2[i]!)).toBeLessThan(1e-5);
           expect(many.opt.searchState()).toEqual(one.opt.searchState());
         }
-        many.model.dispose();
+        disposeModel(many.model);
       }
-      one.model.dispose();
+      disposeModel(one.model);
       x.dispose();
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
@@ -137,6 +141,14 @@ describe('sharded model engine (worker threads)', () => {
     await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 1.5 })).rejects.toThrow(/workers/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: 2 })).rejects.toThrow(/nodeWorkers\(2\) from 'tfjs-rso\/node'/);
     await expect(opt().fit(tinyConvSeq(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, batchCandidates: 'yes' as unknown as boolean })).rejects.toThrow(/batchCandidates must be true or false/);
+    x.dispose();
+    y.dispose();
+  }, 60_000);
+
+  it('rejects a nested model holding a BatchNormalization layer, whose statistics a thread would take from its shard alone', async () => {
+    const { x, y } = toyData(32, [8], 5);
+    const fit = new RSOOptimizer(config).fit(reusedSubModel(1), x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: 2, verbose: 0, workers: nodeWorkers(2), batchNormSamples: 0 });
+    await expect(fit).rejects.toThrow(/nested model \S+ holds a BatchNormalization layer/);
     x.dispose();
     y.dispose();
   }, 60_000);

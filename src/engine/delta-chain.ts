@@ -42,8 +42,8 @@ export interface DeltaChain {
   readonly rest: readonly GraphNode[];
   /** Tensors from the cut that `rest` reads (skip connections from below the searched layer). */
   readonly restInputs: readonly number[];
-  /** The model's output. */
-  readonly output: SymbolicTensor;
+  /** The model's outputs: those the chain reaches are computed by `next` and `rest`, the others come from the cut. */
+  readonly outputs: readonly SymbolicTensor[];
 }
 
 interface LayerInternals {
@@ -92,12 +92,13 @@ function activationStep(l: GraphLayer): ChannelStep | null | 'unsupported' {
 
 /**
  * Recognises `conv → (avg pool | BN | activation)* → conv → …` or `dense → (BN | activation)* → dense → …`
- * starting at the searched layer, where every tensor on the path has one consumer. Returns null when the group
- * does not have that shape (the caller falls back to re-running the suffix, which is exact for any graph).
+ * starting at the searched layer, where every tensor on the path has one consumer and every layer on it is
+ * called once (see {@link ModelGraph.shared}). Returns null when the group does not have that shape (the caller
+ * falls back to re-running the suffix, which is exact for any graph).
  */
 export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: ReadonlySet<string>): DeltaChain | null {
   const first = cut.suffix[0];
-  if (first === undefined) return null;
+  if (first === undefined || graph.shared.has(first.layer)) return null;
   const i0 = internals(first.layer);
   const steps: ChannelStep[] = [];
   let kind: DeltaChain['kind'];
@@ -121,7 +122,7 @@ export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: R
     const cs = consumers.get(t.id) ?? [];
     if (cs.length !== 1 || outputIds.has(t.id)) return null;
     const n = cs[0]!;
-    if (n.inputs.length !== 1) return null;
+    if (n.inputs.length !== 1 || graph.shared.has(n.layer)) return null;
     head.push(n);
     const cls = n.layer.getClassName();
     const li = internals(n.layer);
@@ -149,7 +150,7 @@ export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: R
         nextActivation: kind === 'dense' && !isLinear(n.layer) && nextAct ? (x) => nextAct.apply(x) : null,
         rest,
         restInputs,
-        output: graph.outputs[0]!,
+        outputs: graph.outputs,
       };
     }
     const rank = t.shape.length;
@@ -356,7 +357,7 @@ export function chainLosses(
   flat: number,
   current: number,
   candidates: Float32Array,
-  loss: (values: Map<number, tf.Tensor>) => number,
+  loss: (values: ReadonlyMap<number, tf.Tensor>) => number,
   stats: BatchStats,
   head: ChainHead,
   stacked = false,
@@ -404,7 +405,9 @@ export function chainLosses(
       for (const id of chain.restInputs) values.set(id, tf.concat(Array.from({ length: k }, () => cut.get(id)!), 0));
       values.set(nextId, tf.concat(Array.from({ length: k }, (_, j) => nextFor(j)), 0));
       runNodesStacked(chain.rest, values, k, stats);
-      tf.split(values.get(chain.output.id)!, k, 0).forEach((part, j) => (out[j] = loss(new Map([[chain.output.id, part]]))));
+      // Each candidate's outputs: its part of the stacked ones, and from the cut those the chain does not reach.
+      const parts = chain.outputs.filter((o) => values.has(o.id)).map((o) => [o.id, tf.split(values.get(o.id)!, k, 0)] as const);
+      for (let j = 0; j < k; j++) out[j] = loss(new Map([...cut, ...parts.map(([id, p]) => [id, p[j]!] as const)]));
     } else if (stats.sharded) {
       // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
       const rests = Array.from(candidates, (_, k) => startRest(k));

@@ -22,6 +22,11 @@ export interface ModelGraph {
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
   readonly nodes: readonly GraphNode[];
+  /**
+   * Layers called more than once, counting the calls made inside nested models (a nested model called twice
+   * calls each of its layers twice). A change of their weights moves every call, so the delta paths skip them.
+   */
+  readonly shared: ReadonlySet<GraphLayer>;
 }
 
 interface InboundNode {
@@ -51,7 +56,49 @@ export function buildGraph(model: LayersModel): ModelGraph {
     nodes.push({ layer: t.sourceLayer as unknown as GraphLayer, inputs: inbound.inputTensors, outputs: inbound.outputTensors, kwargs });
   };
   for (const o of model.outputs) visit(o);
-  return { inputs: model.inputs, outputs: model.outputs, nodes };
+  return { inputs: model.inputs, outputs: model.outputs, nodes, shared: sharedLayers(nodes) };
+}
+
+/**
+ * The model a layer is, when a model is nested in another as one of its layers.
+ *
+ * @param layer - A layer of a graph node.
+ * @returns The layer as a model, or null for a plain layer.
+ */
+export function nestedModel(layer: GraphLayer): LayersModel | null {
+  const m = layer as unknown as Partial<LayersModel>;
+  return Array.isArray(m.layers) && Array.isArray(m.inputs) && Array.isArray(m.outputs) ? (m as LayersModel) : null;
+}
+
+/** Layers with more than one call among `nodes` and the calls inside the nested models they call. */
+function sharedLayers(nodes: readonly GraphNode[]): Set<GraphLayer> {
+  const calls = new Map<GraphLayer, number>();
+  const count = (ns: readonly GraphNode[]): void => {
+    for (const n of ns) {
+      calls.set(n.layer, (calls.get(n.layer) ?? 0) + 1);
+      const inner = nestedModel(n.layer);
+      if (inner !== null) count(buildGraph(inner).nodes);
+    }
+  };
+  count(nodes);
+  return new Set([...calls].filter(([, c]) => c > 1).map(([l]) => l));
+}
+
+/**
+ * The first nested model of the graph that holds a BatchNormalization layer (at any depth), or null. Such a
+ * layer normalises with the statistics of what it sees, which under sharding is one thread's part of the batch.
+ *
+ * @param graph - The model's graph.
+ * @returns The nested model's layer name, or null.
+ */
+export function nestedBatchNorm(graph: ModelGraph): string | null {
+  const hasBatchNorm = (m: LayersModel): boolean =>
+    m.layers.some((l) => l.getClassName() === 'BatchNormalization' || (nestedModel(l as unknown as GraphLayer) !== null && hasBatchNorm(l as unknown as LayersModel)));
+  for (const n of graph.nodes) {
+    const inner = nestedModel(n.layer);
+    if (inner !== null && hasBatchNorm(inner)) return n.layer.name;
+  }
+  return null;
 }
 
 /**
@@ -189,7 +236,10 @@ export interface GraphCut {
   readonly suffix: readonly GraphNode[];
   /** Nodes needed to compute the cut from the model inputs, in topological order. */
   readonly prefix: readonly GraphNode[];
-  /** Tensors produced outside the suffix (or model inputs) and consumed by it: every tensor crossing the cut. */
+  /**
+   * Tensors produced outside the suffix (or model inputs) and consumed by it, every tensor crossing the cut, and
+   * the model outputs the suffix does not produce.
+   */
   readonly cut: readonly SymbolicTensor[];
 }
 
@@ -205,6 +255,8 @@ export function cutGraph(graph: ModelGraph, layers: ReadonlySet<string>): GraphC
   }
   const cutMap = new Map<number, SymbolicTensor>();
   for (const node of suffix) for (const s of node.inputs) if (!inSuffix.has(s.id)) cutMap.set(s.id, s);
+  // Outputs the changed layers do not reach are computed once with the cut.
+  for (const o of graph.outputs) if (!inSuffix.has(o.id)) cutMap.set(o.id, o);
   const cut = [...cutMap.values()];
   // Ancestors of the cut, outside the suffix.
   const needed = new Set(cut.map((s) => s.id));

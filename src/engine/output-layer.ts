@@ -15,9 +15,9 @@ interface DenseInternals {
 }
 
 /**
- * Recognises a searched group that is the output layer alone: a Dense layer with a softmax activation on a
- * rank-2 input, whose output is the model's, with `categoricalCrossentropy` as the loss. Returns null otherwise
- * (the caller re-runs the suffix, which is exact for any graph).
+ * Recognises a searched group that is the output layer alone: a Dense layer called once, with a softmax
+ * activation on a rank-2 input, whose output is the model's only one, with `categoricalCrossentropy` as the
+ * loss. Returns null otherwise (the caller re-runs the suffix, which is exact for any graph).
  */
 export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string | undefined): OutputLayer | null {
   if (loss !== 'categoricalCrossentropy' || cut.suffix.length !== 1) return null;
@@ -25,7 +25,8 @@ export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string 
   const layer = node.layer as unknown as DenseInternals;
   if (node.layer.getClassName() !== 'Dense' || layer.activation?.getClassName().toLowerCase() !== 'softmax') return null;
   if (node.inputs.length !== 1 || node.inputs[0]!.shape.length !== 2) return null;
-  if (node.outputs[0]!.id !== graph.outputs[0]!.id || layer.kernel === undefined) return null;
+  if (graph.outputs.length !== 1 || node.outputs[0]!.id !== graph.outputs[0]!.id || layer.kernel === undefined) return null;
+  if (graph.shared.has(node.layer)) return null;
   return { node, kernel: layer.kernel.read(), bias: layer.bias?.read() ?? null };
 }
 

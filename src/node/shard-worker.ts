@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const batcher = makeBatcher(xs, ys, d.batchSize, d.shuffle, search.config.seed);
   // The shard's share of the loss changes with the batch (the last batch of a pass is smaller).
   const shard = { reducer, lossScale: 1 };
-  const evaluator = createModelEvaluator(model, variables, search.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {
+  const evaluator = createModelEvaluator(model, variables, search.weightGroups, objective.loss, {
     ...d.engine,
     ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: d.lossReduction } }),
     shard,
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     shard.lossScale = shardLossScale(rows, d.rank, d.size, d.lossReduction);
     const batch = batcher.next(cycle, chunk, start, count);
     try {
-      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs[0]!, batch.ys[0]!);
+      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys);
       runBatch(search, evaluator, keepGoing);
     } finally {
       tf.dispose([...batch.xs, ...batch.ys]);

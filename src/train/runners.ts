@@ -86,7 +86,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       shard.lossScale = shardLossScale(rows, 0, workers, options.lossReduction);
       const batch = batcher.next(cycle, chunk, start, count);
       try {
-        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs[0]!, batch.ys[0]!);
+        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys);
         const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()));
         return last.losses[last.accepted]!;
       } finally {
@@ -105,40 +105,45 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
   };
 }
 
-/** Whether the model engine can take this model; `'auto'` falls back to the closure path elsewhere. */
-function engineSupports(model: LayersModel): boolean {
-  const penalties = tf.tidy(() => model.calculateLosses().length);
-  return model.inputs.length === 1 && model.outputs.length === 1 && penalties === 0;
+/** The model engine for this model, or the error that says why it does not take it. */
+function tryModelEvaluator(ctx: RunnerContext, shard: ShardOption | null): ModelEvaluator | Error {
+  const { model, optimizer, objective, options } = ctx;
+  try {
+    return createModelEvaluator(model, ctx.variables, optimizer.weightGroups, objective.loss, {
+      ...options.engineOptions,
+      ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: objective.reduction } }),
+      ...(shard === null ? {} : { shard }),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) return e;
+    throw e;
+  }
 }
+
+/** The all-reduce of a pool, and the shard's share of the loss, which run() sets per batch (the last batch of a pass is smaller). */
+type ShardOption = { readonly reducer: ShardPool['reducer']; lossScale: number };
 
 /**
  * Picks the evaluator for `rso.fit`: the model engine (with worker threads when asked) or the closure path.
+ * `engine: 'auto'` takes the model engine wherever it accepts the model (it refuses, for example, penalties it
+ * cannot tie to a weight) and the closure path elsewhere.
  *
- * @throws RangeError when `engine: 'model'` or `workers` > 1 is asked for a model the engine does not take.
+ * @throws RangeError when `engine: 'model'` or `workers` is asked for a model the engine does not take.
  */
 export async function chooseRunner(ctx: RunnerContext): Promise<BatchRunner> {
   const { options, model, optimizer, objective } = ctx;
-  const supported = engineSupports(model);
-  if (options.engine === 'closure' || (options.engine === 'auto' && !supported && options.workers === null)) return closureRunner(ctx);
-  if (!supported) {
-    throw new RangeError(`rso.fit: the model engine needs one input, one output and no regularizers (engine '${options.engine}'${options.workers === null ? '' : ', with workers'}); use engine 'closure'`);
+  if (options.engine === 'closure') return closureRunner(ctx);
+  if (options.workers === null) {
+    const evaluator = tryModelEvaluator(ctx, null);
+    if (!(evaluator instanceof Error)) return modelRunner(ctx, evaluator, null, { lossScale: 1 });
+    if (options.engine === 'auto') return closureRunner(ctx);
+    throw evaluator;
   }
-  const pool =
-    options.workers === null
-      ? null
-      : await options.workers.start({ model, optimizer, data: ctx.train, batchSize: options.batchSize, shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions });
-  const shard = { reducer: pool?.reducer, lossScale: 1 };
-  try {
-    const evaluator = createModelEvaluator(model, ctx.variables, optimizer.weightGroups, (yt, yp) => objective.loss([yt], [yp]), {
-      ...options.engineOptions,
-      ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: objective.reduction } }),
-      // The shard's share of the loss changes with the batch (the last batch of a pass is smaller): run() sets it.
-      ...(pool === null ? {} : { shard: shard as { reducer: ShardPool['reducer']; lossScale: number } }),
-    });
-    return modelRunner(ctx, evaluator, pool, shard);
-  } catch (e) {
-    // The workers are already waiting for their first batch.
-    await pool?.close(true);
-    throw e;
-  }
+  const pool = await options.workers.start({ model, optimizer, data: ctx.train, batchSize: options.batchSize, shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions });
+  const shard: ShardOption = { reducer: pool.reducer, lossScale: 1 };
+  const evaluator = tryModelEvaluator(ctx, shard);
+  if (!(evaluator instanceof Error)) return modelRunner(ctx, evaluator, pool, shard);
+  // The workers are already waiting for their first batch.
+  await pool.close(true);
+  throw new RangeError(`rso.fit: worker threads need the model engine, which refuses this model: ${evaluator.message}`, { cause: evaluator });
 }

@@ -4,6 +4,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { StepResult } from '../src/index.js';
+import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
+import type { NoGradientOp } from './no-gradient-models.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
 import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
 
@@ -85,6 +87,9 @@ for (const [backend, name, build, usesDeltas, batched, features] of [
   ['cpu', 'Sequential conv net with L2 and L1L2 kernel and bias regularizers', () => regularizedConvNet(2), true, false, CONV_INPUT],
   ['cpu', 'functional MLP with L2 and L1L2 kernel and bias regularizers', () => regularizedMlp(2), true, false, MLP_INPUT],
   ['wasm', 'functional MLP with L2 and L1L2 kernel and bias regularizers', () => regularizedMlp(2), true, false, MLP_INPUT],
+  // Ops without a (useful) gradient, in a custom layer between Dense layers: the layers around it take the suffix.
+  ...(Object.keys(NO_GRADIENT_OPS) as NoGradientOp[]).map((op) => ['cpu', `MLP with a ${op} layer (no gradient)`, () => opMlp(op, 2), true, false, MLP_INPUT] as const),
+  ['wasm', 'MLP with a greater layer (no gradient)', () => opMlp('greater', 2), true, false, MLP_INPUT],
 ] as const) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {

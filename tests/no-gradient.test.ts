@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
-import { useCpu } from './helpers.js';
+import { toyData, useCpu } from './helpers.js';
+import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
+import type { NoGradientOp } from './no-gradient-models.js';
 
 beforeAll(useCpu);
 
@@ -65,6 +67,44 @@ describe('a model with an op that has no gradient', () => {
       console.log(`hard-threshold net under ${trainer}: training accuracy ${before.toFixed(3)} → ${after.toFixed(3)} after ${opt.step} steps`);
       expect(after).toBeGreaterThan(Math.max(before, 0.5) + 0.15);
       model.dispose();
+      tf.dispose([x, y]);
+    });
+  }
+});
+
+describe('ops that backprop cannot train through, in a hidden layer', () => {
+  for (const op of Object.keys(NO_GRADIENT_OPS) as NoGradientOp[]) {
+    it(`${op}: SGD fails or leaves the layers below unchanged; RSO trains them under model.fit and rso.fit`, async () => {
+      const { x, y } = toyData(96, [8], 21);
+      // SGD: tfjs either has no gradient for the op, or its gradient is zero, so nothing below it moves.
+      const sgdModel = opMlp(op, 4);
+      sgdModel.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
+      const below = () => sgdModel.layers[0]!.getWeights().map((w) => Array.from(w.dataSync()));
+      const start = below();
+      let sgdError = '';
+      try {
+        await sgdModel.fit(x, y, { batchSize: 32, epochs: 2, verbose: 0 });
+      } catch (e) {
+        sgdError = (e as Error).message;
+      }
+      if (sgdError === '') expect(below()).toEqual(start);
+      else expect(sgdError).toMatch(/gradient function not found/);
+      sgdModel.dispose();
+      // RSO moves every layer, through both trainers.
+      for (const trainer of ['model.fit', 'rso.fit'] as const) {
+        const model = opMlp(op, 4);
+        const opt = new RSOOptimizer({ seed: 3, cycles: 4 });
+        model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+        const first = model.layers[0]!.getWeights()[0]!.dataSync().slice();
+        const before = accuracy(model, x, y);
+        if (trainer === 'model.fit') await model.fit(x, y, { batchSize: 32, epochs: 40, shuffle: false, verbose: 0 });
+        else await opt.fit(model, x, y, { batchSize: 32, cycles: 4, verbose: 0 });
+        const after = accuracy(model, x, y);
+        console.log(`${op} under ${trainer}: training accuracy ${before.toFixed(3)} → ${after.toFixed(3)} (${opt.step} steps; SGD: ${sgdError === '' ? 'zero gradient below the op' : 'no gradient'})`);
+        expect(Array.from(model.layers[0]!.getWeights()[0]!.dataSync())).not.toEqual(Array.from(first));
+        expect(after).toBeGreaterThan(before + 0.1);
+        model.dispose();
+      }
       tf.dispose([x, y]);
     });
   }

@@ -109,3 +109,32 @@ describe('ops that backprop cannot train through, in a hidden layer', () => {
     });
   }
 });
+
+describe('a loss that is not differentiable', () => {
+  it('trains a network directly on its error rate (the 0-1 loss), with rso.fit', async () => {
+    const { x, y } = toyData(120, [8], 31);
+    // The share of examples whose arg-max is wrong: piecewise constant, its gradient is zero or undefined.
+    const errorRate = (yt: tf.Tensor, yp: tf.Tensor) => tf.cast(tf.notEqual(tf.argMax(yp, -1), tf.argMax(yt, -1)), 'float32');
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [8], units: 6, activation: 'tanh', kernelInitializer: tfl.initializers.heNormal({ seed: 5 }) }),
+        tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.heNormal({ seed: 6 }) }),
+      ],
+    });
+    const opt = new RSOOptimizer({ seed: 2, cycles: 6 });
+    model.compile({ optimizer: opt, loss: errorRate });
+    const before = accuracy(model, x, y);
+    const history = await opt.fit(model, x, y, { batchSize: 120, cycles: 6, verbose: 0, batchNormSamples: 0 });
+    const after = accuracy(model, x, y);
+    const losses = history.history['loss'] as number[];
+    console.log(`trained on its error rate: accuracy ${before.toFixed(3)} → ${after.toFixed(3)}, error-rate loss per cycle ${losses.map((l) => l.toFixed(3)).join(', ')}`);
+    // With the whole set as the batch (and no BN or dropout), the kept loss is exactly 1 − accuracy, and the greedy
+    // rule never lets it rise.
+    const last = opt.lastStepResult!;
+    expect(last.losses[last.accepted]!).toBeCloseTo(1 - after, 5);
+    losses.slice(1).forEach((l, i) => expect(l).toBeLessThanOrEqual(losses[i]!));
+    expect(after).toBeGreaterThan(before + 0.2);
+    model.dispose();
+    tf.dispose([x, y]);
+  });
+});

@@ -30,15 +30,26 @@ export interface CutCache {
   current(cut: GraphCut): Cut;
   /** Drops every cached cut (the group changed); the caller resets the host budget. */
   clear(): void;
-  /** Batches whose cut was served from the cache. */
-  readonly hits: number;
-  /** Batches whose cut was computed. */
-  readonly misses: number;
-  /** Backend bytes held now. */
-  readonly cachedBytes: number;
+  /** Batches whose cut was served from the cache (`hits`) or computed (`misses`), and the backend bytes held now. */
+  stats(): { readonly hits: number; readonly misses: number; readonly cachedBytes: number };
 }
 
 type HostCut = Map<number, { readonly data: Float32Array; readonly shape: number[] }>;
+
+/** Runs the prefix of `c` on the model inputs `xs` (training mode, variables frozen) and keeps the cut's values. */
+function computeCut(graph: ModelGraph, c: GraphCut, xs: readonly tf.Tensor[], frozen: Frozen, stats: BatchStats): Cut {
+  const out = frozen(() =>
+    tf.tidy(() => {
+      const values = new Map<number, tf.Tensor>(graph.inputs.map((s, i) => [s.id, xs[i]!]));
+      runNodes(c.prefix, values, true, stats);
+      return c.cut.map((s) => tf.clone(values.get(s.id)!));
+    }),
+  );
+  return new Map(c.cut.map((s, i) => [s.id, tf.keep(out[i]!)]));
+}
+
+/** A host copy of a cut. */
+const toHost = (c: Cut): HostCut => new Map([...c].map(([id, t]) => [id, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }]));
 
 /**
  * A cut cache in backend memory up to `backendBytes`, then in host memory within `host`; beyond both, cuts are
@@ -66,20 +77,10 @@ export function createCutCache(graph: ModelGraph, backendBytes: number, host: Ho
     if (current !== null && currentOwned) dropCut(current);
     current = null;
   };
-  const computeCut = (c: GraphCut, xs: readonly tf.Tensor[]): Cut => {
-    const out = frozen(() =>
-      tf.tidy(() => {
-        const values = new Map<number, tf.Tensor>(graph.inputs.map((s, i) => [s.id, xs[i]!]));
-        runNodes(c.prefix, values, true, stats);
-        return c.cut.map((s) => tf.clone(values.get(s.id)!));
-      }),
-    );
-    return new Map(c.cut.map((s, i) => [s.id, tf.keep(out[i]!)]));
-  };
   // Computes the cut of `b` and caches it where every shard agrees it fits: backend, else host, else nowhere.
   const miss = (gc: GraphCut, b: Batch): Cut => {
     misses++;
-    const c = computeCut(gc, b.xs);
+    const c = computeCut(graph, gc, b.xs, frozen, stats);
     const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
     currentOwned = true;
     const [fitsBackend, fitsHost] = agree(cachedBytes + bytes <= backendBytes, host.fits(bytes));
@@ -88,7 +89,7 @@ export function createCutCache(graph: ModelGraph, backendBytes: number, host: Ho
       cachedBytes += bytes;
       currentOwned = false;
     } else if (fitsHost) {
-      hostCache.set(b.key, new Map([...c].map(([id, t]) => [id, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }])));
+      hostCache.set(b.key, toHost(c));
       host.add(bytes);
     }
     current = c;
@@ -129,14 +130,6 @@ export function createCutCache(graph: ModelGraph, backendBytes: number, host: Ho
       hostCache = new Map();
       cachedBytes = 0;
     },
-    get hits() {
-      return hits;
-    },
-    get misses() {
-      return misses;
-    },
-    get cachedBytes() {
-      return cachedBytes;
-    },
+    stats: () => ({ hits, misses, cachedBytes }),
   };
 }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { computeHead, refreshHead } from './delta-chain.js';
-import type { ChainHead, DeltaChain } from './delta-chain.js';
+import { computeHead, refreshHead } from './chain-head.js';
+import type { ChainHead } from './chain-head.js';
+import type { DeltaChain } from './delta-chain.js';
 import type { BatchStats } from './graph.js';
 import type { HostBudget } from './host-budget.js';
 import type { Agree } from './shard-vote.js';
@@ -22,10 +23,8 @@ export interface HeadCache {
   change(channel: number): void;
   /** Drops every kept head and the log (the group changed); the caller resets the host budget. */
   clear(): void;
-  /** Steps whose head was kept, brought up to date. */
-  readonly hits: number;
-  /** Steps that computed their head in full. */
-  readonly misses: number;
+  /** Steps whose head was kept, brought up to date (`hits`), and steps that computed it in full (`misses`). */
+  stats(): { readonly hits: number; readonly misses: number };
 }
 
 /**
@@ -76,11 +75,6 @@ export function createHeadCache(host: HostBudget, agree: Agree, stats: BatchStat
       heads = new Map();
       changes = [];
     },
-    get hits() {
-      return hits;
-    },
-    get misses() {
-      return misses;
-    },
+    stats: () => ({ hits, misses }),
   };
 }

@@ -4,12 +4,14 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { createChannelNorm } from './channel-norm.js';
+import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import { chainLosses } from './delta-chain.js';
+import { chainLosses } from './chain-losses.js';
 import { outputLosses } from './output-layer.js';
 import { createPenalties } from './penalties.js';
+import type { Penalties } from './penalties.js';
 import { createPlans } from './plans.js';
 import type { Plans } from './plans.js';
 import { createCutCache } from './cut-cache.js';
@@ -17,6 +19,7 @@ import type { Cut, CutCache } from './cut-cache.js';
 import { createHeadCache } from './head-cache.js';
 import type { HeadCache } from './head-cache.js';
 import { createHostBudget } from './host-budget.js';
+import type { HostBudget } from './host-budget.js';
 import { shardAgree, shardCombine } from './shard-vote.js';
 import type { ShardOption } from './shard-vote.js';
 import { createWeightWriter, freezeVariables, otherVariables } from './weight-writer.js';
@@ -169,6 +172,41 @@ function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number
   return { counts, losses };
 }
 
+/** The evaluator's parts, and what only the evaluator itself uses. */
+interface Assembly extends Parts {
+  readonly host: HostBudget;
+  readonly norm: ChannelNorm;
+  readonly penalties: Penalties | null;
+}
+
+/**
+ * Builds the model evaluator's parts, in the order that decides which error a bad model meets first: penalties,
+ * then (sharded) a nested BN model, then a variable no layer holds.
+ */
+function assemble(model: LayersModel, variables: readonly tf.Variable[], groups: readonly WeightGroup[], lossFn: DataLoss, options: ModelEvaluatorOptions): Assembly {
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const host = createHostBudget(options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES);
+  const graph: ModelGraph = buildGraph(model);
+  const weights = createWeightWriter(variables);
+  const shard = options.shard;
+  const norm = createChannelNorm();
+  const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
+  // Runs a function, then puts back every non-trainable variable (BN moving statistics) it changed.
+  const frozen = freezeVariables(otherVariables(variables));
+  const penalties = createPenalties(model, variables);
+  if (shard !== undefined) {
+    const nested = nestedBatchNorm(graph);
+    if (nested !== null) throw new RangeError(`sharded engine: the nested model ${nested} holds a BatchNormalization layer, which would normalise each thread's part of the batch alone; use one thread`);
+  }
+  const plans = createPlans(model, graph, variables, groups, options);
+  // Every shard must take the same path, so the caches vote on where their entries go.
+  const agree = shardAgree(shard);
+  const cuts = createCutCache(graph, cacheBytes, host, agree, frozen, batchStats);
+  const heads = createHeadCache(host, agree, batchStats);
+  const combine = shardCombine(shard);
+  return { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine, lossFn, reduction: options.loss?.reduction, host, norm, penalties };
+}
+
 /**
  * Evaluates candidates by running only the part of the model above the searched group, from cached inputs.
  *
@@ -206,26 +244,9 @@ export function createModelEvaluator(
   lossFn: DataLoss,
   options: ModelEvaluatorOptions = {},
 ): ModelEvaluator {
-  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  const host = createHostBudget(options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES);
-  const graph: ModelGraph = buildGraph(model);
-  const weights = createWeightWriter(variables);
-  const shard = options.shard;
-  const norm = createChannelNorm();
-  const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
-  // Runs a function, then puts back every non-trainable variable (BN moving statistics) it changed.
-  const frozen = freezeVariables(otherVariables(variables));
-  const penalties = createPenalties(model, variables);
-  if (shard !== undefined) {
-    const nested = nestedBatchNorm(graph);
-    if (nested !== null) throw new RangeError(`sharded engine: the nested model ${nested} holds a BatchNormalization layer, which would normalise each thread's part of the batch alone; use one thread`);
-  }
-  const plans = createPlans(model, graph, variables, groups, options);
-  // Every shard must take the same path, so the caches vote on where their entries go.
-  const agree = shardAgree(shard);
-  const cuts = createCutCache(graph, cacheBytes, host, agree, frozen, batchStats);
-  const heads = createHeadCache(host, agree, batchStats);
-  const paths = createPaths({ graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine: shardCombine(shard), lossFn, reduction: options.loss?.reduction });
+  const parts = assemble(model, variables, groups, lossFn, options);
+  const { graph, weights, plans, cuts, heads, host, penalties } = parts;
+  const paths = createPaths(parts);
   let group = -1;
   let pending: { t: number; flat: number; before: number } | null = null;
   const clear = () => {
@@ -270,20 +291,15 @@ export function createModelEvaluator(
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
-    stats: () => ({
-      hits: cuts.hits,
-      misses: cuts.misses,
-      cachedBytes: cuts.cachedBytes,
-      hostBytes: host.used,
-      deltaSteps: paths.counts.deltaSteps,
-      outputSteps: paths.counts.outputSteps,
-      batchedSteps: paths.counts.batchedSteps,
-      headHits: heads.hits,
-      headMisses: heads.misses,
-    }),
+    stats: () => {
+      const { hits, misses, cachedBytes } = cuts.stats();
+      const { deltaSteps, outputSteps, batchedSteps } = paths.counts;
+      const head = heads.stats();
+      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses };
+    },
     dispose() {
       clear();
-      norm.dispose();
+      parts.norm.dispose();
     },
   };
 }

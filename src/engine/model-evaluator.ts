@@ -4,17 +4,26 @@ import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import type { CandidateEvaluator } from './evaluator.js';
 import { createChannelNorm } from './channel-norm.js';
-import { buildGraph, canStack, cutGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
-import type { BatchStats } from './graph.js';
+import type { ChannelNorm } from './channel-norm.js';
+import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
+import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import type { ShardReducer } from './reducer.js';
-import { chainLosses, computeHead, matchDeltaChain, refreshHead } from './delta-chain.js';
-import { matchOutputLayer, outputLosses } from './output-layer.js';
-import type { OutputLayer } from './output-layer.js';
-import type { ChainHead, DeltaChain } from './delta-chain.js';
-import type { GraphCut, ModelGraph } from './graph.js';
+import { chainLosses } from './chain-losses.js';
+import { outputLosses } from './output-layer.js';
 import { createPenalties } from './penalties.js';
-import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
+import type { Penalties } from './penalties.js';
+import { createPlans } from './plans.js';
+import type { Plans } from './plans.js';
+import { createCutCache } from './cut-cache.js';
+import type { Cut, CutCache } from './cut-cache.js';
+import { createHeadCache } from './head-cache.js';
+import type { HeadCache } from './head-cache.js';
+import { createHostBudget } from './host-budget.js';
+import type { HostBudget } from './host-budget.js';
+import { shardAgree, shardCombine } from './shard-vote.js';
+import type { ShardOption } from './shard-vote.js';
+import { createWeightWriter, freezeVariables, otherVariables } from './weight-writer.js';
+import type { Frozen, WeightWriter } from './weight-writer.js';
 
 /** Default backend memory for cached layer inputs: 1 GiB, well inside the 4 GiB wasm heap. */
 export const DEFAULT_CACHE_BYTES = 1024 ** 3;
@@ -53,7 +62,7 @@ export interface ModelEvaluatorOptions {
    * whole-batch statistics through `reducer`, and a candidate's loss is the sum over shards of `lossScale`
    * times the shard's loss (`lossScale` = shard size / batch size for a mean loss, 1 for a sum).
    */
-  readonly shard?: { readonly reducer: ShardReducer; readonly lossScale: number };
+  readonly shard?: ShardOption;
 }
 
 /** Counters of the model evaluator's cache. */
@@ -78,9 +87,6 @@ export interface ModelEvaluatorStats {
   readonly headMisses: number;
 }
 
-/** A kept head is recomputed in full after this many channel updates, so rounding cannot drift far. */
-const HEAD_REFRESH = 64;
-
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
 export interface ModelEvaluator extends CandidateEvaluator {
   /**
@@ -94,30 +100,111 @@ export interface ModelEvaluator extends CandidateEvaluator {
   dispose(): void;
 }
 
-type Cut = Map<number, tf.Tensor>;
-
 /**
  * The data loss of a batch: targets and predictions in the model's output order, e.g. the weighted sum over
  * outputs of each output's mean loss. The model engine adds the regularization penalties to it.
  */
 export type DataLoss = (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Scalar;
 
+/** What the path dispatch reads: the evaluator's parts. */
+interface Parts {
+  readonly graph: ModelGraph;
+  readonly variables: readonly tf.Variable[];
+  readonly weights: WeightWriter;
+  readonly plans: Plans;
+  readonly cuts: CutCache;
+  readonly heads: HeadCache;
+  readonly batchStats: BatchStats;
+  readonly frozen: Frozen;
+  readonly combine: (local: Float64Array) => Float64Array;
+  readonly lossFn: DataLoss;
+  readonly reduction: 'mean' | 'sum' | undefined;
+}
+
+/** Counters of the paths taken. */
+interface PathCounts {
+  deltaSteps: number;
+  outputSteps: number;
+  batchedSteps: number;
+}
+
 /**
- * For each variable, the names of the model's layers whose weights hold it: a nested model holds the weights of
- * its layers, and a layer called both inside a nested model and directly has two owners.
- *
- * @throws RangeError for a variable that no layer of the model holds.
+ * The data loss of each candidate of scalar (t, flat) of group `gi` on the whole batch, with `cut` the group's
+ * cut on the current batch: by the output layer's path, a delta chain, or re-running the suffix.
  */
-function layerOwners(model: LayersModel, variables: readonly tf.Variable[]): string[][] {
-  const owners = new Map<number, string[]>();
-  for (const layer of model.layers) {
-    for (const w of layer.weights) owners.set(w.read().id, [...(owners.get(w.read().id) ?? []), layer.name]);
+function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array } {
+  const { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine } = p;
+  const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0 };
+  // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
+  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(p.lossFn(cuts.batch!.ys, graph.outputs.map((o) => values.get(o.id)!)));
+  const suffixLoss = (c: GraphCut, cut: Cut): number =>
+    frozen(() =>
+      tf.tidy(() => {
+        const values = new Map(cut);
+        runNodes(c.suffix, values, true, batchStats);
+        return lossOf(values);
+      }),
+    );
+  const losses = (gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array => {
+    const { chain, stacked, output } = plans.get(gi);
+    if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
+      counts.outputSteps++;
+      const h = cut.get(output.node.inputs[0]!.id)!;
+      return combine(outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!));
+    }
+    if (chain !== null && variables[t] === chain.kernel) {
+      counts.deltaSteps++;
+      if (stacked) counts.batchedSteps++;
+      const local = frozen(() => {
+        const head = heads.head(cuts.batch!.key, chain, cut);
+        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
+      });
+      return combine(local);
+    }
+    const c = plans.get(gi).cut;
+    const out = new Float64Array(candidates.length);
+    for (let k = 0; k < candidates.length; k++) {
+      weights.write(t, flat, candidates[k]!);
+      out[k] = suffixLoss(c, cut);
+    }
+    return combine(out);
+  };
+  return { counts, losses };
+}
+
+/** The evaluator's parts, and what only the evaluator itself uses. */
+interface Assembly extends Parts {
+  readonly host: HostBudget;
+  readonly norm: ChannelNorm;
+  readonly penalties: Penalties | null;
+}
+
+/**
+ * Builds the model evaluator's parts, in the order that decides which error a bad model meets first: penalties,
+ * then (sharded) a nested BN model, then a variable no layer holds.
+ */
+function assemble(model: LayersModel, variables: readonly tf.Variable[], groups: readonly WeightGroup[], lossFn: DataLoss, options: ModelEvaluatorOptions): Assembly {
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const host = createHostBudget(options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES);
+  const graph: ModelGraph = buildGraph(model);
+  const weights = createWeightWriter(variables);
+  const shard = options.shard;
+  const norm = createChannelNorm();
+  const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
+  // Runs a function, then puts back every non-trainable variable (BN moving statistics) it changed.
+  const frozen = freezeVariables(otherVariables(variables));
+  const penalties = createPenalties(model, variables);
+  if (shard !== undefined) {
+    const nested = nestedBatchNorm(graph);
+    if (nested !== null) throw new RangeError(`sharded engine: the nested model ${nested} holds a BatchNormalization layer, which would normalise each thread's part of the batch alone; use one thread`);
   }
-  return variables.map((v) => {
-    const names = owners.get(v.id);
-    if (names === undefined) throw new RangeError(`model evaluator: variable ${v.name} is not a weight of any layer of the model`);
-    return names;
-  });
+  const plans = createPlans(model, graph, variables, groups, options);
+  // Every shard must take the same path, so the caches vote on where their entries go.
+  const agree = shardAgree(shard);
+  const cuts = createCutCache(graph, cacheBytes, host, agree, frozen, batchStats);
+  const heads = createHeadCache(host, agree, batchStats);
+  const combine = shardCombine(shard);
+  return { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine, lossFn, reduction: options.loss?.reduction, host, norm, penalties };
 }
 
 /**
@@ -157,222 +244,15 @@ export function createModelEvaluator(
   lossFn: DataLoss,
   options: ModelEvaluatorOptions = {},
 ): ModelEvaluator {
-  const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  const hostBudget = options.hostCacheBytes ?? DEFAULT_HOST_CACHE_BYTES;
-  const graph: ModelGraph = buildGraph(model);
-  const weights = createWeightWriter(variables);
-  const shard = options.shard;
-  const norm = createChannelNorm();
-  const batchStats: BatchStats = shard === undefined ? localStats(norm) : reducerStats(shard.reducer, norm);
-  const others = otherVariables(variables);
-  const penalties = createPenalties(model, variables);
-  // Runs fn, then puts back every non-trainable variable (BN moving statistics) it changed.
-  const frozen = <T>(fn: () => T): T => {
-    const snap = snapshotVariables(others);
-    try {
-      return fn();
-    } finally {
-      restoreVariables(snap);
-      for (const s of snap) s.saved.dispose();
-    }
-  };
-
-  if (shard !== undefined) {
-    const nested = nestedBatchNorm(graph);
-    if (nested !== null) throw new RangeError(`sharded engine: the nested model ${nested} holds a BatchNormalization layer, which would normalise each thread's part of the batch alone; use one thread`);
-  }
-  // Which layers own each variable (a layer of a nested model is owned by it too), and which group each tensor belongs to.
-  const ownerOf = layerOwners(model, variables);
-  const groupOfTensor = new Int32Array(variables.length).fill(-1);
-  groups.forEach((g, gi) => g.tensors.forEach((t) => (groupOfTensor[t] = gi)));
-  const cuts = new Map<number, { cut: GraphCut; chain: DeltaChain | null; stacked: boolean; output: OutputLayer | null }>();
-  const planFor = (gi: number) => {
-    let c = cuts.get(gi);
-    if (c === undefined) {
-      const layers = new Set(groups[gi]!.tensors.flatMap((t) => ownerOf[t]!));
-      const cut = cutGraph(graph, layers);
-      const chain = options.deltas === false ? null : matchDeltaChain(graph, cut, layers);
-      const output = options.deltas === false ? null : matchOutputLayer(graph, cut, options.loss?.name);
-      c = { cut, chain, stacked: options.batchCandidates === true && chain !== null && canStack(chain.rest), output };
-      cuts.set(gi, c);
-    }
-    return c;
-  };
-  const cutFor = (gi: number): GraphCut => planFor(gi).cut;
-
+  const parts = assemble(model, variables, groups, lossFn, options);
+  const { graph, weights, plans, cuts, heads, host, penalties } = parts;
+  const paths = createPaths(parts);
   let group = -1;
-  type HostCut = Map<number, { readonly data: Float32Array; readonly shape: number[] }>;
-  let cache = new Map<string, Cut>();
-  let hostCache = new Map<string, HostCut>();
-  let cachedBytes = 0;
-  let hostBytes = 0;
-  let hits = 0;
-  let misses = 0;
-  let deltaSteps = 0;
-  let batchedSteps = 0;
-  let outputSteps = 0;
-  let headHits = 0;
-  let headMisses = 0;
-  // Heads of the delta path per chunk, and the output channels changed since the group's search began
-  // (-1: a change that touches every channel).
-  let heads = new Map<string, { head: ChainHead; version: number }>();
-  let changes: number[] = [];
   let pending: { t: number; flat: number; before: number } | null = null;
-  let batch: { key: string; xs: readonly tf.Tensor[]; ys: readonly tf.Tensor[] } | null = null;
-  let current: Cut | null = null;
-  let currentOwned = false;
-
-  const dropCut = (c: Cut) => c.forEach((t) => t.dispose());
-  const clearCurrent = () => {
-    if (current !== null && currentOwned) dropCut(current);
-    current = null;
-  };
-  const clearCache = () => {
-    clearCurrent();
-    cache.forEach(dropCut);
-    cache = new Map();
-    hostCache = new Map();
-    heads = new Map();
-    changes = [];
-    cachedBytes = 0;
-    hostBytes = 0;
-  };
-
-  const computeCut = (c: GraphCut, xs: readonly tf.Tensor[]): Cut => {
-    const out = frozen(() =>
-      tf.tidy(() => {
-        const values = new Map<number, tf.Tensor>(graph.inputs.map((s, i) => [s.id, xs[i]!]));
-        runNodes(c.prefix, values, true, batchStats);
-        return c.cut.map((s) => tf.clone(values.get(s.id)!));
-      }),
-    );
-    return new Map(c.cut.map((s, i) => [s.id, tf.keep(out[i]!)]));
-  };
-
-  // Every shard must take the same path (BN statistics are all-reduced inside what each path runs).
-  const agree = (...fits: boolean[]): boolean[] => {
-    if (shard === undefined) return fits;
-    const votes = shard.reducer.allReduce(fits.map((f) => (f ? 1 : 0)));
-    return Array.from(votes, (v) => v === shard.reducer.size);
-  };
-
-  const ensureCut = (gi: number): Cut => {
-    if (gi !== group) {
-      clearCache();
-      group = gi;
-    }
-    if (current !== null) return current;
-    if (batch === null) throw new Error('model evaluator: no batch set');
-    const hit = cache.get(batch.key);
-    if (hit !== undefined) {
-      hits++;
-      current = hit;
-      currentOwned = false;
-      return hit;
-    }
-    const hostHit = hostCache.get(batch.key);
-    if (hostHit !== undefined) {
-      hits++;
-      current = new Map([...hostHit].map(([id, h]) => [id, tf.tensor(h.data, h.shape, 'float32')]));
-      currentOwned = true;
-      return current;
-    }
-    misses++;
-    const c = computeCut(cutFor(gi), batch.xs);
-    const bytes = [...c.values()].reduce((s, t) => s + t.size * 4, 0);
-    currentOwned = true;
-    const [fitsBackend, fitsHost] = agree(cachedBytes + bytes <= budget, hostBytes + bytes <= hostBudget);
-    if (fitsBackend) {
-      cache.set(batch.key, c);
-      cachedBytes += bytes;
-      currentOwned = false;
-    } else if (fitsHost) {
-      hostCache.set(batch.key, new Map([...c].map(([id, t]) => [id, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape }])));
-      hostBytes += bytes;
-    }
-    current = c;
-    return c;
-  };
-
-  // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
-  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(lossFn(batch!.ys, graph.outputs.map((o) => values.get(o.id)!)));
-
-  const suffixLoss = (c: GraphCut, cut: Cut): number =>
-    frozen(() =>
-      tf.tidy(() => {
-        const values = new Map(cut);
-        runNodes(c.suffix, values, true, batchStats);
-        return lossOf(values);
-      }),
-    );
-
-  const headFor = (chain: DeltaChain, cut: Cut): ChainHead => {
-    const key = batch!.key;
-    const kept = heads.get(key);
-    if (kept !== undefined) {
-      headHits++;
-      if (kept.version < changes.length) {
-        const channels = new Set(changes.slice(kept.version));
-        if (channels.has(-1) || kept.head.updates + channels.size > HEAD_REFRESH) {
-          const fresh = computeHead(chain, cut, batchStats);
-          hostBytes += fresh.bytes - kept.head.bytes;
-          kept.head = fresh;
-        } else {
-          refreshHead(chain, cut, kept.head, channels, batchStats);
-        }
-        kept.version = changes.length;
-      }
-      return kept.head;
-    }
-    headMisses++;
-    const head = computeHead(chain, cut, batchStats);
-    const [fits] = agree(hostBytes + head.bytes <= hostBudget);
-    if (fits) {
-      heads.set(key, { head, version: changes.length });
-      hostBytes += head.bytes;
-    }
-    return head;
-  };
-
-  // Output channel of the searched group that a change of (t, flat) touches, or -1 for all of them.
-  const channelOf = (t: number, flat: number): number => {
-    const chain = planFor(group).chain;
-    if (chain === null) return -1;
-    const cout = chain.kernel.shape[chain.kernel.rank - 1]!;
-    if (variables[t] === chain.kernel) return flat % cout;
-    return variables[t]!.rank === 1 && variables[t]!.size === cout ? flat : -1;
-  };
-
-  // One shard's losses → the whole batch's, identical on every shard.
-  const combine = (local: Float64Array): Float64Array =>
-    shard === undefined ? local : shard.reducer.allReduce(local.map((l) => l * shard.lossScale));
-
-  // The data loss of each candidate on the whole batch, by the output layer's path, a delta chain or the suffix.
-  const dataLosses = (t: number, flat: number, candidates: Float32Array): Float64Array => {
-    const gi = groupOfTensor[t]!;
-    const cut = ensureCut(gi);
-    const { chain, stacked, output } = planFor(gi);
-    if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-      outputSteps++;
-      const h = cut.get(output.node.inputs[0]!.id)!;
-      return combine(outputLosses(output, h, batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, options.loss!.reduction));
-    }
-    if (chain !== null && variables[t] === chain.kernel) {
-      deltaSteps++;
-      if (stacked) batchedSteps++;
-      const local = frozen(() => {
-        const head = headFor(chain, cut);
-        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
-      });
-      return combine(local);
-    }
-    const c = cutFor(gi);
-    const losses = new Float64Array(candidates.length);
-    for (let k = 0; k < candidates.length; k++) {
-      weights.write(t, flat, candidates[k]!);
-      losses[k] = suffixLoss(c, cut);
-    }
-    return combine(losses);
+  const clear = () => {
+    cuts.clear();
+    heads.clear();
+    host.reset();
   };
 
   return {
@@ -387,30 +267,39 @@ export function createModelEvaluator(
         weights.write(t, flat, value);
         penalties.update(t, flat, before, weights.read(t, flat));
       }
-      if (group < 0 || groupOfTensor[t] !== group) return;
+      if (group < 0 || plans.groupOf(t) !== group) return;
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
-      if (heads.size > 0) changes.push(channelOf(t, flat));
+      if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
     setBatch(key, xs, ys) {
       if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
         throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
       }
-      clearCurrent();
-      batch = { key, xs, ys };
+      cuts.setBatch({ key, xs, ys });
     },
     evaluate(t, flat, candidates) {
       const before = weights.read(t, flat);
       pending = { t, flat, before };
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
       const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const losses = dataLosses(t, flat, candidates);
+      const gi = plans.groupOf(t);
+      if (gi !== group) {
+        clear();
+        group = gi;
+      }
+      const losses = paths.losses(gi, cuts.current(plans.get(gi).cut), t, flat, candidates);
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
-    stats: () => ({ hits, misses, cachedBytes, hostBytes, deltaSteps, outputSteps, batchedSteps, headHits, headMisses }),
+    stats: () => {
+      const { hits, misses, cachedBytes } = cuts.stats();
+      const { deltaSteps, outputSteps, batchedSteps } = paths.counts;
+      const head = heads.stats();
+      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses };
+    },
     dispose() {
-      clearCache();
-      norm.dispose();
+      clear();
+      parts.norm.dispose();
     },
   };
 }

@@ -62,3 +62,23 @@ export function otherVariables(trainable: readonly tf.Variable[]): tf.Variable[]
   const ids = new Set(trainable.map((v) => v.id));
   return Object.values(tf.engine().state.registeredVariables).filter((v) => !ids.has(v.id));
 }
+
+/** Runs a function, then puts back every one of the given variables it changed. */
+export type Frozen = <T>(fn: () => T) => T;
+
+/**
+ * Runs functions with `variables` frozen: each run snapshots them first and restores them after, even when it
+ * throws. The model engine freezes every non-trainable variable (BN moving statistics), which training-mode
+ * passes would otherwise move.
+ */
+export function freezeVariables(variables: readonly tf.Variable[]): Frozen {
+  return <T>(fn: () => T): T => {
+    const snap = snapshotVariables(variables);
+    try {
+      return fn();
+    } finally {
+      restoreVariables(snap);
+      for (const s of snap) s.saved.dispose();
+    }
+  };
+}

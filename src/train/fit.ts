@@ -48,8 +48,6 @@ interface Run {
   readonly yielder: Yielder;
   readonly endCycle: number;
   readonly over: () => boolean;
-  readonly stepStart: number;
-  readonly t0: number;
   readonly progress: Progress | null;
   stopped: boolean;
 }
@@ -189,8 +187,6 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
     yielder: makeYielder(options.yieldEvery),
     endCycle: startCycle + cycles,
     over: () => optimizer.step - stepStart >= plannedSteps || (Date.now() - t0) / 1000 >= options.timeBudgetSeconds,
-    stepStart,
-    t0,
     progress: options.verbose > 0 ? consoleProgress(() => optimizer.step - stepStart) : null,
     stopped: false,
   };

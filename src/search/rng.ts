@@ -105,3 +105,27 @@ function wrap(prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>): Rng {
     },
   };
 }
+
+/**
+ * `k` distinct indices of 0 … n − 1, drawn uniformly without replacement: the first `k` places of a partial
+ * Fisher–Yates shuffle driven by `rng`.
+ *
+ * @param rng - The generator to draw from.
+ * @param n - The population size.
+ * @param k - How many to draw (at most `n`).
+ * @returns The indices, in the order drawn.
+ * @example
+ * ```ts
+ * sampleIndices(createRng('seed'), 10, 3); // three distinct indices in 0…9, the same for the same seed
+ * ```
+ */
+export function sampleIndices(rng: Rng, n: number, k: number): Int32Array {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.next() * (n - i));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p.slice(0, k);
+}

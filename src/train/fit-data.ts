@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { suggest } from '../policies/validate.js';
-import { createRng } from '../search/rng.js';
+import { createRng, sampleIndices } from '../search/rng.js';
 import type { LossSpec } from './losses.js';
 import type { TensorsOrMap } from './fit-args.js';
 
@@ -143,14 +143,6 @@ export function gatherRows(t: tf.Tensor, host: tf.TypedArray, at: ArrayLike<numb
 export function sampleInputs(xs: readonly tf.Tensor[], count: number, seed: number): tf.Tensor[] {
   const n = xs[0]!.shape[0]!;
   const k = Math.min(count, n);
-  const rng = createRng(`${seed}/bn`);
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rng.next() * (n - i));
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
-  const at = perm.subarray(0, k);
+  const at = sampleIndices(createRng(`${seed}/bn`), n, k);
   return xs.map((x) => gatherRows(x, x.dataSync(), at));
 }

@@ -1,4 +1,4 @@
-import { createRng } from '../../search/rng.js';
+import { createRng, sampleIndices } from '../../search/rng.js';
 import { withConfig } from '../registry.js';
 import { readOptions, requireNonNegative } from '../validate.js';
 import type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
@@ -22,15 +22,7 @@ export function randomSubset(options: { readonly fraction: number }): Coordinate
     {
       select(size: number, { cycle, seed, group }: CoordinateContext): Int32Array {
         const count = Math.min(size, Math.max(1, Math.round(fraction * size)));
-        const rng = createRng(`${seed}/coordinates/${cycle}/${group}`);
-        const p = Int32Array.from({ length: size }, (_, i) => i);
-        for (let i = 0; i < count; i++) {
-          const j = i + Math.floor(rng.next() * (size - i));
-          const t = p[i]!;
-          p[i] = p[j]!;
-          p[j] = t;
-        }
-        return p.slice(0, count).sort();
+        return sampleIndices(createRng(`${seed}/coordinates/${cycle}/${group}`), size, count).sort();
       },
     },
     { name: 'randomSubset', fraction },

@@ -21,6 +21,23 @@ export function accuracyHits(y: tf.Tensor, pred: tf.Tensor): tf.Scalar {
   });
 }
 
+/**
+ * Means over the examples of per-batch values: `values(start, size)` gives each value's mean over rows
+ * [start, start + size) as a 1-D tensor, which is weighted by `size`.
+ */
+function batchedMeans(n: number, batchSize: number, values: (start: number, size: number) => tf.Tensor1D): Float64Array {
+  let sums: Float64Array | null = null;
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const t = tf.tidy(() => values(start, size));
+    const v = t.dataSync();
+    t.dispose();
+    sums ??= new Float64Array(v.length);
+    for (let i = 0; i < v.length; i++) sums[i] = sums[i]! + v[i]! * size;
+  }
+  return (sums ?? new Float64Array(0)).map((s) => s / n);
+}
+
 /** Result of {@link evaluateModel}. */
 export interface Evaluation {
   /** Mean loss over the examples. */
@@ -50,20 +67,12 @@ export function evaluateModel(
   lossFn: (yt: tf.Tensor, yp: tf.Tensor) => tf.Scalar,
   batchSize: number,
 ): Evaluation {
-  const n = x.shape[0]!;
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const [l, c] = tf.tidy(() => {
-      const yb = tf.slice(y, start, size);
-      const pred = model.predict(tf.slice(x, start, size), { batchSize: size }) as tf.Tensor;
-      return [lossFn(yb, pred).dataSync()[0]! * size, accuracyHits(yb, pred).dataSync()[0]!];
-    });
-    lossSum += l;
-    correct += c;
-  }
-  return { loss: lossSum / n, acc: correct / n };
+  const [loss, acc] = batchedMeans(x.shape[0]!, batchSize, (start, size) => {
+    const yb = tf.slice(y, start, size);
+    const pred = model.predict(tf.slice(x, start, size), { batchSize: size }) as tf.Tensor;
+    return tf.stack([lossFn(yb, pred), tf.div(accuracyHits(yb, pred), size)]) as tf.Tensor1D;
+  });
+  return { loss: loss!, acc: acc! };
 }
 
 /** The compiled metrics of a model, as `model.fit` computes them: names after `loss`, and one mean value each. */
@@ -87,19 +96,12 @@ export function forward(model: LayersModel, xs: readonly tf.Tensor[], training: 
  */
 export function evaluateLogs(model: LayersModel, objective: Objective, data: DataSet, batchSize: number, prefix: string): Record<string, number> {
   const metrics = compiledMetrics(model);
-  const n = data.xs[0]!.shape[0]!;
-  const sums = new Float64Array(1 + metrics.names.length);
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const values = tf.tidy(() => {
-      const ys = data.ys.map((t) => tf.slice(t, start, size));
-      const preds = forward(model, data.xs.map((t) => tf.slice(t, start, size)), false);
-      return tf.stack([objective.meanLoss(ys, preds), ...metrics.values(ys, preds)]);
-    });
-    (values.dataSync() as Float32Array).forEach((v, i) => (sums[i] = sums[i]! + v * size));
-    values.dispose();
-  }
-  const logs: Record<string, number> = { [`${prefix}loss`]: sums[0]! / n };
-  metrics.names.forEach((name, i) => (logs[`${prefix}${name}`] = sums[i + 1]! / n));
+  const means = batchedMeans(data.xs[0]!.shape[0]!, batchSize, (start, size) => {
+    const ys = data.ys.map((t) => tf.slice(t, start, size));
+    const preds = forward(model, data.xs.map((t) => tf.slice(t, start, size)), false);
+    return tf.stack([objective.meanLoss(ys, preds), ...metrics.values(ys, preds)]) as tf.Tensor1D;
+  });
+  const logs: Record<string, number> = { [`${prefix}loss`]: means[0]! };
+  metrics.names.forEach((name, i) => (logs[`${prefix}${name}`] = means[i + 1]!));
   return logs;
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Callback, CallbackList, CustomCallback, History } from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
 import type { Trainee } from './trainee.js';
-import { otherVariables, restoreVariables, snapshotVariables } from '../engine/weight-writer.js';
+import { freezeVariables, otherVariables } from '../engine/weight-writer.js';
 import { reestimateBatchNorm } from './batch-norm.js';
 import { makeBatcher } from './batcher.js';
 import type { Batcher } from './batcher.js';
@@ -195,14 +195,12 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
 /** The compiled metrics on the step's whole batch at the kept weights, in training mode, BN statistics untouched. */
 function metricsOfBatch(run: Run, cycle: number, chunk: number): Record<string, number> {
   const batch = run.batcher.next(cycle, chunk);
-  const saved = snapshotVariables(otherVariables(run.model.trainableWeights.map((w) => w.read() as tf.Variable)));
+  const frozen = freezeVariables(otherVariables(run.model.trainableWeights.map((w) => w.read() as tf.Variable)));
   try {
     const metrics = compiledMetrics(run.model);
-    const values = tf.tidy(() => tf.stack(metrics.values(batch.ys, forward(run.model, batch.xs, true))).dataSync());
+    const values = frozen(() => tf.tidy(() => tf.stack(metrics.values(batch.ys, forward(run.model, batch.xs, true))).dataSync()));
     return Object.fromEntries(metrics.names.map((name, i) => [name, values[i]!]));
   } finally {
-    restoreVariables(saved);
-    for (const s of saved) s.saved.dispose();
     tf.dispose([...batch.xs, ...batch.ys]);
   }
 }

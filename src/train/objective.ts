@@ -28,8 +28,6 @@ export interface Objective {
   readonly name: string | undefined;
   /** Each output's loss by name, when all are names: what worker threads compile their copy with. */
   readonly names: readonly string[] | undefined;
-  /** Loss weights per output. */
-  readonly weights: readonly number[];
 }
 
 /** Per output, the loss the model will train on: from `args.loss` for an uncompiled model, else the compiled one. */
@@ -126,6 +124,5 @@ export function modelObjective(model: LayersModel, weights: readonly number[], r
     reduction,
     name: fns.length === 1 && weights[0] === 1 ? names?.[0] : undefined,
     names,
-    weights,
   };
 }

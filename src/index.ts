@@ -4,6 +4,7 @@ import './policies/layer-order/index.js';
 import './policies/sigma/index.js';
 import './policies/coordinates/index.js';
 import './policies/acceptance/index.js';
+import './policies/grids/index.js';
 
 export { RSOOptimizer } from './optimizer/rso-optimizer.js';
 export { PAPER_CYCLES } from './optimizer/config.js';
@@ -39,6 +40,11 @@ export { fullSweep, randomSubset } from './policies/coordinates/index.js';
 export type { CoordinateContext, CoordinateSelection } from './policies/coordinates/index.js';
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
+export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
+export type { GridOptions, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
+export { exportQuantized } from './optimizer/export-quantized.js';
+export type { QuantizedTensor } from './optimizer/export-quantized.js';
+export type { TensorGrid } from './search/tensor-grids.js';
 
 export { registerWasmConv2DBackpropFilter, registerWasmTrainingKernels } from './kernels/conv2d-backprop-filter-wasm.js';
 export { reestimateBatchNorm } from './train/batch-norm.js';

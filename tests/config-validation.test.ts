@@ -12,6 +12,7 @@ import {
   linearSchedule,
   piecewiseSchedule,
   policyNames,
+  POLICY_KINDS,
   randomSubset,
 } from '../src/index.js';
 import type { PolicyConfig, PolicyKind, RSOConfig } from '../src/index.js';
@@ -66,15 +67,18 @@ describe('RSOOptimizer config fields', () => {
 });
 
 /** Every built-in policy, by kind, with a config that has an extra unknown key. */
-const kinds: PolicyKind[] = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance'];
+const kinds: PolicyKind[] = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid'];
 const validParams: Record<string, Record<string, PolicyConfig>> = {
   schedule: { piecewise: { name: 'piecewise', boundaries: [1], values: [1, 0.5] } },
   distribution: { discrete: { name: 'discrete', values: [1] } },
   sigmaRule: { fixed: { name: 'fixed', value: 0.1 } },
   coordinates: { randomSubset: { name: 'randomSubset', fraction: 0.5 } },
+  weightGrid: { uniform: { name: 'uniform', bits: 3 } },
 };
 
 describe('every built-in policy factory rejects unknown and wrong-typed parameters', () => {
+  it('covers every policy kind', () => expect([...kinds].sort()).toEqual([...POLICY_KINDS].sort()));
+
   for (const kind of kinds) {
     for (const name of policyNames(kind)) {
       it(`${kind} "${name}" rejects an unknown parameter, naming it`, () => {

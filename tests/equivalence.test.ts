@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer } from '../src/index.js';
-import type { StepResult } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, ternaryGrid, uniformGrid } from '../src/index.js';
+import type { RSOConfig, StepResult } from '../src/index.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
@@ -26,9 +26,9 @@ interface Record {
 const record = (r: StepResult): Record => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
 
 /** The closure path, exactly as a user runs it: model.fit with shuffle off. */
-async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, extra: RSOConfig) {
   const model = build();
-  const opt = new RSOOptimizer(config);
+  const opt = new RSOOptimizer({ ...config, ...extra });
   model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
   const steps: Record[] = [];
   const batchesPerEpoch = x.shape[0]! / BATCH;
@@ -43,9 +43,9 @@ async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tens
 }
 
 /** The model-aware engine through rso.fit, same seed, init and batch order. */
-async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean) {
+async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean, extra: RSOConfig) {
   const model = build();
-  const opt = new RSOOptimizer(config);
+  const opt = new RSOOptimizer({ ...config, ...extra });
   const steps: Record[] = [];
   const history = await opt.fit(model, x, y, {
     loss: 'categoricalCrossentropy',
@@ -65,9 +65,12 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
+/** backend, name, model, takes the delta paths, batched candidates, input shape, and optimizer options beyond `config`. */
+type Row = readonly [string, string, () => tfl.LayersModel, boolean, boolean, readonly number[], RSOConfig?];
+
 // On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
-// The last column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
-for (const [backend, name, build, usesDeltas, batched, features] of [
+// The fifth column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
+const ROWS: readonly Row[] = [
   ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), true, false, CONV_INPUT],
   ['cpu', 'functional DAG: conv chains into a residual add with a projected skip', () => chainResidual(2), true, false, CONV_INPUT],
   ['cpu', 'functional DAG: a skip that leaves a BN output (suffix re-run only)', () => tinyResidual(2), false, false, CONV_INPUT],
@@ -90,7 +93,16 @@ for (const [backend, name, build, usesDeltas, batched, features] of [
   // Ops without a (useful) gradient, in a custom layer between Dense layers: the layers around it take the suffix.
   ...(Object.keys(NO_GRADIENT_OPS) as NoGradientOp[]).map((op) => ['cpu', `MLP with a ${op} layer (no gradient)`, () => opMlp(op, 2), true, false, MLP_INPUT] as const),
   ['wasm', 'MLP with a greater layer (no gradient)', () => opMlp('greater', 2), true, false, MLP_INPUT],
-] as const) {
+  // Weight grids: the candidates are grid neighbours (binary: the sign flip, and a repeat of w), on the same paths.
+  // A flip often leaves the loss unchanged, an exact tie decided by float rounding; weight-grid.test.ts checks
+  // the engine's losses against the whole model at every step instead, so the two runs never part.
+  ['cpu', 'Sequential conv/BN/pool/dense with ternary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: ternaryGrid() }],
+  ['cpu', 'Sequential conv/BN/pool/dense with binary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
+  ['wasm', 'functional DAG with binary kernels: conv chains into a residual add', () => chainResidual(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
+  ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
+];
+
+for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of ROWS) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {
       expect(await tf.setBackend(backend)).toBe(true);
@@ -98,8 +110,8 @@ for (const [backend, name, build, usesDeltas, batched, features] of [
     afterAll(useCpu);
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [...features], 11);
-      const a = await closureRun(build, x, y);
-      const b = await engineRun(build, x, y, batched);
+      const a = await closureRun(build, x, y, extra);
+      const b = await engineRun(build, x, y, batched, extra);
       expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
       expect(b.steps.length).toBe(STEPS);
       // Compare step by step. Different arithmetic may flip a decision only where candidates tie within float32

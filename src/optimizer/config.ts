@@ -13,6 +13,9 @@ import type { CoordinateSelection } from '../policies/coordinates/index.js';
 import { greedyAcceptance } from '../policies/acceptance/index.js';
 import type { AcceptanceRule } from '../policies/acceptance/index.js';
 import { constantSchedule } from '../policies/schedules/index.js';
+// The grid factories register themselves here, so that a worker thread that parses a config knows them.
+import '../policies/grids/index.js';
+import type { WeightGrid } from '../policies/grids/index.js';
 import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
@@ -49,6 +52,12 @@ export interface RSOConfig {
   readonly weightDecay?: number;
   /** Search a BN layer together with the layer before it, kernel first then beta, gamma (default true). */
   readonly mergeNormalization?: boolean;
+  /**
+   * Discrete weights: a weight grid ({@link binaryGrid}, {@link ternaryGrid}, {@link uniformGrid}), or a list of
+   * grids for different layers (default none: every weight is continuous). The covered weights are snapped to
+   * the grid when the optimizer binds, each step tries their grid neighbours, and weight decay skips them.
+   */
+  readonly grid?: WeightGrid | PolicyConfig | readonly (WeightGrid | PolicyConfig)[];
 }
 
 /** A fully parsed configuration: every policy is an object. */
@@ -77,11 +86,13 @@ export interface ResolvedConfig {
   readonly weightDecay: number;
   /** See {@link RSOConfig.mergeNormalization}. */
   readonly mergeNormalization: boolean;
+  /** See {@link RSOConfig.grid}; empty when every weight is continuous. */
+  readonly grids: readonly WeightGrid[];
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
-  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization',
+  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid',
 ] as const;
 
 /** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
@@ -92,6 +103,8 @@ const FIELD_HINTS: Readonly<Record<string, string>> = {
   randomSeed: 'seed',
   decay: 'weightDecay',
   noise: 'distribution',
+  quantization: 'grid',
+  grids: 'grid',
 };
 
 /** Most steps one mini-batch may run: the step counter is saved as an int32. */
@@ -168,7 +181,20 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance, hasMethod('accept')),
     weightDecay,
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
+    grids: parseGrids(input.grid),
   };
+}
+
+function parseGrids(value: RSOConfig['grid'] | null): WeightGrid[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? (value as readonly unknown[]) : [value];
+  return list.map((g, i) => {
+    const field = Array.isArray(value) ? `grid[${i}]` : 'grid';
+    const missing = (): never => {
+      throw new TypeError(`${field}: expected a weightGrid policy or its config {"name": ...}, got ${describe(g)}`);
+    };
+    return policy<WeightGrid>('weightGrid', field, g, missing, hasMethod('amplitude'));
+  });
 }
 
 function policyConfig(field: string, p: { readonly config?: PolicyConfig }): PolicyConfig {
@@ -202,5 +228,6 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
     mergeNormalization: c.mergeNormalization,
   };
   if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
+  if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;
 }

@@ -17,6 +17,8 @@ import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
 import { packState, unpackState } from '../search/search-state.js';
 import type { SearchState } from '../search/search-state.js';
+import { snapToGrid } from '../search/tensor-grids.js';
+import type { TensorGrid } from '../search/tensor-grids.js';
 import { describeTensor } from '../search/weight-groups.js';
 import type { WeightGroup } from '../search/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
@@ -206,6 +208,20 @@ export class RSOOptimizer extends tf.Optimizer {
     }
     this.pendingSigmas = null;
     this.boundNames = names;
+    snapVariables(variables, this.search.tensorGrids);
+  }
+
+  /**
+   * The weight grid of each bound tensor that has one, by variable name (see {@link RSOConfig.grid}).
+   *
+   * @returns The grids; empty before binding or without grids.
+   */
+  get tensorGrids(): ReadonlyMap<string, TensorGrid> {
+    const out = new Map<string, TensorGrid>();
+    this.search.tensorGrids.forEach((g, i) => {
+      if (g !== null) out.set(this.search.tensorInfo[i]!.name, g);
+    });
+    return out;
   }
 
   private sigmasByName(): Map<string, number> {
@@ -321,3 +337,14 @@ export class RSOOptimizer extends tf.Optimizer {
 }
 
 tf.serialization.registerClass(RSOOptimizer);
+
+/** Moves every weight of a gridded tensor to its nearest grid level (a no-op for weights already on it). */
+function snapVariables(variables: readonly tf.Variable[], grids: readonly (TensorGrid | null)[]): void {
+  grids.forEach((grid, i) => {
+    if (grid === null) return;
+    const v = variables[i]!;
+    const values = v.dataSync() as Float32Array;
+    const snapped = values.map((w) => snapToGrid(grid, w));
+    if (snapped.some((w, k) => w !== values[k])) tf.tidy(() => v.assign(tf.tensor(snapped, v.shape, 'float32')));
+  });
+}

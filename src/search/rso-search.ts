@@ -5,6 +5,8 @@ import { createRng, restoreRng } from './rng.js';
 import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
 import type { SearchState } from './search-state.js';
+import { assignGrids, gridCandidates } from './tensor-grids.js';
+import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from './weight-groups.js';
 import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
 
@@ -36,9 +38,9 @@ export interface StepProposal {
   readonly flat: number;
   /** The scalar's value before the step. */
   readonly previous: number;
-  /** The perturbation Δ, scaled by σ and the cycle's factor. */
+  /** The perturbation Δ, scaled by σ and the cycle's factor; on a weight grid, the grid step. */
   readonly delta: number;
-  /** w, w + Δ, w − Δ (w after weight decay), rounded to float32. */
+  /** w, w + Δ, w − Δ (w after weight decay), rounded to float32; on a weight grid, w and its neighbours. */
   readonly candidates: Float32Array;
 }
 
@@ -65,6 +67,7 @@ export class RSOSearch {
   private tensors: readonly WeightTensorInfo[] = [];
   private groups: readonly WeightGroup[] = [];
   private sigmas: Float32Array | null = null;
+  private grids: readonly (TensorGrid | null)[] = [];
   // Per-cycle caches, recomputed from (cycle, seed) so they never need saving.
   private orderCycle = -1;
   private order: readonly number[] = [];
@@ -111,6 +114,11 @@ export class RSOSearch {
     return this.tensors;
   }
 
+  /** The grid of each bound tensor, or null for a continuous one (empty before binding). */
+  get tensorGrids(): readonly (TensorGrid | null)[] {
+    return this.grids;
+  }
+
   /** Base σ per tensor, or null before binding. */
   get baseSigmas(): Float32Array | null {
     return this.sigmas;
@@ -134,11 +142,13 @@ export class RSOSearch {
     this.selectionKey = '';
     try {
       this.sigmas = restoredSigmas ?? this.computeSigmas(values);
+      this.grids = assignGrids(this.config.grids, tensors, this.sigmas);
       if (this.cursorUnchecked) this.checkCursor('RSOOptimizer: the restored state');
     } catch (e) {
       this.tensors = [];
       this.groups = [];
       this.sigmas = null;
+      this.grids = [];
       throw e;
     }
   }
@@ -191,7 +201,8 @@ export class RSOSearch {
 
   /**
    * Proposes the next step: the scalar under the cursor, Δ from the generator, and the candidates w, w + Δ,
-   * w − Δ around its current value (after weight decay). Nothing advances until {@link RSOSearch.tell};
+   * w − Δ around its current value (after weight decay). On a tensor with a weight grid, the candidates are
+   * the weight's level and its two grid neighbours instead (no draw, no decay). Nothing advances until {@link RSOSearch.tell};
    * asking again, or {@link RSOSearch.cancel}, rewinds the generator, so the same step is proposed again.
    *
    * @param read - The current value of a scalar (tensor index, row-major index).
@@ -200,13 +211,20 @@ export class RSOSearch {
     if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
-    const delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
     const previous = read(p.tensor, p.flat);
-    const wd = this.config.weightDecay;
     const candidates = new Float32Array(3);
-    candidates[0] = wd > 0 ? previous * (1 - wd) : previous;
-    candidates[1] = candidates[0]! + delta;
-    candidates[2] = candidates[0]! - delta;
+    const grid = this.grids[p.tensor] ?? null;
+    let delta: number;
+    if (grid === null) {
+      delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
+      const wd = this.config.weightDecay;
+      candidates[0] = wd > 0 ? previous * (1 - wd) : previous;
+      candidates[1] = candidates[0]! + delta;
+      candidates[2] = candidates[0]! - delta;
+    } else {
+      delta = grid.step;
+      gridCandidates(grid, previous, candidates);
+    }
     const proposal: StepProposal = { tensor: p.tensor, flat: p.flat, previous, delta, candidates };
     this.pending = { proposal, rngBefore };
     return proposal;

@@ -93,6 +93,9 @@ const ROWS: readonly Row[] = [
   // Ops without a (useful) gradient, in a custom layer between Dense layers: the layers around it take the suffix.
   ...(Object.keys(NO_GRADIENT_OPS) as NoGradientOp[]).map((op) => ['cpu', `MLP with a ${op} layer (no gradient)`, () => opMlp(op, 2), true, false, MLP_INPUT] as const),
   ['wasm', 'MLP with a greater layer (no gradient)', () => opMlp('greater', 2), true, false, MLP_INPUT],
+  // The same layers declared elementwise: the Dense delta path runs through them.
+  ...(['greater', 'sign', 'intCast'] as const).map((op) => ['cpu', `MLP with a ${op} layer declared elementwise`, () => opMlp(op, 2, true), true, false, MLP_INPUT] as const),
+  ['wasm', 'MLP with a step layer declared elementwise, batched candidates', () => opMlp('step', 2, true), true, true, MLP_INPUT],
   // Weight grids: the candidates are grid neighbours (binary: the sign flip, and a repeat of w), on the same paths.
   // A flip often leaves the loss unchanged, an exact tie decided by float rounding; weight-grid.test.ts checks
   // the engine's losses against the whole model at every step instead, so the two runs never part.

@@ -26,28 +26,31 @@ export class OpLayer extends tfl.layers.Layer {
     return 'NoGradientOpLayer';
   }
   readonly op: NoGradientOp;
-  constructor(args: { op: NoGradientOp }) {
+  /** Tells the model engine that the op maps each element alone, so its delta paths may run through it. */
+  readonly elementwise: boolean;
+  constructor(args: { op: NoGradientOp; elementwise?: boolean }) {
     super({});
     this.op = args.op;
+    this.elementwise = args.elementwise ?? false;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return NO_GRADIENT_OPS[this.op](Array.isArray(inputs) ? inputs[0]! : inputs);
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), op: this.op };
+    return { ...super.getConfig(), op: this.op, elementwise: this.elementwise };
   }
 }
 tf.serialization.registerClass(OpLayer);
 
 /** Dense (ReLU) → BN → Dense → the op → Dense (softmax), on 8 features. */
-export function opMlp(op: NoGradientOp, seed = 1): tfl.Sequential {
+export function opMlp(op: NoGradientOp, seed = 1, elementwise = false): tfl.Sequential {
   const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 10 + k });
   return tfl.sequential({
     layers: [
       tfl.layers.dense({ inputShape: [8], units: 6, activation: 'relu', kernelInitializer: init(1) }),
       tfl.layers.batchNormalization(),
       tfl.layers.dense({ units: 5, kernelInitializer: init(2), biasInitializer: tfl.initializers.randomNormal({ seed: seed * 10 + 4, stddev: 0.3 }) }),
-      new OpLayer({ op }),
+      new OpLayer({ op, elementwise }),
       tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
     ],
   });

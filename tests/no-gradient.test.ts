@@ -110,6 +110,28 @@ describe('ops that backprop cannot train through, in a hidden layer', () => {
   }
 });
 
+describe('a custom layer that declares elementwise = true', () => {
+  it('lets the Dense delta path run through it, with the losses of the suffix re-run', async () => {
+    const { x, y } = toyData(64, [8], 4);
+    const run = async (elementwise: boolean) => {
+      const model = opMlp('greater', 5, elementwise);
+      const opt = new RSOOptimizer({ seed: 1 });
+      const losses: number[][] = [];
+      const history = await opt.fit(model, x, y, {
+        loss: 'categoricalCrossentropy', batchSize: 32, maxSteps: 120, verbose: 0, engine: 'model', batchNormSamples: 0, shuffle: false,
+        callbacks: { onBatchEnd: async () => void losses.push(Array.from(opt.lastStepResult!.losses)) },
+      });
+      model.dispose();
+      return { deltaSteps: Number(history.params['engineDeltaSteps']), losses };
+    };
+    const [plain, declared] = [await run(false), await run(true)];
+    // Without the flag the Dense layer before the op re-runs the suffix; with it, its 30 scalars take the delta path.
+    expect(declared.deltaSteps).toBeGreaterThan(plain.deltaSteps);
+    declared.losses.forEach((ls, s) => ls.forEach((l, k) => expect(Math.abs(l - plain.losses[s]![k]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(l)))));
+    tf.dispose([x, y]);
+  });
+});
+
 describe('a loss that is not differentiable', () => {
   it('trains a network directly on its error rate (the 0-1 loss), with rso.fit', async () => {
     const { x, y } = toyData(120, [8], 31);

@@ -80,6 +80,20 @@ function plainConv(l: GraphLayer): boolean {
 /** A Dense layer on a rank-2 input (on higher ranks it maps the last axis, which the rank-1 product does not model). */
 const plainDense = (n: GraphNode): boolean => n.layer.getClassName() === 'Dense' && n.inputs.length === 1 && n.inputs[0]!.shape.length === 2;
 
+/**
+ * A custom layer that declares `elementwise = true` (each output element depends only on the input element at
+ * the same position, as a hard threshold or a quantiser does), with one input and an output of its input's shape.
+ */
+function declaredElementwise(n: GraphNode): boolean {
+  const [input, output] = [n.inputs[0]!.shape, n.outputs[0]!.shape];
+  return (
+    (n.layer as unknown as { elementwise?: unknown }).elementwise === true &&
+    n.outputs.length === 1 &&
+    input.length === output.length &&
+    input.every((d, k) => d === output[k])
+  );
+}
+
 /** The activation of a layer as a per-channel step, if it is an elementwise one other than linear. */
 function activationStep(l: GraphLayer): ChannelStep | null | 'unsupported' {
   const name = activationOf(l);
@@ -91,6 +105,7 @@ function activationStep(l: GraphLayer): ChannelStep | null | 'unsupported' {
 
 /**
  * Recognises `conv → (avg pool | BN | activation)* → conv → …` or `dense → (BN | activation)* → dense → …`
+ * (an activation: an Activation or ReLU layer, or a custom layer that declares `elementwise = true`)
  * starting at the searched layer, where every tensor on the path has one consumer and every layer on it is
  * called once (see {@link ModelGraph.shared}). Returns null when the group does not have that shape (the caller
  * falls back to re-running the suffix, which is exact for any graph).
@@ -164,6 +179,8 @@ export function matchDeltaChain(graph: ModelGraph, cut: GraphCut, groupLayers: R
       const step = activationStep(n.layer);
       if (step === 'unsupported') return null;
       if (step !== null) steps.push(step);
+    } else if (declaredElementwise(n)) {
+      steps.push({ kind: 'activation', apply: (x) => [n.layer.apply(x, { ...n.kwargs, training: true })].flat()[0]! });
     } else {
       return null;
     }

@@ -17,7 +17,10 @@ const RUNS = 150;
 const bad = fc.constantFrom<unknown>(Number.NaN, Infinity, -Infinity, -1, 0.5, 'yes', true, {}, [1]);
 /** Each field: its valid values, and its bad ones. */
 const fields: Record<string, [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]> = {
-  batchSize: [fc.integer({ min: 1, max: 30 }), fc.oneof(bad, fc.constant(0))],
+  batchSize: [
+    fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constant({ name: 'piecewise', boundaries: [1], values: [4, 12] })),
+    fc.oneof(bad, fc.constant(0), fc.constant({ name: 'constant', value: 0 }), fc.constant({ name: 'linear', form: 3 })),
+  ],
   maxSteps: [fc.integer({ min: 1, max: 12 }), fc.oneof(bad, fc.constant(0))],
   cycles: [fc.integer({ min: 1, max: 3 }), fc.oneof(bad, fc.constant(0))],
   timeBudgetSeconds: [fc.double({ min: 0.01, max: 2, noNaN: true }), fc.oneof(bad, fc.constant(0))],

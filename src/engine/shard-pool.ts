@@ -1,3 +1,4 @@
+import type { PolicyConfig } from '../policies/registry.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ShardReducer } from './reducer.js';
@@ -36,8 +37,8 @@ export interface ShardStartArgs {
   readonly optimizer: ShardedOptimizer;
   /** The training set, in the model's input and output order. */
   readonly data: ShardData;
-  /** Examples per batch (every worker takes its shard of each). */
-  readonly batchSize: number;
+  /** Examples per batch (every worker takes its shard of each): a number, or a schedule's config over the cycles. */
+  readonly batchSize: number | PolicyConfig;
   /** Whether batches come from the seeded shuffle of each cycle. */
   readonly shuffle: boolean;
   /** Each output's loss by name; undefined when a loss is a function, which a worker cannot receive. */

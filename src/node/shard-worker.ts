@@ -8,7 +8,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { runBatch } from '../search/run-batch.js';
 import { searchFromSnapshot } from '../search/snapshot.js';
 import { describeTensor } from '../search/weight-groups.js';
-import { makeBatcher } from '../train/batcher.js';
+import { batchSizes, makeBatcher } from '../train/batcher.js';
+import { createPolicy } from '../policies/registry.js';
+import { constantSchedule } from '../policies/schedules/index.js';
+import type { Schedule } from '../policies/schedules/index.js';
 import { modelObjective } from '../train/objective.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
 import { attachReducer } from '../engine/reducer.js';
@@ -40,7 +43,8 @@ async function main(): Promise<void> {
   const toTensor = (h: ShardWorkerData['xs'][number]) => tf.tensor(h.data, h.shape, h.dtype);
   const xs = d.xs.map(toTensor);
   const ys = d.ys.map(toTensor);
-  const batcher = makeBatcher(xs, ys, d.batchSize, d.shuffle, search.config.seed);
+  const sizes = typeof d.batchSize === 'number' ? constantSchedule({ value: d.batchSize }) : createPolicy<Schedule>('schedule', d.batchSize, 'batchSize');
+  const batcher = makeBatcher(xs, ys, batchSizes(sizes, search.config.cycles, xs[0]!.shape[0]!), d.shuffle, search.config.seed);
   // The shard's share of the loss changes with the batch (the last batch of a pass is smaller).
   const shard = { reducer, lossScale: 1 };
   const evaluator = createModelEvaluator(model, variables, search.weightGroups, objective.loss, {
@@ -52,8 +56,8 @@ async function main(): Promise<void> {
   const keepGoing = () => reducer.allReduce([0])[0]! > 0;
   while (reducer.allReduce([0])[0]! > 0) {
     const cycle = search.cycle;
-    const chunk = search.batch % batcher.batchesPerPass;
-    const rows = batcher.rows(chunk);
+    const chunk = search.batch % batcher.batchesPerPass(cycle);
+    const rows = batcher.rows(cycle, chunk);
     const [start, count] = shardRange(rows, d.rank, d.size);
     shard.lossScale = shardLossScale(rows, d.rank, d.size, d.lossReduction);
     const batch = batcher.next(cycle, chunk, start, count);

@@ -1,3 +1,4 @@
+import type { PolicyConfig } from '../policies/registry.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Worker } from 'node:worker_threads';
 import { allocateReducer, attachReducer } from '../engine/reducer.js';
@@ -39,7 +40,8 @@ export interface ShardWorkerData {
   /** The training set, in the model's input and output order. */
   readonly xs: readonly HostTensor[];
   readonly ys: readonly HostTensor[];
-  readonly batchSize: number;
+  /** A number, or a batch-size schedule's config. */
+  readonly batchSize: number | PolicyConfig;
   readonly shuffle: boolean;
   /** Each output's loss by name, and its weight. */
   readonly losses: readonly string[];

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Schedule } from '../policies/schedules/index.js';
 import { createRng } from '../search/rng.js';
 import { gatherRows } from './fit-data.js';
 
@@ -8,24 +9,45 @@ export interface Batch {
   readonly ys: tf.Tensor[];
 }
 
-/** Mini-batches of a training set: one seeded shuffle per cycle, cut into consecutive chunks. */
+/**
+ * Mini-batches of a training set: one seeded shuffle per cycle, cut into consecutive chunks of the cycle's batch
+ * size.
+ */
 export interface Batcher {
   /** The `index`-th batch of the order used in `cycle`, or its rows [start, start + count) (one thread's shard). */
   next(cycle: number, index: number, start?: number, count?: number): Batch;
   /** A key equal for equal batch contents. */
   key(cycle: number, index: number): string;
-  /** Examples in the `index`-th batch: `batchSize`, except the last batch of a pass, which holds the rest. */
-  rows(index: number): number;
-  /** Batches per pass over the data: every example is in one of them. */
-  readonly batchesPerPass: number;
+  /** Examples in the `index`-th batch of `cycle`: the batch size, except the last batch of a pass, which holds the rest. */
+  rows(cycle: number, index: number): number;
+  /** Batches per pass over the data in `cycle`: every example is in one of them. */
+  batchesPerPass(cycle: number): number;
+  /** The batch size of `cycle` (at most the number of examples). */
+  size(cycle: number): number;
 }
 
-/** Creates the batcher of `rso.fit`; the worker threads of the sharded engine build the same one. */
-export function makeBatcher(xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], batchSize: number, shuffle: boolean, seed: number): Batcher {
+/**
+ * The batch size of each cycle from a schedule: rounded, at most `n`.
+ *
+ * @throws RangeError when the schedule gives something other than a number ≥ 1.
+ */
+export function batchSizes(schedule: Schedule, horizon: number, n: number): (cycle: number) => number {
+  return (cycle) => {
+    const raw = schedule(cycle, horizon);
+    const size = Math.round(raw);
+    if (!Number.isFinite(raw) || size < 1) throw new RangeError(`batchSize: the schedule must return a number ≥ 1, got ${String(raw)} at cycle ${cycle}`);
+    return Math.min(size, n);
+  };
+}
+
+/**
+ * Creates the batcher of `rso.fit`; the worker threads of the sharded engine build the same one.
+ *
+ * @param batchSize - The batch size per cycle (see {@link batchSizes}).
+ */
+export function makeBatcher(xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], batchSize: (cycle: number) => number, shuffle: boolean, seed: number): Batcher {
   const n = xs[0]!.shape[0]!;
-  const size = Math.min(batchSize, n);
-  const batchesPerPass = Math.ceil(n / size);
-  const rows = (index: number) => Math.min(size, n - index * size);
+  const rows = (cycle: number, index: number) => Math.min(batchSize(cycle), n - index * batchSize(cycle));
   let permCycle = -1; // the cycle whose permutation is in perm
   let perm = new Int32Array(0);
   // Shuffled batches are gathered on the host: on wasm, a host copy is much faster than tf.gather.
@@ -47,11 +69,12 @@ export function makeBatcher(xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], 
     return perm;
   };
   return {
-    batchesPerPass,
+    batchesPerPass: (cycle) => Math.ceil(n / batchSize(cycle)),
     rows,
-    key: (cycle, index) => `${shuffle ? cycle : 0}/${index}`,
-    next(cycle, index, start = 0, count = rows(index)) {
-      const from = index * size + start;
+    size: batchSize,
+    key: (cycle, index) => `${shuffle ? cycle : '-'}/${batchSize(cycle)}/${index}`,
+    next(cycle, index, start = 0, count = rows(cycle, index)) {
+      const from = index * batchSize(cycle) + start;
       if (!shuffle) return { xs: xs.map((t) => tf.slice(t, from, count)), ys: ys.map((t) => tf.slice(t, from, count)) };
       host ??= { xs: xs.map((t) => t.dataSync()), ys: ys.map((t) => t.dataSync()) };
       const at = permutation(cycle).subarray(from, from + count);

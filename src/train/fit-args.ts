@@ -1,6 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelFitArgs } from '@tensorflow/tfjs-layers';
-import { rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
+import { createPolicy } from '../policies/registry.js';
+import type { PolicyConfig } from '../policies/registry.js';
+import { constantSchedule } from '../policies/schedules/index.js';
+import type { Schedule } from '../policies/schedules/index.js';
+import { quote, rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
 import type { LossSpec } from './losses.js';
 import type { WorkerPool } from '../engine/shard-pool.js';
 
@@ -14,8 +18,13 @@ export type TensorsOrMap = tf.Tensor | readonly tf.Tensor[] | { readonly [name: 
  * Arguments of {@link RSOOptimizer.fit}. They mirror `model.fit`, in RSO units: an epoch is one cycle.
  */
 export interface RSOFitArgs {
-  /** Examples per mini-batch; each batch feeds `stepsPerBatch` steps (default 1000). The last batch of a pass may be smaller. */
-  readonly batchSize?: number;
+  /**
+   * Examples per mini-batch; each batch feeds `stepsPerBatch` steps (default 1000). The last batch of a pass may
+   * be smaller. A schedule over the cycle count gives each cycle its own size (small batches early, for example
+   * `piecewiseSchedule({ boundaries: [1, 2], values: [250, 500, 1000] })`); its horizon is the optimizer's
+   * planned `cycles`.
+   */
+  readonly batchSize?: number | Schedule | PolicyConfig;
   /** Cycles to run from the current position (default: the rest of the planned `cycles`, at least 1). */
   readonly cycles?: number;
   /** Stop after this many steps in this call (held to the step, also with `stepsPerBatch` > 1). */
@@ -80,7 +89,8 @@ export interface EngineOptions {
 
 /** {@link RSOFitArgs} checked, with defaults filled in (the data and the loss are checked against the model elsewhere). */
 export interface FitOptions {
-  readonly batchSize: number;
+  /** The batch size per cycle (a constant schedule for a number). */
+  readonly batchSize: Schedule;
   readonly cycles: number | undefined;
   readonly maxSteps: number;
   readonly timeBudgetSeconds: number;
@@ -184,8 +194,10 @@ export function parseFitArgs(args: RSOFitArgs): FitOptions {
   const engine = oneOf('engine', args.engine, ['auto', 'model', 'closure'], 'auto');
   const workers = parseWorkers(args.workers);
   if (workers !== null && engine === 'closure') throw new RangeError(`rso.fit: workers needs the model engine, not engine 'closure'`);
+  const batchSize = parseBatchSize(args.batchSize);
+  if (workers !== null) scheduleForWorkers(batchSize);
   return {
-    batchSize: requireInteger('batchSize', args.batchSize ?? 1000, 1),
+    batchSize,
     cycles: args.cycles === undefined ? undefined : requireInteger('cycles', args.cycles, 1),
     maxSteps: optional(args.maxSteps, (v) => requireInteger('maxSteps', v, 1), Infinity),
     timeBudgetSeconds: optional(args.timeBudgetSeconds, (v) => requireNonNegative('timeBudgetSeconds', v, true), Infinity),
@@ -200,4 +212,21 @@ export function parseFitArgs(args: RSOFitArgs): FitOptions {
     engineOptions,
     workers,
   };
+}
+
+/** A number, a schedule or a schedule's config, as the batch size per cycle. */
+function parseBatchSize(value: RSOFitArgs['batchSize']): Schedule {
+  if (value === undefined || typeof value === 'number') return constantSchedule({ value: requireInteger('batchSize', value ?? 1000, 1) });
+  if (typeof value === 'function') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string') return createPolicy<Schedule>('schedule', value as PolicyConfig, 'batchSize');
+  throw new RangeError(`batchSize must be an integer ≥ 1, a schedule or its config {"name": ...}, got ${quote(value)}`);
+}
+
+/** The batch-size schedule as a worker receives it: a number, or a built-in or registered schedule's config. */
+export function scheduleForWorkers(schedule: Schedule): number | PolicyConfig {
+  const config = schedule.config;
+  if (config === undefined) {
+    throw new RangeError("rso.fit: worker threads need a batchSize schedule they can rebuild: a number, or a built-in or registered schedule with a config");
+  }
+  return config['name'] === 'constant' && typeof config['value'] === 'number' ? config['value'] : config;
 }

@@ -4,7 +4,7 @@ import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
 import type { Trainee } from './trainee.js';
 import { freezeVariables, otherVariables } from '../engine/weight-writer.js';
 import { reestimateBatchNorm } from './batch-norm.js';
-import { makeBatcher } from './batcher.js';
+import { batchSizes, makeBatcher } from './batcher.js';
 import type { Batcher } from './batcher.js';
 import { compiledMetrics, evaluateLogs, forward } from './evaluate.js';
 import { parseFitArgs } from './fit-args.js';
@@ -99,7 +99,7 @@ function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: 
       owned.push(...train.owned, ...val.owned);
     }
     if (rowsOf(train) === 0) throw new RangeError('rso.fit: no training examples');
-    checkShards(options, rowsOf(train));
+    checkShards(options, cyclesOf(optimizer, options), batchSizes(options.batchSize, optimizer.config.cycles, rowsOf(train)), rowsOf(train));
     return { options, compiled, lossWeights, train, val, owned };
   } catch (e) {
     tf.dispose(owned);
@@ -107,16 +107,26 @@ function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: 
   }
 }
 
-/** With workers, every batch (the last one of a pass too) must give each thread at least one row. */
-function checkShards(options: FitOptions, n: number): void {
+/** The cycles this call runs: from the optimizer's current cycle, `cycles` of them or the rest of the plan. */
+function cyclesOf(optimizer: Trainee, options: FitOptions): { readonly start: number; readonly end: number } {
+  const start = optimizer.cycle;
+  return { start, end: start + (options.cycles ?? Math.max(1, optimizer.config.cycles - start)) };
+}
+
+/**
+ * Checks the batch size of every cycle to run (a schedule that gives a bad size fails here, before training);
+ * with workers, every batch (the last one of a pass too) must give each thread at least one row.
+ */
+function checkShards(options: FitOptions, cycles: { readonly start: number; readonly end: number }, sizeOf: (cycle: number) => number, n: number): void {
   const threads = options.workers?.size ?? 1;
-  if (threads === 1) return;
-  const size = Math.min(options.batchSize, n);
-  const last = n - (Math.ceil(n / size) - 1) * size;
-  if (last < threads) {
-    throw new RangeError(
-      `rso.fit: ${threads} workers need batches of at least ${threads} examples, but at batchSize ${size} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
-    );
+  for (let c = cycles.start; c < cycles.end; c++) {
+    const size = sizeOf(c);
+    const last = n - (Math.ceil(n / size) - 1) * size;
+    if (last < threads) {
+      throw new RangeError(
+        `rso.fit: ${threads} workers need batches of at least ${threads} examples, but at batchSize ${size}${cycles.end - cycles.start > 1 ? ` (cycle ${c})` : ''} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
+      );
+    }
   }
 }
 
@@ -143,10 +153,10 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   optimizer.bind(variables);
   const objective = modelObjective(model, setup.lossWeights, options.lossReduction);
-  const startCycle = optimizer.cycle;
-  const cycles = options.cycles ?? Math.max(1, optimizer.config.cycles - startCycle);
+  const { start: startCycle, end: endCycle } = cyclesOf(optimizer, options);
+  const cycles = endCycle - startCycle;
   const plannedSteps = Math.min(options.maxSteps, cycles * optimizer.scalarsPerCycle);
-  const batcher = makeBatcher(train.xs, train.ys, options.batchSize, options.shuffle, optimizer.config.seed);
+  const batcher = makeBatcher(train.xs, train.ys, batchSizes(options.batchSize, optimizer.config.cycles, rowsOf(train)), options.shuffle, optimizer.config.seed);
   const history = new History();
   const { list: callbacks, batchEnds } = toCallbackList(args.callbacks, history);
   const metricNames = compiledMetrics(model).names;
@@ -155,8 +165,8 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
     epochs: startCycle + cycles,
     initialEpoch: startCycle,
     samples: rowsOf(train),
-    steps: batcher.batchesPerPass,
-    batchSize: options.batchSize,
+    steps: batcher.batchesPerPass(startCycle),
+    batchSize: batcher.size(startCycle),
     verbose: options.verbose,
     doValidation: setup.val !== null,
     rsoPlannedSteps: plannedSteps,
@@ -185,7 +195,7 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
     batchMetrics: batchEnds && metricNames.length > 0,
     bnSample,
     yielder: makeYielder(options.yieldEvery),
-    endCycle: startCycle + cycles,
+    endCycle,
     over: () => optimizer.step - stepStart >= plannedSteps || (Date.now() - t0) / 1000 >= options.timeBudgetSeconds,
     progress: options.verbose > 0 ? consoleProgress(() => optimizer.step - stepStart) : null,
     stopped: false,
@@ -209,8 +219,8 @@ function metricsOfBatch(run: Run, cycle: number, chunk: number): Record<string, 
 async function trainBatch(run: Run, indexInCycle: number): Promise<number> {
   const { optimizer, batcher, callbacks } = run;
   const cycle = optimizer.cycle;
-  const chunk = optimizer.searchState().batch % batcher.batchesPerPass;
-  const size = batcher.rows(chunk);
+  const chunk = optimizer.searchState().batch % batcher.batchesPerPass(cycle);
+  const size = batcher.rows(cycle, chunk);
   await callbacks.onBatchBegin(indexInCycle, { batch: indexInCycle, size });
   const loss = run.runner.run(cycle, chunk, () => !run.over());
   const logs = { batch: indexInCycle, size, loss, ...(run.batchMetrics ? metricsOfBatch(run, cycle, chunk) : {}) };

@@ -7,6 +7,7 @@ import type { ModelEvaluator } from '../engine/model-evaluator.js';
 import { shardLossScale, shardRange } from '../engine/shard-pool.js';
 import type { ShardPool } from '../engine/shard-pool.js';
 import type { Batch, Batcher } from './batcher.js';
+import { scheduleForWorkers } from './fit-args.js';
 import { forward } from './evaluate.js';
 import type { FitOptions } from './fit-args.js';
 import type { DataSet } from './fit-data.js';
@@ -79,7 +80,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
   return {
     engine: 'model',
     run(cycle, chunk, keepGoing) {
-      const rows = batcher.rows(chunk);
+      const rows = batcher.rows(cycle, chunk);
       // Signal the workers first, so that every thread gathers its own shard at once.
       pool?.nextBatch();
       const [start, count] = shardRange(rows, 0, workers);
@@ -139,7 +140,7 @@ export async function chooseRunner(ctx: RunnerContext): Promise<BatchRunner> {
     if (options.engine === 'auto') return closureRunner(ctx);
     throw evaluator;
   }
-  const pool = await options.workers.start({ model, optimizer, data: ctx.train, batchSize: options.batchSize, shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions });
+  const pool = await options.workers.start({ model, optimizer, data: ctx.train, batchSize: scheduleForWorkers(options.batchSize), shuffle: options.shuffle, losses: objective.names, lossWeights: ctx.lossWeights, lossReduction: options.lossReduction, engine: options.engineOptions });
   const shard: ShardOption = { reducer: pool.reducer, lossScale: 1 };
   const evaluator = tryModelEvaluator(ctx, shard);
   if (!(evaluator instanceof Error)) return modelRunner(ctx, evaluator, pool, shard);

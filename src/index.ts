@@ -5,6 +5,7 @@ import './policies/sigma/index.js';
 import './policies/coordinates/index.js';
 import './policies/acceptance/index.js';
 import './policies/grids/index.js';
+import './policies/sigma-adaptation/index.js';
 
 export { RSOOptimizer } from './optimizer/rso-optimizer.js';
 export { PAPER_CYCLES } from './optimizer/config.js';
@@ -41,6 +42,8 @@ export type { CoordinateContext, CoordinateSelection } from './policies/coordina
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
+export { successRule } from './policies/sigma-adaptation/index.js';
+export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
 export type { GridOptions, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
 export { exportQuantized } from './optimizer/export-quantized.js';
 export type { QuantizedTensor } from './optimizer/export-quantized.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, binaryGrid, ternaryGrid, uniformGrid } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
 import type { RSOConfig, StepResult } from '../src/index.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
@@ -102,6 +102,8 @@ const ROWS: readonly Row[] = [
   ['cpu', 'Sequential conv/BN/pool/dense with ternary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: ternaryGrid() }],
   ['cpu', 'Sequential conv/BN/pool/dense with binary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
   ['wasm', 'functional DAG with binary kernels: conv chains into a residual add', () => chainResidual(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
+  // σ adapted per tensor from its share of moves (window 10, so that it changes within the run).
+  ['cpu', 'Sequential conv/BN/pool/dense with σ adaptation', () => tinyConvSeq(2), true, false, CONV_INPUT, { sigmaAdaptation: successRule({ window: 10 }) }],
   ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
 ];
 

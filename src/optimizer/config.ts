@@ -16,6 +16,8 @@ import { constantSchedule } from '../policies/schedules/index.js';
 // The grid factories register themselves here, so that a worker thread that parses a config knows them.
 import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
+import '../policies/sigma-adaptation/index.js';
+import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
 import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
@@ -58,6 +60,11 @@ export interface RSOConfig {
    * the grid when the optimizer binds, each step tries their grid neighbours, and weight decay skips them.
    */
   readonly grid?: WeightGrid | PolicyConfig | readonly (WeightGrid | PolicyConfig)[];
+  /**
+   * Adapts each tensor's σ from how often its steps move the weight, e.g. {@link successRule} (default none: σ
+   * follows `sigmaBase` and the `sigma` schedule alone, as in the paper).
+   */
+  readonly sigmaAdaptation?: SigmaAdaptation | PolicyConfig;
 }
 
 /** A fully parsed configuration: every policy is an object. */
@@ -88,11 +95,13 @@ export interface ResolvedConfig {
   readonly mergeNormalization: boolean;
   /** See {@link RSOConfig.grid}; empty when every weight is continuous. */
   readonly grids: readonly WeightGrid[];
+  /** See {@link RSOConfig.sigmaAdaptation}; null for none. */
+  readonly sigmaAdaptation: SigmaAdaptation | null;
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
-  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid',
+  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation',
 ] as const;
 
 /** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
@@ -182,6 +191,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     weightDecay,
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
     grids: parseGrids(input.grid),
+    sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
   };
 }
 
@@ -228,6 +238,7 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
     mergeNormalization: c.mergeNormalization,
   };
   if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
+  if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
   if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;
 }

@@ -30,6 +30,7 @@ import type { RSOConfig, ResolvedConfig } from './config.js';
 /** Weight names used by {@link RSOOptimizer.getWeights}. */
 const STATE_NAME = 'rso/state';
 const SIGMA_NAME = 'rso/sigma';
+const ADAPT_NAME = 'rso/adapt';
 
 /**
  * RSO (random search optimization) as a `tf.Optimizer`: a gradient-free drop-in for SGD.
@@ -204,7 +205,8 @@ export class RSOOptimizer extends tf.Optimizer {
     if (before !== null) {
       const sigmas = this.search.baseSigmas!;
       infos.forEach((t, i) => (sigmas[i] = before.sigmas.get(t.name) ?? sigmas[i]!));
-      this.search.restore({ ...before.state, group: 0, index: 0 });
+      // The adaptation state is per tensor of the old list: it starts afresh for the new one.
+      this.search.restore({ ...before.state, group: 0, index: 0, adapt: undefined });
     }
     this.pendingSigmas = null;
     this.boundNames = names;
@@ -248,16 +250,19 @@ export class RSOOptimizer extends tf.Optimizer {
 
   /**
    * The full search state as named tensors: the step count (`iter`), the cursor, counts and generator
-   * state (`rso/state`, int32), and each tensor's base σ (`rso/sigma`, float32).
+   * state (`rso/state`, int32), each tensor's base σ (`rso/sigma`, float32), and with `sigmaAdaptation` each
+   * tensor's σ multiplier and window counts (`rso/adapt`, float32).
    *
    * @returns The weights; saved by `model.save(…, { includeOptimizer: true })`.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     const sigmas = this.search.baseSigmas ?? this.pendingSigmas ?? new Float32Array(0);
+    const state = this.search.state();
     return [
       { name: 'iter', tensor: tf.scalar(this.search.step, 'int32') },
-      { name: STATE_NAME, tensor: tf.tensor1d(packState(this.search.state()), 'int32') },
+      { name: STATE_NAME, tensor: tf.tensor1d(packState(state), 'int32') },
       { name: SIGMA_NAME, tensor: tf.tensor1d(sigmas.slice(), 'float32') },
+      ...(state.adapt === undefined ? [] : [{ name: ADAPT_NAME, tensor: tf.tensor1d(state.adapt, 'float32') }]),
     ];
   }
 
@@ -280,7 +285,10 @@ export class RSOOptimizer extends tf.Optimizer {
     }
     if (state.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${STATE_NAME}" must be 1-D, got shape [${state.shape.join(', ')}]`);
     if (sigma.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${SIGMA_NAME}" must be 1-D, got shape [${sigma.shape.join(', ')}]`);
-    const restored = unpackState(await state.data());
+    const adapt = byName.get(ADAPT_NAME);
+    if (adapt !== undefined && adapt.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${ADAPT_NAME}" must be 1-D, got shape [${adapt.shape.join(', ')}]`);
+    const unpacked = unpackState(await state.data());
+    const restored = adapt === undefined ? unpacked : { ...unpacked, adapt: Float32Array.from(await adapt.data()) };
     const sigmas = Float32Array.from(await sigma.data());
     sigmas.forEach((v, i) => {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);

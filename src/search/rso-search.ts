@@ -5,6 +5,7 @@ import { createRng, restoreRng } from './rng.js';
 import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
 import type { SearchState } from './search-state.js';
+import { SigmaAdapter } from './sigma-adapter.js';
 import { assignGrids, gridCandidates } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from './weight-groups.js';
@@ -68,6 +69,9 @@ export class RSOSearch {
   private groups: readonly WeightGroup[] = [];
   private sigmas: Float32Array | null = null;
   private grids: readonly (TensorGrid | null)[] = [];
+  private adapter: SigmaAdapter | null = null;
+  // A restored adaptation state waiting for the search to bind.
+  private pendingAdapt: Float32Array | null = null;
   // Per-cycle caches, recomputed from (cycle, seed) so they never need saving.
   private orderCycle = -1;
   private order: readonly number[] = [];
@@ -143,14 +147,24 @@ export class RSOSearch {
     try {
       this.sigmas = restoredSigmas ?? this.computeSigmas(values);
       this.grids = assignGrids(this.config.grids, tensors, this.sigmas);
+      this.adapter = this.makeAdapter(this.pendingAdapt);
+      this.pendingAdapt = null;
       if (this.cursorUnchecked) this.checkCursor('RSOOptimizer: the restored state');
     } catch (e) {
       this.tensors = [];
       this.groups = [];
       this.sigmas = null;
       this.grids = [];
+      this.adapter = null;
       throw e;
     }
+  }
+
+  /** The adaptation state for the bound tensors: restored from `packed`, or fresh; null without adaptation. */
+  private makeAdapter(packed: Float32Array | null): SigmaAdapter | null {
+    const rule = this.config.sigmaAdaptation;
+    if (rule === null) return null;
+    return packed === null ? SigmaAdapter.fresh(rule, this.tensors.length) : SigmaAdapter.unpack(rule, packed, this.tensors.length, 'RSO state: adapt');
   }
 
   /** Checks that the cursor (group, index) points into the bound groups; called once per restore or bind. */
@@ -217,6 +231,7 @@ export class RSOSearch {
     let delta: number;
     if (grid === null) {
       delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
+      if (this.adapter !== null) delta *= this.adapter.multipliers[p.tensor]!;
       const wd = this.config.weightDecay;
       candidates[0] = wd > 0 ? previous * (1 - wd) : previous;
       candidates[1] = candidates[0]! + delta;
@@ -244,6 +259,7 @@ export class RSOSearch {
       throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
     }
     const p = pending.proposal;
+    if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
     const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous };
     this.pending = null;
     this.step_++;
@@ -330,7 +346,9 @@ export class RSOSearch {
 
   /** A snapshot of the state. */
   state(): SearchState {
-    return { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
+    const s: SearchState = { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
+    const adapt = this.adapter?.pack() ?? (this.bound ? null : this.pendingAdapt?.slice());
+    return adapt == null ? s : { ...s, adapt };
   }
 
   /**
@@ -356,6 +374,8 @@ export class RSOSearch {
   }
 
   private assign(s: SearchState): void {
+    // Checked first, so that a bad adaptation state changes nothing.
+    const adapter = s.adapt !== undefined && this.bound ? this.makeAdapter(s.adapt) : undefined;
     this.pending = null;
     this.cycle_ = s.cycle;
     this.group_ = s.group;
@@ -363,9 +383,12 @@ export class RSOSearch {
     this.step_ = s.step;
     this.batch_ = s.batch;
     this.rng = restoreRng(s.rng);
+    if (adapter !== undefined) this.adapter = adapter;
+    else if (s.adapt !== undefined) this.pendingAdapt = Float32Array.from(s.adapt);
     this.orderCycle = -1;
     this.selectionKey = '';
   }
+
 }
 
 /** Checks what a coordinate selection returned for one group: null, or an Int32Array of positions in the group. */

@@ -20,6 +20,11 @@ export interface SearchState {
   readonly batch: number;
   /** State of the seeded generator. */
   readonly rng: RngState;
+  /**
+   * With `sigmaAdaptation`: per tensor its σ multiplier, window steps and window moves, packed (saved as
+   * `rso/adapt`, not in the int32 layout); absent leaves the adaptation as it is on restore.
+   */
+  readonly adapt?: Float32Array;
 }
 
 const STATE_VERSION = 1;

@@ -12,6 +12,8 @@ export interface SearchSnapshot {
   readonly state: Int32Array;
   /** Base σ per tensor. */
   readonly sigmas: Float32Array;
+  /** The σ adaptation state, with `sigmaAdaptation`. */
+  readonly adapt?: Float32Array;
 }
 
 /**
@@ -21,13 +23,16 @@ export interface SearchSnapshot {
  */
 export function snapshotOf(search: RSOSearch): SearchSnapshot {
   if (search.baseSigmas === null) throw new Error('snapshotOf: the search is not bound');
-  return { config: serializeConfig(search.config), state: packState(search.state()), sigmas: search.baseSigmas.slice() };
+  const state = search.state();
+  const snapshot = { config: serializeConfig(search.config), state: packState(state), sigmas: search.baseSigmas.slice() };
+  return state.adapt === undefined ? snapshot : { ...snapshot, adapt: state.adapt };
 }
 
 /** Rebuilds a bound search from a snapshot, checking every field, for the same tensors. */
 export function searchFromSnapshot(snapshot: SearchSnapshot, tensors: readonly WeightTensorInfo[], values: (i: number) => Float32Array): RSOSearch {
   const search = new RSOSearch(parseConfig(snapshot.config));
-  search.restore(unpackState(snapshot.state));
+  const state = unpackState(snapshot.state);
+  search.restore(snapshot.adapt === undefined ? state : { ...state, adapt: snapshot.adapt });
   search.bind(tensors, values, snapshot.sigmas);
   return search;
 }

@@ -66,7 +66,10 @@ export interface CartPoleTrainResult {
   readonly trainEnvSteps: number;
   readonly evalEpisodes: number;
   readonly evalEnvSteps: number;
+  /** Wall time, evaluations included. */
   readonly seconds: number;
+  /** The part of it spent in evaluations. */
+  readonly evalSeconds: number;
 }
 
 /** Counts of played episodes and environment steps. */
@@ -142,10 +145,13 @@ export function trainCartPole(net: PolicyNet, options: CartPoleTrainOptions = {}
   const trainReturns: number[] = [];
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
+  let evalSeconds = 0;
   const evaluate = () => {
+    const t = performance.now();
     const meanReturn = playEpisodes(net, starts(`${o.seed}/eval/${evals.length}`, o.evalEpisodes), o.rollout, evaluation);
     const point = { step: trainReturns.length, trainEpisodes: train.episodes, trainEnvSteps: train.envSteps, seconds: seconds(), meanReturn };
     evals.push(point);
+    evalSeconds += (performance.now() - t) / 1000;
     o.onEval?.(point);
     return meanReturn >= o.target;
   };
@@ -158,6 +164,6 @@ export function trainCartPole(net: PolicyNet, options: CartPoleTrainOptions = {}
   }
   return {
     solved, evals, trainReturns, steps: trainReturns.length, trainEpisodes: train.episodes, trainEnvSteps: train.envSteps,
-    evalEpisodes: evaluation.episodes, evalEnvSteps: evaluation.envSteps, seconds: seconds(),
+    evalEpisodes: evaluation.episodes, evalEnvSteps: evaluation.envSteps, seconds: seconds(), evalSeconds,
   };
 }

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, binaryGrid, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
-import type { RSOConfig, StepResult } from '../src/index.js';
+import type { LossSpec, RSOConfig, StepResult } from '../src/index.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
@@ -26,10 +26,10 @@ interface Record {
 const record = (r: StepResult): Record => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
 
 /** The closure path, exactly as a user runs it: model.fit with shuffle off. */
-async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, extra: RSOConfig) {
+async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossSpec = 'categoricalCrossentropy', extra: RSOConfig = {}) {
   const model = build();
   const opt = new RSOOptimizer({ ...config, ...extra });
-  model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+  model.compile({ optimizer: opt, loss });
   const steps: Record[] = [];
   const batchesPerEpoch = x.shape[0]! / BATCH;
   await model.fit(x, y, {
@@ -43,12 +43,12 @@ async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tens
 }
 
 /** The model-aware engine through rso.fit, same seed, init and batch order. */
-async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean, extra: RSOConfig) {
+async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean, loss: LossSpec = 'categoricalCrossentropy', extra: RSOConfig = {}) {
   const model = build();
   const opt = new RSOOptimizer({ ...config, ...extra });
   const steps: Record[] = [];
   const history = await opt.fit(model, x, y, {
-    loss: 'categoricalCrossentropy',
+    loss,
     batchSize: BATCH,
     maxSteps: STEPS,
     cycles: 100,
@@ -64,6 +64,31 @@ async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tenso
 }
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+
+/**
+ * Compares two runs step by step: the same coordinates, and the worst relative difference of the candidate losses.
+ * Different arithmetic may flip a decision only where candidates tie within float32 rounding: such a step is
+ * reported, the paths part there, and the count of agreeing steps before it is returned.
+ */
+function agreement(a: readonly Record[], b: readonly Record[], label: string): { same: number; worst: number } {
+  let worst = 0;
+  let same = 0;
+  for (; same < STEPS; same++) {
+    const [ra, rb] = [a[same]!, b[same]!];
+    expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
+    for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
+    if (ra.accepted !== rb.accepted) {
+      const gap = relErr(ra.losses[ra.accepted]!, ra.losses[rb.accepted]!);
+      console.log(
+        `${label}: near-tie at step ${same}: closure kept ${ra.accepted}, engine kept ${rb.accepted}; ` +
+          `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}; gap ${gap.toExponential(2)}`,
+      );
+      expect(gap).toBeLessThan(1e-6);
+      break;
+    }
+  }
+  return { same, worst };
+}
 
 /** backend, name, model, takes the delta paths, batched candidates, input shape, and optimizer options beyond `config`. */
 type Row = readonly [string, string, () => tfl.LayersModel, boolean, boolean, readonly number[], RSOConfig?];
@@ -102,9 +127,9 @@ const ROWS: readonly Row[] = [
   ['cpu', 'Sequential conv/BN/pool/dense with ternary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: ternaryGrid() }],
   ['cpu', 'Sequential conv/BN/pool/dense with binary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
   ['wasm', 'functional DAG with binary kernels: conv chains into a residual add', () => chainResidual(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
+  ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
   // σ adapted per tensor from its share of moves (window 10, so that it changes within the run).
   ['cpu', 'Sequential conv/BN/pool/dense with σ adaptation', () => tinyConvSeq(2), true, false, CONV_INPUT, { sigmaAdaptation: successRule({ window: 10 }) }],
-  ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
 ];
 
 for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of ROWS) {
@@ -115,28 +140,11 @@ for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of 
     afterAll(useCpu);
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [...features], 11);
-      const a = await closureRun(build, x, y, extra);
-      const b = await engineRun(build, x, y, batched, extra);
+      const a = await closureRun(build, x, y, 'categoricalCrossentropy', extra);
+      const b = await engineRun(build, x, y, batched, 'categoricalCrossentropy', extra);
       expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
       expect(b.steps.length).toBe(STEPS);
-      // Compare step by step. Different arithmetic may flip a decision only where candidates tie within float32
-      // rounding: such a step is reported, the paths part there, and most steps must have agreed before it.
-      let worst = 0;
-      let same = 0;
-      for (; same < STEPS; same++) {
-        const [ra, rb] = [a.steps[same]!, b.steps[same]!];
-        expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
-        for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
-        if (ra.accepted !== rb.accepted) {
-          const gap = relErr(ra.losses[ra.accepted]!, ra.losses[rb.accepted]!);
-          console.log(
-            `${backend}, ${name}: near-tie at step ${same}: closure kept ${ra.accepted}, engine kept ${rb.accepted}; ` +
-              `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}; gap ${gap.toExponential(2)}`,
-          );
-          expect(gap).toBeLessThan(1e-6);
-          break;
-        }
-      }
+      const { same, worst } = agreement(a.steps, b.steps, `${backend}, ${name}`);
       console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the delta path, ${b.headHits} of them from a kept head`);
       expect(same).toBeGreaterThanOrEqual(STEPS / 2);
       // The delta path really ran where the graph allows it, and only there.
@@ -161,6 +169,43 @@ for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of 
         wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
       }
       expect(weightsOf(a.model).length).toBe(weightsOf(b.model).length);
+      a.model.dispose();
+      b.model.dispose();
+      tf.dispose([x, y]);
+    });
+  });
+}
+
+/** The 0-1 loss per example: 1 where the arg-max of the prediction is not the true class (no gradient). */
+const errorRate = (yt: tf.Tensor, yp: tf.Tensor) => tf.cast(tf.notEqual(tf.argMax(yp, -1), tf.argMax(yt, -1)), 'float32');
+
+// A loss function, here one without a gradient: the engine evaluates it on the layers above the searched one
+// (the softmax output path is for categoricalCrossentropy by name only, so it must not run).
+for (const [backend, name, build, features] of [
+  ['cpu', 'Sequential MLP: dense/BN/dense (tanh)/dense', () => tinyMlp(2), MLP_INPUT],
+  ['cpu', 'Sequential conv/BN/pool/dense', () => tinyConvSeq(2), CONV_INPUT],
+  ['wasm', 'Sequential MLP: dense/BN/dense (tanh)/dense', () => tinyMlp(2), MLP_INPUT],
+] as const) {
+  describe(`model engine ≡ closure path on ${backend} under a 0-1 loss: ${name}`, () => {
+    beforeAll(async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+    });
+    afterAll(useCpu);
+    it(`gives the same error rates and decisions over ${STEPS} steps, with the delta paths and without the output path`, async () => {
+      const { x, y } = toyData(64, [...features], 11);
+      const a = await closureRun(build, x, y, errorRate);
+      const b = await engineRun(build, x, y, false, errorRate);
+      const { same, worst } = agreement(a.steps, b.steps, `${backend}, 0-1 loss, ${name}`);
+      const ties = a.steps.slice(0, STEPS).filter((r) => r.losses[0] === r.losses[1] && r.losses[0] === r.losses[2]).length;
+      console.log(`${backend}, 0-1 loss, ${name}: ${same} steps agree, worst relative loss difference ${worst.toExponential(2)}; ${ties} steps with three equal losses (w kept); ${b.deltaSteps} on the delta path`);
+      // An error rate moves only when an example's arg-max changes, so float rounding could show only for an
+      // example whose two largest outputs agree to the last bit: none does here, and every loss is equal.
+      expect(same).toBe(STEPS);
+      expect(worst).toBe(0);
+      expect(b.deltaSteps).toBeGreaterThan(40);
+      expect(b.outputSteps).toBe(0);
+      // Every candidate loss is a multiple of 1/16 (the batch): an error rate, not a surrogate.
+      for (const r of b.steps) for (const l of r.losses) expect(l * BATCH).toBeCloseTo(Math.round(l * BATCH), 4);
       a.model.dispose();
       b.model.dispose();
       tf.dispose([x, y]);

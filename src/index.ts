@@ -44,7 +44,7 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
 export { successRule } from './policies/sigma-adaptation/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
-export type { GridOptions, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
+export type { GridOptions, LayerName, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
 export { exportQuantized } from './optimizer/export-quantized.js';
 export type { QuantizedTensor } from './optimizer/export-quantized.js';
 export type { TensorGrid } from './search/tensor-grids.js';

@@ -8,5 +8,5 @@ registerBuiltInPolicy('weightGrid', 'ternary', (c) => ternaryGrid(p(c)));
 registerBuiltInPolicy('weightGrid', 'uniform', (c) => uniformGrid(p(c)));
 
 export { binaryGrid, ternaryGrid, uniformGrid };
-export type { GridOptions, WeightGrid } from './weight-grid.js';
+export type { GridOptions, LayerName, WeightGrid } from './weight-grid.js';
 export type { UniformGridOptions } from './uniform-grid.js';

@@ -35,7 +35,13 @@ export interface GridOptions {
    * The layers or tensors covered, by name (`'dense_1'` or `'dense_1/kernel'`). Default: every kernel (conv
    * and dense kernels, embeddings), so biases and BN parameters stay continuous.
    */
-  readonly layers?: readonly (string | { readonly name: string })[];
+  readonly layers?: readonly (string | LayerName)[];
+}
+
+/** A layer or tensor name as a saved config holds it. */
+export interface LayerName {
+  /** The layer or tensor name. */
+  readonly name: string;
 }
 
 const OPTION_NAMES = ['a', 'stds', 'layers'] as const;

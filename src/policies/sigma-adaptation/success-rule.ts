@@ -30,8 +30,9 @@ export interface SuccessRuleOptions {
   readonly window?: number;
   /** The multiplier grows by this factor after a window above target, and shrinks by it below (default 1.25). */
   readonly factor?: number;
-  /** Bounds of the multiplier (default 0.05 and 20). */
+  /** Lower bound of the multiplier (default 0.05). */
   readonly min?: number;
+  /** Upper bound of the multiplier (default 20). */
   readonly max?: number;
 }
 

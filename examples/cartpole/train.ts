@@ -60,11 +60,15 @@ export interface CartPoleTrainResult {
   readonly evals: readonly CartPoleEval[];
   /** Per RSO step, the kept candidate's mean return on its training episodes. */
   readonly trainReturns: readonly number[];
-  /** Totals at the end. */
+  /** RSO steps taken. */
   readonly steps: number;
+  /** Training episodes played (three candidates per step). */
   readonly trainEpisodes: number;
+  /** Environment steps of the training episodes. */
   readonly trainEnvSteps: number;
+  /** Evaluation episodes played. */
   readonly evalEpisodes: number;
+  /** Environment steps of the evaluation episodes. */
   readonly evalEnvSteps: number;
   /** Wall time, evaluations included. */
   readonly seconds: number;
@@ -72,9 +76,11 @@ export interface CartPoleTrainResult {
   readonly evalSeconds: number;
 }
 
-/** Counts of played episodes and environment steps. */
-interface Tally {
+/** Counts of played episodes and environment steps, added to as episodes are played. */
+export interface EpisodeTally {
+  /** Episodes played. */
   episodes: number;
+  /** Environment steps of those episodes (the sum of their returns). */
   envSteps: number;
 }
 
@@ -91,7 +97,7 @@ interface Tally {
  * const mean = playEpisodes(net, [initialState(0)], 'host', { episodes: 0, envSteps: 0 });
  * ```
  */
-export function playEpisodes(net: PolicyNet, starts: readonly CartPoleState[], rollout: 'host' | 'tensor', tally: Tally): number {
+export function playEpisodes(net: PolicyNet, starts: readonly CartPoleState[], rollout: 'host' | 'tensor', tally: EpisodeTally): number {
   let returns: number[];
   if (rollout === 'tensor') returns = tensorEpisodes(net, starts, MAX_STEPS);
   else {
@@ -112,7 +118,7 @@ const starts = (prefix: string, count: number): CartPoleState[] => Array.from({ 
  *
  * @returns The kept candidate's mean return.
  */
-function rsoStep(opt: RSOOptimizer, net: PolicyNet, episodes: readonly CartPoleState[], rollout: 'host' | 'tensor', tally: Tally): number {
+function rsoStep(opt: RSOOptimizer, net: PolicyNet, episodes: readonly CartPoleState[], rollout: 'host' | 'tensor', tally: EpisodeTally): number {
   const f = () => tf.scalar(-playEpisodes(net, episodes, rollout, tally));
   const loss = opt.minimize(f, true, [...net.variables])!;
   const kept = -loss.dataSync()[0]!;
@@ -139,8 +145,8 @@ function rsoStep(opt: RSOOptimizer, net: PolicyNet, episodes: readonly CartPoleS
 export function trainCartPole(net: PolicyNet, options: CartPoleTrainOptions = {}): CartPoleTrainResult {
   const o = { seed: 0, episodesPerStep: 10, episodes: 'fresh', rollout: 'host', evalEvery: 1, evalEpisodes: 100, target: 475, maxSteps: 5000, ...options } as const;
   const opt = new RSOOptimizer(o.optimizer ?? { seed: 0, cycles: 20 });
-  const train: Tally = { episodes: 0, envSteps: 0 };
-  const evaluation: Tally = { episodes: 0, envSteps: 0 };
+  const train: EpisodeTally = { episodes: 0, envSteps: 0 };
+  const evaluation: EpisodeTally = { episodes: 0, envSteps: 0 };
   const evals: CartPoleEval[] = [];
   const trainReturns: number[] = [];
   const t0 = performance.now();

@@ -17,12 +17,17 @@ const DATA = { trainImages: 1024, testImages: 200 };
 const STEPS = 150;
 const BATCH = 64;
 const SEED = 7;
-// The page draws a frame every ~17 ms when idle. Training runs in workers, so the page's main thread only
-// draws charts (a few ms per redraw, at most every 250 ms). A gap of 2 s means the main thread was held: that
-// is what training on the page does (one cpu step of this net with its cut cache missing takes longer than
-// a frame, and tfjs's Adam step on cpu takes about 2.5 s here). On this loaded 2-core machine, with two
-// training workers and other jobs competing for the cores, the longest gap seen was 1.4 s.
-const FRAME_GAP_BOUND_MS = 2000;
+// Responsiveness bounds. Training runs in workers, so the page's main thread only draws the charts (a few ms
+// per redraw, at most every 250 ms) and a frame comes every ~17 ms when the machine is idle.
+// - Task lag: how late a 50 ms timer on the main thread fires. 1 s means the main thread was held for most of a
+//   second, which is what training on the page itself does between two yields of rso.fit (125 ms plus the
+//   step that ends the chunk; one Adam step of this net on cpu takes over 2 s here). Measured here: at most 154 ms.
+// - Frame gaps: a frame also needs the GPU process. 2 s on cpu and wasm (measured here with two workers training
+//   and other jobs sharing the 2 cores: up to 1.5 s). On webgl the worker's shaders run in that same process,
+//   on the CPU (SwiftShader), so a frame waits behind them: 5 s there (measured: up to 3.3 s, while the main
+//   thread's task lag stayed at 123 ms). On a real GPU that wait is far shorter.
+const TASK_LAG_BOUND_MS = 1000;
+const FRAME_GAP_BOUND_MS: Record<string, number> = { webgl: 5000, wasm: 2000, cpu: 2000 };
 
 let dir = '';
 let server: DemoServer | null = null;
@@ -49,6 +54,7 @@ afterAll(async () => {
 interface Outcome {
   trainer: string;
   backend: string;
+  threads: number;
   error?: string;
   result?: { step: number; startStep: number; seconds: number; stopped: boolean; weights: number[]; leaked: number; tests: { step: number; acc: number; loss: number }[] };
 }
@@ -84,13 +90,13 @@ const rsoOf = (outcomes: Outcome[]) => outcomes.find((o) => o.trainer === 'RSO')
 
 describe('the browser demo in Chromium', () => {
   for (const backend of ['webgl', 'wasm', 'cpu'] as const) {
-    it(`trains in a Web Worker on ${backend}: the test loss falls, both charts draw, no console error, frames keep coming, no leaked tensor`, async () => {
+    it(`trains in a Web Worker on ${backend}: the test loss falls, both charts draw, no console error, frames keep coming and the main thread is never held, no leaked tensor`, async () => {
       const { page, errors } = await open(await browser!.newPage());
       await call(page, 'resetFrames');
       // Adam runs alongside on wasm only (the screenshot of tab 1): it is slow on the other two here.
       const adam = backend === 'wasm';
       const outcomes = await call<Outcome[]>(page, 'start', { backend, maxSteps: STEPS, batchSize: BATCH, seed: SEED, adam });
-      const frames = await call<{ count: number; maxGapMs: number; maxGapAtMs: number }>(page, 'frames');
+      const frames = await call<{ count: number; maxGapMs: number; maxGapAtMs: number; maxTaskLagMs: number }>(page, 'frames');
       const charts = await call<Record<string, number>>(page, 'charts', 'conv');
       const rso = rsoOf(outcomes);
       expect(rso.error, `RSO on ${backend}`).toBeUndefined();
@@ -112,14 +118,15 @@ describe('the browser demo in Chromium', () => {
         expect(charts['lossLines']).toBe(2);
         await page.screenshot({ path: 'out/browser-demo-conv.png', fullPage: true });
       }
-      expect(frames.count).toBeGreaterThan(10);
-      expect(frames.maxGapMs).toBeLessThan(FRAME_GAP_BOUND_MS);
-      expect(errors).toEqual([]);
       console.log(
-        `${backend}: RSO ${STEPS} steps in ${r.seconds.toFixed(1)} s of training = ${(STEPS / r.seconds).toFixed(2)} steps/s; ` +
+        `${backend} (${rso.threads} thread${rso.threads > 1 ? 's' : ''}): RSO ${STEPS} steps in ${r.seconds.toFixed(1)} s of training = ${(STEPS / r.seconds).toFixed(2)} steps/s; ` +
           `test loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}, accuracy ${first.acc.toFixed(3)} → ${last.acc.toFixed(3)}; ` +
-          `${frames.count} frames, longest gap ${frames.maxGapMs.toFixed(0)} ms at ${frames.maxGapAtMs.toFixed(0)} ms`,
+          `${frames.count} frames, longest gap ${frames.maxGapMs.toFixed(0)} ms at ${frames.maxGapAtMs.toFixed(0)} ms; worst task lag ${frames.maxTaskLagMs.toFixed(0)} ms`,
       );
+      expect(frames.count).toBeGreaterThan(10);
+      expect(frames.maxGapMs).toBeLessThan(FRAME_GAP_BOUND_MS[backend]!);
+      expect(frames.maxTaskLagMs).toBeLessThan(TASK_LAG_BOUND_MS);
+      expect(errors).toEqual([]);
       await page.close();
     });
   }

@@ -1,69 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
-import type { StepResult } from '../src/index.js';
+import { assertEquivalent } from './equivalence-assert.js';
+import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, equivalenceRow, record, relErr } from './equivalence-runs.js';
+import type { StepRecord as Record } from './equivalence-runs.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
-import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu } from './helpers.js';
 import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
 
 beforeAll(useCpu);
 
-const STEPS = 320;
-const BATCH = 16;
 const CONV_INPUT = [6, 6, 1] as const;
 const MLP_INPUT = [8] as const;
-const config = { seed: 31, cycles: 5 };
-
-interface Record {
-  readonly tensor: number;
-  readonly flat: number;
-  readonly accepted: number;
-  readonly losses: number[];
-}
-const record = (r: StepResult): Record => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
-
-/** The closure path, exactly as a user runs it: model.fit with shuffle off. */
-async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) {
-  const model = build();
-  const opt = new RSOOptimizer(config);
-  model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
-  const steps: Record[] = [];
-  const batchesPerEpoch = x.shape[0]! / BATCH;
-  await model.fit(x, y, {
-    batchSize: BATCH,
-    epochs: Math.ceil(STEPS / batchesPerEpoch),
-    shuffle: false,
-    verbose: 0,
-    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
-  });
-  return { model, opt, steps };
-}
-
-/** The model-aware engine through rso.fit, same seed, init and batch order. */
-async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean) {
-  const model = build();
-  const opt = new RSOOptimizer(config);
-  const steps: Record[] = [];
-  const history = await opt.fit(model, x, y, {
-    loss: 'categoricalCrossentropy',
-    batchSize: BATCH,
-    maxSteps: STEPS,
-    cycles: 100,
-    shuffle: false,
-    verbose: 0,
-    engine: 'model',
-    batchNormSamples: 0,
-    batchCandidates,
-    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
-  });
-  const count = (key: string) => Number(history.params[key]);
-  return { model, opt, steps, deltaSteps: count('engineDeltaSteps'), outputSteps: count('engineOutputSteps'), batchedSteps: count('engineBatchedSteps'), headHits: count('engineHeadHits') };
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+// Candidate losses of the engine against the closure path, relative, on cpu and wasm.
+const LOSS_TOLERANCE = 1e-5;
 
 // On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
 // The last column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
@@ -98,54 +50,8 @@ for (const [backend, name, build, usesDeltas, batched, features] of [
     afterAll(useCpu);
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [...features], 11);
-      const a = await closureRun(build, x, y);
-      const b = await engineRun(build, x, y, batched);
-      expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
-      expect(b.steps.length).toBe(STEPS);
-      // Compare step by step. Different arithmetic may flip a decision only where candidates tie within float32
-      // rounding: such a step is reported, the paths part there, and most steps must have agreed before it.
-      let worst = 0;
-      let same = 0;
-      for (; same < STEPS; same++) {
-        const [ra, rb] = [a.steps[same]!, b.steps[same]!];
-        expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
-        for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
-        if (ra.accepted !== rb.accepted) {
-          const gap = relErr(ra.losses[ra.accepted]!, ra.losses[rb.accepted]!);
-          console.log(
-            `${backend}, ${name}: near-tie at step ${same}: closure kept ${ra.accepted}, engine kept ${rb.accepted}; ` +
-              `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}; gap ${gap.toExponential(2)}`,
-          );
-          expect(gap).toBeLessThan(1e-6);
-          break;
-        }
-      }
-      console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the delta path, ${b.headHits} of them from a kept head`);
-      expect(same).toBeGreaterThanOrEqual(STEPS / 2);
-      // The delta path really ran where the graph allows it, and only there.
-      if (usesDeltas) {
-        expect(b.deltaSteps).toBeGreaterThan(40);
-        expect(b.headHits).toBeGreaterThan(b.deltaSteps / 2);
-      }
-      else expect(b.deltaSteps).toBe(0);
-      expect(b.batchedSteps).toBe(batched ? b.deltaSteps : 0);
-      // Every net ends in a softmax Dense layer: its scalars took the output layer's own path.
-      const outputLayer = b.model.layers[b.model.layers.length - 1]!;
-      const outputTensors = new Set(outputLayer.trainableWeights.map((w) => b.model.trainableWeights.indexOf(w)));
-      expect(b.outputSteps).toBe(b.steps.filter((r) => outputTensors.has(r.tensor)).length);
-      expect(b.outputSteps).toBeGreaterThan(10);
-      expect(worst).toBeLessThan(1e-5);
-      // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
-      expect(new Set(a.steps.slice(0, STEPS).map((r) => r.tensor)).size).toBe(a.model.trainableWeights.length);
-      if (same === STEPS) {
-        // Same weights after the run (BN moving statistics excluded: the engine re-estimates them).
-        const wa = a.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-        const wb = b.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-        wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
-      }
-      expect(weightsOf(a.model).length).toBe(weightsOf(b.model).length);
-      a.model.dispose();
-      b.model.dispose();
+      const report = await equivalenceRow(build, x, y, batched);
+      assertEquivalent(`${backend}, ${name}`, report, { usesDeltas, batched, lossTolerance: LOSS_TOLERANCE });
       tf.dispose([x, y]);
     });
   });

@@ -36,7 +36,7 @@ export type Command =
 
 /** Worker → page. `seconds` counts training time only: not paused time, not evaluations. */
 export type Report =
-  | { readonly type: 'ready'; readonly backend: string; readonly step: number }
+  | { readonly type: 'ready'; readonly backend: string; readonly step: number; readonly threads: number }
   | { readonly type: 'loss'; readonly step: number; readonly seconds: number; readonly loss: number }
   | { readonly type: 'accuracy'; readonly step: number; readonly seconds: number; readonly acc: number; readonly loss: number }
   | { readonly type: 'paused'; readonly step: number }

@@ -5,6 +5,8 @@ import type { Report, RunResult, RunSpec } from './protocol.js';
 export interface Outcome {
   readonly trainer: string;
   readonly backend: string;
+  /** The wasm backend's threads; 1 on other backends. */
+  readonly threads: number;
   readonly result?: RunResult;
   readonly error?: string;
 }
@@ -32,6 +34,7 @@ export interface RunView {
 interface Live {
   step: number;
   backend: string;
+  threads: number;
   loss: number;
   acc: number;
   seconds: number;
@@ -39,12 +42,13 @@ interface Live {
 
 function statusLine(name: string, spec: RunSpec, s: Live): string {
   const rate = s.seconds > 0 ? ` · ${(s.step / s.seconds).toFixed(1)} steps/s` : '';
-  return `${name} on ${s.backend}: step ${s.step}/${spec.maxSteps} · loss ${s.loss.toFixed(4)} · test accuracy ${(100 * s.acc).toFixed(1)}%${rate}`;
+  const on = s.threads > 1 ? `${s.backend} (${s.threads} threads)` : s.backend;
+  return `${name} on ${on}: step ${s.step}/${spec.maxSteps} · loss ${s.loss.toFixed(4)} · test accuracy ${(100 * s.acc).toFixed(1)}%${rate}`;
 }
 
 /** Draws one report; returns the updated live state. */
 function draw(view: RunView, spec: RunSpec, live: Live, r: Report): void {
-  if (r.type === 'ready') Object.assign(live, { backend: r.backend, step: r.step });
+  if (r.type === 'ready') Object.assign(live, { backend: r.backend, threads: r.threads, step: r.step });
   else if (r.type === 'loss') {
     Object.assign(live, { step: r.step, loss: r.loss, seconds: r.seconds });
     view.loss.add({ run: view.name, step: r.step, seconds: r.seconds, value: r.loss });
@@ -59,7 +63,7 @@ function draw(view: RunView, spec: RunSpec, live: Live, r: Report): void {
 /** Starts a worker on `spec`, drawing into `view`. */
 export function startRun(spec: RunSpec, view: RunView): RunHandle {
   const worker = new Worker('worker.js');
-  const live: Live = { step: 0, backend: spec.backend, loss: NaN, acc: NaN, seconds: 0 };
+  const live: Live = { step: 0, backend: spec.backend, threads: 1, loss: NaN, acc: NaN, seconds: 0 };
   const waiters: { test: (r: Report) => number | null; resolve: (step: number) => void }[] = [];
   let finish: (o: Outcome) => void = () => undefined;
   const done = new Promise<Outcome>((resolve) => (finish = resolve));
@@ -74,12 +78,12 @@ export function startRun(spec: RunSpec, view: RunView): RunHandle {
     }
     if (r.type === 'done' || r.type === 'error') {
       worker.terminate();
-      finish({ trainer: view.name, backend: live.backend, ...(r.type === 'done' ? { result: r.result } : { error: r.message }) });
+      finish({ trainer: view.name, backend: live.backend, threads: live.threads, ...(r.type === 'done' ? { result: r.result } : { error: r.message }) });
     }
   };
   worker.onerror = (e) => {
     view.status(`${view.name}: the worker failed: ${e.message}`, true);
-    finish({ trainer: view.name, backend: live.backend, error: e.message });
+    finish({ trainer: view.name, backend: live.backend, threads: live.threads, error: e.message });
   };
   worker.postMessage({ type: 'start', spec });
   const wait = (test: (r: Report) => number | null) => new Promise<number>((resolve) => waiters.push({ test, resolve }));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer, constantSchedule, cosineSchedule, exponentialSchedule, linearSchedule, reestimateBatchNorm } from 'tfjs-rso';
 import type { Schedule } from 'tfjs-rso';
@@ -45,6 +46,9 @@ const SCHEDULES: Record<SigmaName, () => Schedule> = {
   exponential: () => exponentialSchedule({ from: 1, rate: 0.8, floor: 0.1 }),
   constant: () => constantSchedule({ value: 1 }),
 };
+
+/** The wasm backend's threads (its threaded build runs when the page is cross-origin isolated); 1 elsewhere. */
+const backendThreads = () => (tf.getBackend() === 'wasm' ? getThreadsCount() : 1);
 
 /** Test accuracy and loss at the current weights, BN statistics re-estimated from `sample` first. */
 function testMetrics(model: tfl.LayersModel, test: Split, sample: tf.Tensor): { acc: number; loss: number } {
@@ -96,7 +100,7 @@ export async function trainRso(s: Session): Promise<RunEnd> {
   const { model, rso } = await rsoModel(spec);
   const startStep = rso.step;
   const sample = tf.slice(data.train.x, 0, BN_SAMPLE);
-  s.post({ type: 'ready', backend: tf.getBackend(), step: startStep });
+  s.post({ type: 'ready', backend: tf.getBackend(), step: startStep, threads: backendThreads() });
   await report(s, model, sample, startStep);
   s.canSave(() => control.excluded(async () => {
     await model.save(SAVE_URL, { includeOptimizer: true });
@@ -141,7 +145,7 @@ export async function trainAdam(s: Session): Promise<RunEnd> {
   const model = buildModel(spec.task, spec.seed);
   model.compile({ optimizer: tf.train.adam(ADAM_LEARNING_RATE), loss: 'categoricalCrossentropy' });
   const sample = tf.slice(data.train.x, 0, BN_SAMPLE);
-  s.post({ type: 'ready', backend: tf.getBackend(), step: 0 });
+  s.post({ type: 'ready', backend: tf.getBackend(), step: 0, threads: backendThreads() });
   await report(s, model, sample, 0);
   let step = 0;
   let before = 0;

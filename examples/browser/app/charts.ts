@@ -31,7 +31,6 @@ const FLUSH_MS = 250;
 
 function spec(title: string, yTitle: string, x: XAxis, values: readonly Point[]): VisualizationSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     // resize: the legend grows when a series first appears, and the view must grow with it.
     autosize: { type: 'pad', resize: true },

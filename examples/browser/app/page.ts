@@ -47,6 +47,15 @@ function settings(over: Partial<Settings> = {}): Settings {
   };
 }
 
+/** Shows the settings a run uses in the controls (the test API may have overridden them). */
+function showSettings(s: Settings): void {
+  $<HTMLSelectElement>('backend').value = s.backend;
+  $<HTMLInputElement>('batch').value = String(s.batchSize);
+  $<HTMLSelectElement>('sigma').value = s.sigma;
+  $<HTMLInputElement>('steps').value = String(s.maxSteps);
+  $<HTMLInputElement>('seed').value = String(s.seed);
+}
+
 function specOf(s: Settings, task: Task, trainer: Trainer, resume: boolean): RunSpec {
   return { task, trainer, backend: s.backend, batchSize: s.batchSize, sigma: s.sigma, seed: s.seed, maxSteps: s.maxSteps, evalEvery: EVAL_EVERY, resume };
 }
@@ -73,6 +82,7 @@ function setRunning(on: boolean): void {
 /** Starts RSO (and Adam) on the active tab; resolves with every run's outcome. */
 async function start(over: Partial<Settings> = {}, resume = false): Promise<Outcome[]> {
   const s = settings(over);
+  showSettings(s);
   const tab = tabs[active];
   if (!resume) [tab.loss, tab.acc].forEach((c) => c.clear());
   tab.status.textContent = '';

@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', '.cache/**'] },
+  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', '.cache/**', 'examples/browser/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

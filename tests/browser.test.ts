@@ -1,5 +1,6 @@
 // The main entry in a real browser: Debian's Chromium, driven by playwright-core, trains with rso.fit in a page
-// and in a Web Worker. A missing browser fails this test; .ci/run installs it.
+// and in a Web Worker, and the model engine's equivalence row runs on webgl. A missing browser fails this test;
+// .ci/run installs it.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { extname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertEquivalent } from './equivalence-assert.js';
+import type { EquivalenceReport } from './equivalence-runs.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const here = resolve('tests/browser');
@@ -18,9 +21,9 @@ let url = '';
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rso-browser-'));
   // Bundled from the sources for the browser: a Node built-in anywhere in the main entry fails the build.
-  for (const name of ['page', 'worker']) {
+  for (const name of ['page', 'worker', 'equivalence-page']) {
     await build({
-      entryPoints: [join(here, `${name}.js`)],
+      entryPoints: [join(here, name === 'equivalence-page' ? `${name}.ts` : `${name}.js`)],
       bundle: true,
       platform: 'browser',
       format: name === 'page' ? 'esm' : 'iife',
@@ -30,6 +33,7 @@ beforeAll(async () => {
     });
   }
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>rso smoke</title><link rel="icon" href="data:,"><script type="module" src="page.bundle.js"></script>');
+  writeFileSync(join(dir, 'equivalence.html'), '<!doctype html><meta charset="utf-8"><title>rso equivalence</title><link rel="icon" href="data:,"><script type="module" src="equivalence-page.bundle.js"></script>');
   server = createServer((req, res) => {
     const file = join(dir, (req.url ?? '/') === '/' ? 'index.html' : req.url!.slice(1));
     if (!file.startsWith(dir) || !existsSync(file)) {
@@ -88,4 +92,28 @@ describe('in Chromium', () => {
       await browser.close();
     }
   }, 120_000);
+
+  // SwiftShader computes in float32 as the cpu backend does, but webgl's kernels (shaders, packed textures)
+  // sum in other orders; the stated tolerance is the Node rows'.
+  const WEBGL_LOSS_TOLERANCE = 1e-5;
+
+  it('the model engine ≡ the closure path on webgl for a conv net with BN: same candidate losses (1e-5 relative) and decisions up to a reported near-tie, no leaked tensor', async () => {
+    expect(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${url}equivalence.html`);
+      const out = (await page.evaluate(() => (globalThis as unknown as { equivalence: Promise<unknown> }).equivalence)) as { backend: string; report: EquivalenceReport; leaked: number; error?: string };
+      expect(out.error).toBeUndefined();
+      expect(out.backend).toBe('webgl');
+      assertEquivalent('webgl, Sequential conv/BN/pool/dense', out.report, { usesDeltas: true, batched: false, lossTolerance: WEBGL_LOSS_TOLERANCE });
+      expect(out.leaked).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
 });

@@ -1,94 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer, binaryGrid, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
-import type { LossSpec, RSOConfig, StepResult } from '../src/index.js';
+import type { RSOConfig } from '../src/index.js';
+import { assertEquivalent } from './equivalence-assert.js';
+import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
+import type { StepRecord as Record } from './equivalence-runs.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
-import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu } from './helpers.js';
 import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
 
 beforeAll(useCpu);
 
-const STEPS = 320;
-const BATCH = 16;
 const CONV_INPUT = [6, 6, 1] as const;
 const MLP_INPUT = [8] as const;
-const config = { seed: 31, cycles: 5 };
-
-interface Record {
-  readonly tensor: number;
-  readonly flat: number;
-  readonly accepted: number;
-  readonly losses: number[];
-}
-const record = (r: StepResult): Record => ({ tensor: r.tensor, flat: r.flat, accepted: r.accepted, losses: Array.from(r.losses) });
-
-/** The closure path, exactly as a user runs it: model.fit with shuffle off. */
-async function closureRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossSpec = 'categoricalCrossentropy', extra: RSOConfig = {}) {
-  const model = build();
-  const opt = new RSOOptimizer({ ...config, ...extra });
-  model.compile({ optimizer: opt, loss });
-  const steps: Record[] = [];
-  const batchesPerEpoch = x.shape[0]! / BATCH;
-  await model.fit(x, y, {
-    batchSize: BATCH,
-    epochs: Math.ceil(STEPS / batchesPerEpoch),
-    shuffle: false,
-    verbose: 0,
-    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
-  });
-  return { model, opt, steps };
-}
-
-/** The model-aware engine through rso.fit, same seed, init and batch order. */
-async function engineRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, batchCandidates: boolean, loss: LossSpec = 'categoricalCrossentropy', extra: RSOConfig = {}) {
-  const model = build();
-  const opt = new RSOOptimizer({ ...config, ...extra });
-  const steps: Record[] = [];
-  const history = await opt.fit(model, x, y, {
-    loss,
-    batchSize: BATCH,
-    maxSteps: STEPS,
-    cycles: 100,
-    shuffle: false,
-    verbose: 0,
-    engine: 'model',
-    batchNormSamples: 0,
-    batchCandidates,
-    callbacks: { onBatchEnd: async () => void steps.push(record(opt.lastStepResult!)) },
-  });
-  const count = (key: string) => Number(history.params[key]);
-  return { model, opt, steps, deltaSteps: count('engineDeltaSteps'), outputSteps: count('engineOutputSteps'), batchedSteps: count('engineBatchedSteps'), headHits: count('engineHeadHits') };
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
-
-/**
- * Compares two runs step by step: the same coordinates, and the worst relative difference of the candidate losses.
- * Different arithmetic may flip a decision only where candidates tie within float32 rounding: such a step is
- * reported, the paths part there, and the count of agreeing steps before it is returned.
- */
-function agreement(a: readonly Record[], b: readonly Record[], label: string): { same: number; worst: number } {
-  let worst = 0;
-  let same = 0;
-  for (; same < STEPS; same++) {
-    const [ra, rb] = [a[same]!, b[same]!];
-    expect([rb.tensor, rb.flat]).toEqual([ra.tensor, ra.flat]);
-    for (let k = 0; k < 3; k++) worst = Math.max(worst, relErr(ra.losses[k]!, rb.losses[k]!));
-    if (ra.accepted !== rb.accepted) {
-      const gap = relErr(ra.losses[ra.accepted]!, ra.losses[rb.accepted]!);
-      console.log(
-        `${label}: near-tie at step ${same}: closure kept ${ra.accepted}, engine kept ${rb.accepted}; ` +
-          `losses closure ${ra.losses.join(', ')} vs engine ${rb.losses.join(', ')}; gap ${gap.toExponential(2)}`,
-      );
-      expect(gap).toBeLessThan(1e-6);
-      break;
-    }
-  }
-  return { same, worst };
-}
+// Candidate losses of the engine against the closure path, relative, on cpu and wasm.
+const LOSS_TOLERANCE = 1e-5;
 
 /** backend, name, model, takes the delta paths, batched candidates, input shape, and optimizer options beyond `config`. */
 type Row = readonly [string, string, () => tfl.LayersModel, boolean, boolean, readonly number[], RSOConfig?];
@@ -140,37 +69,8 @@ for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of 
     afterAll(useCpu);
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [...features], 11);
-      const a = await closureRun(build, x, y, 'categoricalCrossentropy', extra);
-      const b = await engineRun(build, x, y, batched, 'categoricalCrossentropy', extra);
-      expect(a.steps.length).toBeGreaterThanOrEqual(STEPS);
-      expect(b.steps.length).toBe(STEPS);
-      const { same, worst } = agreement(a.steps, b.steps, `${backend}, ${name}`);
-      console.log(`${backend}, ${name}: worst relative loss difference over ${same} steps: ${worst.toExponential(2)}; ${b.deltaSteps} steps on the delta path, ${b.headHits} of them from a kept head`);
-      expect(same).toBeGreaterThanOrEqual(STEPS / 2);
-      // The delta path really ran where the graph allows it, and only there.
-      if (usesDeltas) {
-        expect(b.deltaSteps).toBeGreaterThan(40);
-        expect(b.headHits).toBeGreaterThan(b.deltaSteps / 2);
-      }
-      else expect(b.deltaSteps).toBe(0);
-      expect(b.batchedSteps).toBe(batched ? b.deltaSteps : 0);
-      // Every net ends in a softmax Dense layer: its scalars took the output layer's own path.
-      const outputLayer = b.model.layers[b.model.layers.length - 1]!;
-      const outputTensors = new Set(outputLayer.trainableWeights.map((w) => b.model.trainableWeights.indexOf(w)));
-      expect(b.outputSteps).toBe(b.steps.filter((r) => outputTensors.has(r.tensor)).length);
-      expect(b.outputSteps).toBeGreaterThan(10);
-      expect(worst).toBeLessThan(1e-5);
-      // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
-      expect(new Set(a.steps.slice(0, STEPS).map((r) => r.tensor)).size).toBe(a.model.trainableWeights.length);
-      if (same === STEPS) {
-        // Same weights after the run (BN moving statistics excluded: the engine re-estimates them).
-        const wa = a.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-        const wb = b.model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
-        wa.flat().forEach((v, i) => expect(Math.abs(v - wb.flat()[i]!)).toBeLessThan(1e-5));
-      }
-      expect(weightsOf(a.model).length).toBe(weightsOf(b.model).length);
-      a.model.dispose();
-      b.model.dispose();
+      const report = await equivalenceRow(build, x, y, batched, { config: extra });
+      assertEquivalent(`${backend}, ${name}`, report, { usesDeltas, batched, lossTolerance: LOSS_TOLERANCE });
       tf.dispose([x, y]);
     });
   });
@@ -193,13 +93,14 @@ for (const [backend, name, build, features] of [
     afterAll(useCpu);
     it(`gives the same error rates and decisions over ${STEPS} steps, with the delta paths and without the output path`, async () => {
       const { x, y } = toyData(64, [...features], 11);
-      const a = await closureRun(build, x, y, errorRate);
-      const b = await engineRun(build, x, y, false, errorRate);
-      const { same, worst } = agreement(a.steps, b.steps, `${backend}, 0-1 loss, ${name}`);
+      const a = await closureRun(build, x, y, { loss: errorRate });
+      const b = await engineRun(build, x, y, false, { loss: errorRate });
+      const { same, worst, coordinateMismatches } = compareSteps(a.steps, b.steps);
       const ties = a.steps.slice(0, STEPS).filter((r) => r.losses[0] === r.losses[1] && r.losses[0] === r.losses[2]).length;
       console.log(`${backend}, 0-1 loss, ${name}: ${same} steps agree, worst relative loss difference ${worst.toExponential(2)}; ${ties} steps with three equal losses (w kept); ${b.deltaSteps} on the delta path`);
       // An error rate moves only when an example's arg-max changes, so float rounding could show only for an
       // example whose two largest outputs agree to the last bit: none does here, and every loss is equal.
+      expect(coordinateMismatches).toBe(0);
       expect(same).toBe(STEPS);
       expect(worst).toBe(0);
       expect(b.deltaSteps).toBeGreaterThan(40);

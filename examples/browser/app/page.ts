@@ -1,0 +1,208 @@
+// The demo page: controls, tabs and charts. Training runs in Web Workers (worker.ts), one per trainer.
+import { createChart } from './charts.js';
+import type { Chart, Point, XAxis } from './charts.js';
+import type { RunSpec, SigmaName, Task, Trainer } from './protocol.js';
+import { startRun } from './runs.js';
+import type { Outcome, RunHandle, RunView } from './runs.js';
+import { frameMonitor } from './frames.js';
+
+interface TabView {
+  readonly task: Task;
+  readonly loss: Chart;
+  readonly acc: Chart;
+  readonly status: HTMLElement;
+}
+
+/** The page's settings, from the controls; the test API may override any of them. */
+interface Settings {
+  backend: string;
+  batchSize: number;
+  sigma: SigmaName;
+  maxSteps: number;
+  seed: number;
+  /** Run Adam next to RSO (default true). */
+  adam: boolean;
+}
+
+// localStorage key of the saved run's settings and chart points (the model itself is in IndexedDB).
+const SAVED_KEY = 'tfjs-rso-demo';
+// Test accuracy every this many steps.
+const EVAL_EVERY = 50;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const tabs: Record<Task, TabView> = {} as Record<Task, TabView>;
+let active: Task = 'conv';
+let runs: Partial<Record<Trainer, RunHandle>> = {};
+const frames = frameMonitor();
+
+function settings(over: Partial<Settings> = {}): Settings {
+  return {
+    backend: $<HTMLSelectElement>('backend').value,
+    batchSize: Number($<HTMLInputElement>('batch').value),
+    sigma: $<HTMLSelectElement>('sigma').value as SigmaName,
+    maxSteps: Number($<HTMLInputElement>('steps').value),
+    seed: Number($<HTMLInputElement>('seed').value),
+    adam: true,
+    ...over,
+  };
+}
+
+/** Shows the settings a run uses in the controls (the test API may have overridden them). */
+function showSettings(s: Settings): void {
+  $<HTMLSelectElement>('backend').value = s.backend;
+  $<HTMLInputElement>('batch').value = String(s.batchSize);
+  $<HTMLSelectElement>('sigma').value = s.sigma;
+  $<HTMLInputElement>('steps').value = String(s.maxSteps);
+  $<HTMLInputElement>('seed').value = String(s.seed);
+}
+
+function specOf(s: Settings, task: Task, trainer: Trainer, resume: boolean): RunSpec {
+  return { task, trainer, backend: s.backend, batchSize: s.batchSize, sigma: s.sigma, seed: s.seed, maxSteps: s.maxSteps, evalEvery: EVAL_EVERY, resume };
+}
+
+function viewOf(tab: TabView, trainer: Trainer): RunView {
+  const line = document.createElement('div');
+  tab.status.append(line);
+  return {
+    name: trainer === 'rso' ? 'RSO' : 'Adam',
+    loss: tab.loss,
+    acc: tab.acc,
+    status: (text, isError) => {
+      line.textContent = text;
+      line.className = isError ? 'error' : '';
+    },
+  };
+}
+
+function setRunning(on: boolean): void {
+  for (const id of ['pause', 'resume', 'stop', 'save']) $<HTMLButtonElement>(id).disabled = !on;
+  for (const id of ['start', 'load']) $<HTMLButtonElement>(id).disabled = on;
+}
+
+/** Starts RSO (and Adam) on the active tab; resolves with every run's outcome. */
+async function start(over: Partial<Settings> = {}, resume = false): Promise<Outcome[]> {
+  const s = settings(over);
+  showSettings(s);
+  const tab = tabs[active];
+  if (!resume) [tab.loss, tab.acc].forEach((c) => c.clear());
+  tab.status.textContent = '';
+  const trainers: Trainer[] = s.adam && !resume ? ['rso', 'adam'] : ['rso'];
+  runs = Object.fromEntries(trainers.map((t) => [t, startRun(specOf(s, active, t, resume), viewOf(tab, t))]));
+  setRunning(true);
+  try {
+    return await Promise.all(Object.values(runs).map((r) => r.done));
+  } finally {
+    setRunning(false);
+  }
+}
+
+const rso = (): RunHandle => {
+  if (runs.rso === undefined) throw new Error('no RSO run: press Start first');
+  return runs.rso;
+};
+const each = (type: 'pause' | 'resume' | 'stop') => Object.values(runs).forEach((r) => r.post(type));
+
+/** Saves the RSO run (model and optimizer state to IndexedDB, settings and chart points to localStorage). */
+async function save(): Promise<number> {
+  const run = rso();
+  const saved = run.next('saved');
+  run.post('save');
+  const step = await saved;
+  const tab = tabs[run.spec.task];
+  const points = { loss: tab.loss.points().filter((p) => p.run === 'RSO'), acc: tab.acc.points().filter((p) => p.run === 'RSO') };
+  localStorage.setItem(SAVED_KEY, JSON.stringify({ spec: run.spec, points }));
+  return step;
+}
+
+/** Loads the saved run and continues it to its step count. */
+async function continueSaved(): Promise<Outcome[]> {
+  const raw = localStorage.getItem(SAVED_KEY);
+  if (raw === null) throw new Error('nothing saved yet');
+  const { spec, points } = JSON.parse(raw) as { spec: RunSpec; points: { loss: Point[]; acc: Point[] } };
+  selectTab(spec.task);
+  const tab = tabs[spec.task];
+  [tab.loss, tab.acc].forEach((c) => c.clear());
+  points.loss.forEach((p) => tab.loss.add(p));
+  points.acc.forEach((p) => tab.acc.add(p));
+  return start({ backend: spec.backend, batchSize: spec.batchSize, sigma: spec.sigma, maxSteps: spec.maxSteps, seed: spec.seed, adam: false }, true);
+}
+
+function selectTab(task: Task): void {
+  active = task;
+  for (const t of ['conv', 'threshold'] as const) {
+    $(`tab-${t}`).setAttribute('aria-selected', String(t === task));
+    $(`panel-${t}`).hidden = t !== task;
+  }
+}
+
+async function makeTab(task: Task): Promise<TabView> {
+  const loss = await createChart($(`${task}-loss`), 'Training loss (batch)', 'loss');
+  const acc = await createChart($(`${task}-acc`), 'Test accuracy', 'accuracy');
+  return { task, loss, acc, status: $(`${task}-status`) };
+}
+
+async function offerWebgpu(): Promise<void> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+  const option = $<HTMLSelectElement>('backend').querySelector('option[value="webgpu"]') as HTMLOptionElement;
+  option.disabled = adapter === null;
+  if (adapter !== null) option.textContent = 'webgpu';
+}
+
+/** Wires the controls to the functions above; errors go to the status line, never to the console. */
+function wire(): void {
+  const report = (p: Promise<unknown>) => p.catch((e: unknown) => tabs[active].status.append(` ${e instanceof Error ? e.message : String(e)}`));
+  $('start').onclick = () => void report(start());
+  $('pause').onclick = () => each('pause');
+  $('resume').onclick = () => each('resume');
+  $('stop').onclick = () => each('stop');
+  $('save').onclick = () => void report(save());
+  $('load').onclick = () => void report(continueSaved());
+  $('tab-conv').onclick = () => selectTab('conv');
+  $('tab-threshold').onclick = () => selectTab('threshold');
+  $<HTMLSelectElement>('xaxis').onchange = (e) => {
+    const x = (e.target as HTMLSelectElement).value as XAxis;
+    void report(Promise.all(Object.values(tabs).flatMap((t) => [t.loss.setX(x), t.acc.setX(x)])));
+  };
+}
+
+let running: Promise<Outcome[]> = Promise.resolve([]);
+
+/** What the browser test drives. */
+const api = {
+  start: (over: Partial<Settings> = {}) => start(over),
+  /** Starts without waiting; `finished` waits. */
+  begin: (over: Partial<Settings> = {}) => void (running = start(over)),
+  finished: () => running,
+  pause: async () => {
+    const paused = rso().next('paused');
+    each('pause');
+    return paused;
+  },
+  resume: () => each('resume'),
+  stop: () => each('stop'),
+  save,
+  continueSaved,
+  reach: (step: number) => rso().reach(step),
+  step: () => rso().step,
+  statusText: (task: Task) => tabs[task].status.innerText,
+  selectTab,
+  frames: () => frames.read(),
+  resetFrames: () => frames.reset(),
+  charts: (task: Task) => {
+    const t = tabs[task];
+    [t.loss, t.acc].forEach((c) => c.flush());
+    return { lossPoints: t.loss.count(), accPoints: t.acc.count(), lossLines: t.loss.drawnLines(), accLines: t.acc.drawnLines() };
+  },
+};
+
+async function main(): Promise<void> {
+  tabs.conv = await makeTab('conv');
+  tabs.threshold = await makeTab('threshold');
+  wire();
+  await offerWebgpu();
+  $<HTMLButtonElement>('load').disabled = localStorage.getItem(SAVED_KEY) === null;
+  frames.show($('frames'));
+}
+
+(globalThis as unknown as { rsoDemo: Promise<typeof api> }).rsoDemo = main().then(() => api);

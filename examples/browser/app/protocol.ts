@@ -1,0 +1,67 @@
+/** Messages between the demo page and its training workers, one worker per trainer. */
+
+/** Which network a run trains: the small conv net (tab 1) or the hard-threshold net (tab 2). */
+export type Task = 'conv' | 'threshold';
+/** The trainer of a run. */
+export type Trainer = 'rso' | 'adam';
+/** The built-in σ schedules the page offers, by registry name. */
+export type SigmaName = 'linear' | 'cosine' | 'exponential' | 'constant';
+
+/** Everything a worker needs to start (or, with `resume`, to continue a saved run). */
+export interface RunSpec {
+  readonly task: Task;
+  readonly trainer: Trainer;
+  readonly backend: string;
+  readonly batchSize: number;
+  readonly sigma: SigmaName;
+  readonly seed: number;
+  /** The run ends when the optimizer's step count reaches this. */
+  readonly maxSteps: number;
+  /** Test accuracy every this many steps. */
+  readonly evalEvery: number;
+  /** Load the model saved under {@link SAVE_URL} and continue it. */
+  readonly resume: boolean;
+}
+
+/** Where "Save model" stores the model with its optimizer state. */
+export const SAVE_URL = 'indexeddb://tfjs-rso-demo';
+
+/** Page → worker. */
+export type Command =
+  | { readonly type: 'start'; readonly spec: RunSpec }
+  | { readonly type: 'pause' }
+  | { readonly type: 'resume' }
+  | { readonly type: 'stop' }
+  | { readonly type: 'save' };
+
+/** Worker → page. `seconds` counts training time only: not paused time, not evaluations. */
+export type Report =
+  | { readonly type: 'ready'; readonly backend: string; readonly step: number; readonly threads: number }
+  | { readonly type: 'loss'; readonly step: number; readonly seconds: number; readonly loss: number }
+  | { readonly type: 'accuracy'; readonly step: number; readonly seconds: number; readonly acc: number; readonly loss: number }
+  | { readonly type: 'paused'; readonly step: number }
+  | { readonly type: 'resumed'; readonly step: number }
+  | { readonly type: 'saved'; readonly step: number }
+  | { readonly type: 'done'; readonly result: RunResult }
+  | { readonly type: 'error'; readonly message: string };
+
+/** The end of a run: what the browser test checks. */
+export interface RunResult {
+  readonly step: number;
+  readonly startStep: number;
+  readonly seconds: number;
+  readonly stopped: boolean;
+  /** Every trainable weight, concatenated in variable order. */
+  readonly weights: Float32Array;
+  /** tf.memory().numTensors after the run minus before it. */
+  readonly leaked: number;
+  /** Every test of the run: at its first step, every `evalEvery` steps and at its last step. */
+  readonly tests: readonly TestPoint[];
+}
+
+/** Test accuracy and mean test loss at a step. */
+export interface TestPoint {
+  readonly step: number;
+  readonly acc: number;
+  readonly loss: number;
+}

@@ -70,6 +70,27 @@ export function trainClock(trainBefore = 0, wallBefore = 0, cpuBefore = 0): Trai
   };
 }
 
+/**
+ * A flag that turns true on the first SIGINT or SIGTERM, so that a run can stop at its next step and still write
+ * its results; `release` removes the handlers.
+ */
+export function stopSignal(): { readonly stopped: () => boolean; readonly release: () => void } {
+  let stopped = false;
+  const onSignal = (name: string) => {
+    stopped = true;
+    console.log(`${name}: stopping after this step; the results will be written`);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    stopped: () => stopped,
+    release: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
 /** What {@link adamRace} needs. */
 export interface AdamRaceArgs {
   readonly method: string;
@@ -98,7 +119,7 @@ export interface AdamRaceResult {
 
 /**
  * Trains with a caller-given Adam step on shuffled mini-batches (one seeded shuffle per epoch) until
- * `budgetSeconds` of training time, measuring test accuracy at step 0, at powers of two, every
+ * `budgetSeconds` of training time or a SIGINT/SIGTERM, measuring test accuracy at step 0, at powers of two, every
  * `evalEverySeconds` of training and at the end.
  */
 export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
@@ -113,14 +134,16 @@ export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
     console.log(`  ${args.method}: step ${steps}, ${seconds.toFixed(0)} s, test accuracy ${(accuracy * 100).toFixed(2)}%`);
   };
   record();
+  const signal = stopSignal();
+  const going = () => clock.train() < args.budgetSeconds && !signal.stopped();
   let nextStepEval = 1;
   let nextTimeEval = args.evalEverySeconds;
   let epochs = 0;
   const n = data.trainCount;
-  while (clock.train() < args.budgetSeconds) {
+  while (going()) {
     const order = Uint32Array.from({ length: n }, (_, i) => i);
     shuffleSeeded(order, args.seed + epochs);
-    for (let start = 0; start + batchSize <= n && clock.train() < args.budgetSeconds; start += batchSize) {
+    for (let start = 0; start + batchSize <= n && going(); start += batchSize) {
       tf.tidy(() => {
         const idx = tf.tensor1d(Array.from(order.subarray(start, start + batchSize)), 'int32');
         args.step(tf.gather(data.train.xs, idx), tf.gather(data.train.ys, idx));
@@ -136,6 +159,7 @@ export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
     }
     epochs++;
   }
+  signal.release();
   if (points[points.length - 1]?.steps !== steps) record();
   return { points, steps, epochs, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
 }

@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { RSOOptimizer } from '../../src/index.js';
 import { nodeWorkers } from '../../src/node/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { testAccuracy, trainClock } from './mnist-bench.js';
+import { stopSignal, testAccuracy, trainClock } from './mnist-bench.js';
 import type { MnistTensors } from './mnist-bench.js';
 import { loadAverage } from './run-record.js';
 import type { CurvePoint } from './run-record.js';
@@ -50,7 +50,8 @@ export interface RsoSittingResult {
 
 /**
  * Runs one sitting of an RSO run: resumes from `checkpointDir` when it holds a checkpoint (unless `fresh`),
- * trains with `rso.fit` (model engine) for `budgetSeconds` or until `plannedCycles` are complete, measures test
+ * trains with `rso.fit` (model engine) for `budgetSeconds`, until `plannedCycles` are complete or until a SIGINT or
+ * SIGTERM (which still checkpoints and returns), measures test
  * accuracy every `evalEverySeconds` of training and at the end, and checkpoints after every measurement.
  * Weight updates are the accepted steps (each changes one scalar).
  */
@@ -83,6 +84,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   const start = { step: optimizer.step, accepted: carry.accepted, trainSeconds: clock.train(), cpuSeconds: clock.cpu() };
   let params: Record<string, unknown> = {};
   if (optimizer.cycle < args.plannedCycles) {
+    const signal = stopSignal();
     const history = await optimizer.fit(model, args.data.train.xs, args.data.train.ys, {
       loss: 'categoricalCrossentropy',
       batchSize: args.batchSize,
@@ -95,6 +97,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       callbacks: {
         onBatchEnd: async () => {
           if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;
+          if (signal.stopped()) model.stopTraining = true;
           if (clock.train() >= nextEval) {
             record();
             await clock.measure(checkpoint);
@@ -103,6 +106,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
         },
       },
     });
+    signal.release();
     params = history.params as Record<string, unknown>;
     record();
   }

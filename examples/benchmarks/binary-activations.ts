@@ -17,6 +17,8 @@
  * images, every `--eval-every` seconds of training (evaluation time excluded). Weight updates: an RSO step updates
  * one scalar when it accepts a candidate; an Adam step updates all 12,016 trainable scalars.
  * Writes <out>.json (curves, flags, engine statistics, load averages) and <out>.svg.
+ * To stop a run early and still get its results, start it as `node --import tsx examples/benchmarks/…` and send
+ * SIGINT or SIGTERM to that process: it stops after the current step (the tsx CLI would kill a busy child instead).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';

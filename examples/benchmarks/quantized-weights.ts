@@ -15,6 +15,8 @@
  *
  * BN gamma and beta stay float in every mode. Test accuracy is measured on all 10,000 test images after
  * re-estimating BN statistics from 2,000 training images. Writes <out>.json and <out>.svg.
+ * To stop a run early and still get its results, start it as `node --import tsx examples/benchmarks/…` and send
+ * SIGINT or SIGTERM to that process: it stops after the current step (the tsx CLI would kill a busy child instead).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';

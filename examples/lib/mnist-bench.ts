@@ -1,0 +1,176 @@
+/**
+ * What the issue-14 MNIST benchmarks share: the data, the test measurement (BN re-estimated, all 10,000 test
+ * images), a training clock that leaves evaluation out, and an Adam loop with a time budget.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createRng, evaluateModel, reestimateBatchNorm } from '../../src/index.js';
+import { loadMnist, mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { resolveLoss } from '../../src/train/losses.js';
+import type { CurvePoint } from './run-record.js';
+
+// The authors re-estimate BN statistics from 2,000 training images before each test (arXiv:2005.05955).
+const BN_SAMPLES = 2000;
+// Forward-pass batch size for evaluation.
+const EVAL_BATCH = 1000;
+
+/** Real MNIST as tensors, centred on the training mean. */
+export interface MnistTensors {
+  readonly train: { readonly xs: tf.Tensor; readonly ys: tf.Tensor };
+  readonly test: { readonly xs: tf.Tensor; readonly ys: tf.Tensor };
+  readonly bnSample: tf.Tensor;
+  readonly trainCount: number;
+}
+
+/** Loads MNIST (the first `trainLimit` training images, all 10,000 test images). */
+export async function loadMnistTensors(trainLimit: number): Promise<MnistTensors> {
+  const data = await loadMnist({ trainLimit, testLimit: 10_000 });
+  const mean = mnistMean(data);
+  const train = mnistToTensors(data.train, { mean });
+  const test = mnistToTensors(data.test, { mean });
+  return { train, test, bnSample: tf.slice(train.xs, 0, Math.min(BN_SAMPLES, data.train.count)), trainCount: data.train.count };
+}
+
+/** Test accuracy of `model` on all test images, after re-estimating its BN statistics from the BN sample. */
+export function testAccuracy(model: tfl.LayersModel, data: MnistTensors): number {
+  reestimateBatchNorm(model, data.bnSample);
+  return evaluateModel(model, data.test.xs, data.test.ys, resolveLoss('categoricalCrossentropy', 'mean'), EVAL_BATCH).acc;
+}
+
+/** Training seconds (wall time minus the time spent measuring), wall seconds and CPU seconds, from offsets. */
+export interface TrainClock {
+  train(): number;
+  wall(): number;
+  /** CPU seconds of this process (every thread, measurements included). */
+  cpu(): number;
+  /** Runs `f` and books its time as evaluation. */
+  measure<T>(f: () => T): T;
+}
+
+/** A {@link TrainClock} that starts now, continuing from `trainBefore`, `wallBefore` and `cpuBefore` seconds. */
+export function trainClock(trainBefore = 0, wallBefore = 0, cpuBefore = 0): TrainClock {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let evalMs = 0;
+  return {
+    cpu: () => {
+      const c = process.cpuUsage(c0);
+      return cpuBefore + (c.user + c.system) / 1e6;
+    },
+    train: () => trainBefore + (performance.now() - t0 - evalMs) / 1000,
+    wall: () => wallBefore + (performance.now() - t0) / 1000,
+    measure<T>(f: () => T): T {
+      const e0 = performance.now();
+      try {
+        return f();
+      } finally {
+        evalMs += performance.now() - e0;
+      }
+    },
+  };
+}
+
+/**
+ * A flag that turns true on the first SIGINT or SIGTERM, so that a run can stop at its next step and still write
+ * its results; `release` removes the handlers.
+ */
+export function stopSignal(): { readonly stopped: () => boolean; readonly release: () => void } {
+  let stopped = false;
+  const onSignal = (name: string) => {
+    stopped = true;
+    console.log(`${name}: stopping after this step; the results will be written`);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    stopped: () => stopped,
+    release: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** What {@link adamRace} needs. */
+export interface AdamRaceArgs {
+  readonly method: string;
+  readonly data: MnistTensors;
+  /** The model to test (the one trained, or one the caller keeps in step with the trained weights). */
+  readonly testModel: () => tfl.LayersModel;
+  /** Runs one Adam step on a mini-batch. */
+  readonly step: (xs: tf.Tensor, ys: tf.Tensor) => void;
+  readonly batchSize: number;
+  readonly budgetSeconds: number;
+  readonly evalEverySeconds: number;
+  /** Weight updates per step (the trainable scalars). */
+  readonly scalars: number;
+  readonly seed: number;
+}
+
+/** The curve and counts of an {@link adamRace}. */
+export interface AdamRaceResult {
+  readonly points: CurvePoint[];
+  readonly steps: number;
+  readonly epochs: number;
+  readonly trainSeconds: number;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+}
+
+/**
+ * Trains with a caller-given Adam step on shuffled mini-batches (one seeded shuffle per epoch) until
+ * `budgetSeconds` of training time or a SIGINT/SIGTERM, measuring test accuracy at step 0, at powers of two, every
+ * `evalEverySeconds` of training and at the end.
+ */
+export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
+  const { data, batchSize } = args;
+  const clock = trainClock();
+  const points: CurvePoint[] = [];
+  let steps = 0;
+  const record = () => {
+    const seconds = clock.train();
+    const accuracy = clock.measure(() => testAccuracy(args.testModel(), data));
+    points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps, updates: steps * args.scalars, accuracy });
+    console.log(`  ${args.method}: step ${steps}, ${seconds.toFixed(0)} s, test accuracy ${(accuracy * 100).toFixed(2)}%`);
+  };
+  record();
+  const signal = stopSignal();
+  const going = () => clock.train() < args.budgetSeconds && !signal.stopped();
+  let nextStepEval = 1;
+  let nextTimeEval = args.evalEverySeconds;
+  let epochs = 0;
+  const n = data.trainCount;
+  while (going()) {
+    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    shuffleSeeded(order, args.seed + epochs);
+    for (let start = 0; start + batchSize <= n && going(); start += batchSize) {
+      tf.tidy(() => {
+        const idx = tf.tensor1d(Array.from(order.subarray(start, start + batchSize)), 'int32');
+        args.step(tf.gather(data.train.xs, idx), tf.gather(data.train.ys, idx));
+      });
+      steps++;
+      await new Promise((r) => setImmediate(r));
+      const s = clock.train();
+      if (steps >= nextStepEval || s >= nextTimeEval) {
+        if (steps >= nextStepEval) nextStepEval *= 2;
+        while (nextTimeEval <= s) nextTimeEval += args.evalEverySeconds;
+        record();
+      }
+    }
+    epochs++;
+  }
+  signal.release();
+  if (points[points.length - 1]?.steps !== steps) record();
+  return { points, steps, epochs, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
+}
+
+/** Fisher–Yates shuffle of `a` in place, drawn from the library's seeded generator. */
+function shuffleSeeded(a: Uint32Array, seed: number): void {
+  const rng = createRng(seed);
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    const tmp = a[i]!;
+    a[i] = a[j]!;
+    a[j] = tmp;
+  }
+}

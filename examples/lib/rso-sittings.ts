@@ -1,0 +1,127 @@
+/**
+ * An RSO run of `rso.fit` in sittings: each sitting trains for a time budget, measures test accuracy every few
+ * seconds of training, and checkpoints, so the next sitting resumes where it stopped.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { RSOOptimizer } from '../../src/index.js';
+import { nodeWorkers } from '../../src/node/index.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { stopSignal, testAccuracy, trainClock } from './mnist-bench.js';
+import type { MnistTensors } from './mnist-bench.js';
+import { loadAverage } from './run-record.js';
+import type { CurvePoint } from './run-record.js';
+
+/** What {@link rsoSittings} needs. */
+export interface RsoSittingArgs {
+  /** The method's label in the curves. */
+  readonly method: string;
+  readonly data: MnistTensors;
+  /** A fresh model, compiled with its RSO optimizer (used when there is no checkpoint, or with `fresh`). */
+  readonly create: () => Promise<tfl.LayersModel>;
+  readonly batchSize: number;
+  /** Planned cycles: the sitting runs until the optimizer has completed this many, or the budget ends. */
+  readonly plannedCycles: number;
+  readonly workers: number;
+  readonly budgetSeconds: number;
+  readonly evalEverySeconds: number;
+  readonly checkpointDir: string;
+  readonly fresh: boolean;
+}
+
+/** What a run carries from one sitting to the next (stored in the checkpoint). */
+export interface RsoCarry {
+  points: CurvePoint[];
+  trainSeconds: number;
+  wallSeconds: number;
+  cpuSeconds?: number;
+  accepted: number;
+  sittings: Record<string, unknown>[];
+}
+
+/** The run after this sitting. */
+export interface RsoSittingResult {
+  readonly model: tfl.LayersModel;
+  readonly optimizer: RSOOptimizer;
+  readonly carry: RsoCarry;
+  readonly trainSeconds: number;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+}
+
+/**
+ * Runs one sitting of an RSO run: resumes from `checkpointDir` when it holds a checkpoint (unless `fresh`),
+ * trains with `rso.fit` (model engine) for `budgetSeconds`, until `plannedCycles` are complete or until a SIGINT or
+ * SIGTERM (which still checkpoints and returns), measures test
+ * accuracy every `evalEverySeconds` of training and at the end, and checkpoints after every measurement.
+ * Weight updates are the accepted steps (each changes one scalar).
+ */
+export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResult> {
+  const loadStart = loadAverage();
+  let model: tfl.LayersModel;
+  let carry: RsoCarry = { points: [], trainSeconds: 0, wallSeconds: 0, accepted: 0, sittings: [] };
+  if (!args.fresh && hasCheckpoint(args.checkpointDir)) {
+    const loaded = await loadCheckpoint(args.checkpointDir);
+    model = loaded.model;
+    carry = loaded.extra['carry'] as RsoCarry;
+  } else {
+    model = await args.create();
+  }
+  const optimizer = model.optimizer as RSOOptimizer;
+  if (carry.points.length > 0) console.log(`resumed from ${args.checkpointDir}: step ${optimizer.step}, cycle ${optimizer.cycle}`);
+  const clock = trainClock(carry.trainSeconds, carry.wallSeconds, carry.cpuSeconds ?? 0);
+  const record = () => {
+    const seconds = clock.train();
+    const accuracy = clock.measure(() => testAccuracy(model, args.data));
+    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.accepted, accuracy });
+    console.log(
+      `  step ${optimizer.step} (cycle ${optimizer.cycle}, ${optimizer.currentGroup()}), ${carry.accepted} accepted, ` +
+        `${seconds.toFixed(0)} s: test accuracy ${(accuracy * 100).toFixed(2)}%`,
+    );
+  };
+  const checkpoint = () => saveCheckpoint(model, args.checkpointDir, { carry: { ...carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() } });
+  if (carry.points.length === 0) record();
+  let nextEval = clock.train() + args.evalEverySeconds;
+  const start = { step: optimizer.step, accepted: carry.accepted, trainSeconds: clock.train(), cpuSeconds: clock.cpu() };
+  let params: Record<string, unknown> = {};
+  if (optimizer.cycle < args.plannedCycles) {
+    const signal = stopSignal();
+    const history = await optimizer.fit(model, args.data.train.xs, args.data.train.ys, {
+      loss: 'categoricalCrossentropy',
+      batchSize: args.batchSize,
+      cycles: args.plannedCycles - optimizer.cycle,
+      timeBudgetSeconds: args.budgetSeconds,
+      engine: 'model',
+      verbose: 0,
+      batchNormSamples: 2000,
+      workers: args.workers === 1 ? 1 : nodeWorkers(args.workers),
+      callbacks: {
+        onBatchEnd: async () => {
+          if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;
+          if (signal.stopped()) model.stopTraining = true;
+          if (clock.train() >= nextEval) {
+            record();
+            await clock.measure(checkpoint);
+            nextEval = clock.train() + args.evalEverySeconds;
+          }
+        },
+      },
+    });
+    signal.release();
+    params = history.params as Record<string, unknown>;
+    record();
+  }
+  carry.sittings.push({
+    steps: optimizer.step - start.step,
+    accepted: carry.accepted - start.accepted,
+    trainSeconds: clock.train() - start.trainSeconds,
+    cpuSeconds: clock.cpu() - start.cpuSeconds,
+    budgetSeconds: args.budgetSeconds,
+    workers: args.workers,
+    loadAverageStart: loadStart,
+    loadAverageEnd: loadAverage(),
+    engine: Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith('engine') || k === 'workers')),
+  });
+  await checkpoint();
+  console.log(`engine: ${JSON.stringify(carry.sittings[carry.sittings.length - 1]!['engine'])}`);
+  return { model, optimizer, carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
+}

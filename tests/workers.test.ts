@@ -7,6 +7,7 @@ import { nodeWorkers } from '../src/node/index.js';
 import type { StepResult } from '../src/index.js';
 import { chainResidual, mlpResidual, tinyConvSeq, toyData, useCpu, weightsOf } from './helpers.js';
 import { disposeModel, regularizedMlp, reusedSubModel, sharedDenseMlp } from './shared-models.js';
+import { opMlp } from './no-gradient-models.js';
 
 beforeAll(useCpu);
 
@@ -144,6 +145,30 @@ describe('sharded model engine (worker threads)', () => {
     x.dispose();
     y.dispose();
   }, 60_000);
+
+  it('rebuilds a custom layer class in every worker when its module is listed in modules, and names the class when not', async () => {
+    const { x, y } = toyData(96, [8], 5);
+    const fit = async (workers: ReturnType<typeof nodeWorkers> | undefined) => {
+      const model = opMlp('greater', 3, true);
+      const opt = new RSOOptimizer(config);
+      const steps: number[] = [];
+      await opt.fit(model, x, y, {
+        loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 120, verbose: 0, batchNormSamples: 0, ...(workers === undefined ? {} : { workers }),
+        callbacks: { onBatchEnd: async () => void steps.push(opt.lastStepResult!.accepted) },
+      });
+      model.dispose();
+      return steps;
+    };
+    await expect(fit(nodeWorkers(2))).rejects.toThrow(/Unknown layer: NoGradientOpLayer/);
+    const one = await fit(undefined);
+    const two = await fit(nodeWorkers(2, { modules: [new URL('./no-gradient-models.ts', import.meta.url)] }));
+    // Decisions as on one thread, up to a near-tie late in the run.
+    const same = one.findIndex((a, i) => a !== two[i]);
+    expect(same === -1 ? one.length : same).toBeGreaterThanOrEqual(60);
+    expect(() => nodeWorkers(2, { modules: [5 as unknown as string] })).toThrow(/modules\[0\] must be a file path or a URL, got 5/);
+    expect(() => nodeWorkers(2, { module: [] } as never)).toThrow(/unknown field "module" \(did you mean "modules"\?\)/);
+    tf.dispose([x, y]);
+  });
 
   it('rejects a nested model holding a BatchNormalization layer, whose statistics a thread would take from its shard alone', async () => {
     const { x, y } = toyData(32, [8], 5);

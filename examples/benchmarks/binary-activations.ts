@@ -148,6 +148,8 @@ async function runRso(d: MnistTensors): Promise<void> {
     batchSize,
     plannedCycles,
     workers,
+    // The worker threads rebuild the model from JSON: this module registers its threshold layer class there.
+    workerModules: [new URL('../lib/straight-through.ts', import.meta.url)],
     budgetSeconds,
     evalEverySeconds,
     checkpointDir,

@@ -22,6 +22,8 @@ export interface RsoSittingArgs {
   /** Planned cycles: the sitting runs until the optimizer has completed this many, or the budget ends. */
   readonly plannedCycles: number;
   readonly workers: number;
+  /** Modules the worker threads import first (those that register the model's custom layers). */
+  readonly workerModules?: readonly URL[];
   readonly budgetSeconds: number;
   readonly evalEverySeconds: number;
   readonly checkpointDir: string;
@@ -93,7 +95,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       engine: 'model',
       verbose: 0,
       batchNormSamples: 2000,
-      workers: args.workers === 1 ? 1 : nodeWorkers(args.workers),
+      workers: args.workers === 1 ? 1 : nodeWorkers(args.workers, { modules: args.workerModules ?? [] }),
       callbacks: {
         onBatchEnd: async () => {
           if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;

@@ -131,6 +131,8 @@ export class ThresholdLayer extends tfl.layers.Layer {
   }
   /** Whether the backward pass is the STE. */
   readonly ste: boolean;
+  /** Each output element depends on its own input element only: the model engine's delta paths run through it. */
+  readonly elementwise = true;
   constructor(args: ThresholdLayerArgs = {}) {
     super(args.name === undefined ? {} : { name: args.name });
     this.ste = args.ste ?? false;

@@ -13,3 +13,4 @@ export type { LoadMnistOptions, MnistData, MnistSplit, MnistTensors, MnistToTens
 export { CIFAR10_CLASSES, cifar10ChannelMeans, cifar10ToTensors, loadCifar10, parseCifar10Batch } from './data/cifar10.js';
 export type { Cifar10ChannelMeans, Cifar10Data, Cifar10Split, Cifar10Tensors, Cifar10ToTensorsOptions, LoadCifar10Options } from './data/cifar10.js';
 export { nodeWorkers } from './worker-pool.js';
+export type { NodeWorkersOptions } from './worker-pool.js';

@@ -24,6 +24,8 @@ const reducer = attachReducer(d.buffer, d.rank, d.size);
 async function main(): Promise<void> {
   await import(d.backendPackage);
   if (!(await tf.setBackend(d.backend))) throw new Error(`cannot start the ${d.backend} backend`);
+  // The user's modules register custom layer classes and policies in this thread.
+  for (const m of d.modules) await import(m);
   const model = await tfl.models.modelFromJSON({ modelTopology: d.modelTopology } as Parameters<typeof tfl.models.modelFromJSON>[0]);
   const weightOf = (layer: string, index: number) => {
     const w = model.getLayer(layer).weights[index];

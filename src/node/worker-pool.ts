@@ -5,7 +5,9 @@ import { allocateReducer, attachReducer } from '../engine/reducer.js';
 import type { ShardReducer } from '../engine/reducer.js';
 import type { ShardPool, ShardStartArgs, WorkerPool } from '../engine/shard-pool.js';
 import type { SearchSnapshot } from '../search/snapshot.js';
-import { requireInteger } from '../policies/validate.js';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { rejectUnknown, requireInteger } from '../policies/validate.js';
 
 /** How long worker threads may take to load tfjs, the model and the data. */
 const START_TIMEOUT_MS = 120_000;
@@ -30,6 +32,8 @@ export interface ShardWorkerData {
   readonly size: number;
   readonly backend: string;
   readonly backendPackage: string;
+  /** Modules (URLs) each worker imports before it rebuilds the model: they register custom layers and policies. */
+  readonly modules: readonly string[];
   readonly modelTopology: unknown;
   /** Every weight of the model, by layer name and position in the layer (the rebuilt model may order layers differently). */
   readonly weights: readonly (HostTensor & { readonly layer: string; readonly index: number })[];
@@ -64,7 +68,7 @@ function workerSource(): { code: string } | { url: URL } {
 }
 
 /** Everything a worker thread receives but its rank, after checking that a worker can rebuild it. */
-async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: number): Promise<Omit<ShardWorkerData, 'rank'>> {
+async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: number, modules: readonly string[]): Promise<Omit<ShardWorkerData, 'rank'>> {
   const losses = args.losses;
   if (losses === undefined) {
     throw new RangeError('rso.fit: worker threads need the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
@@ -86,6 +90,7 @@ async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: nu
     size,
     backend,
     backendPackage,
+    modules,
     modelTopology: model.toJSON(null, false),
     weights: model.layers.flatMap((l) => l.weights.map((w, index) => ({ layer: l.name, index, ...host(w.read()) }))),
     trainable: model.trainableWeights.map((w) => {
@@ -199,10 +204,10 @@ function poolOf(reducer: ShardReducer, threads: Threads): ShardPool {
  *
  * @throws RangeError for a loss function or a backend a worker cannot load; Error if a worker fails to start.
  */
-async function startShardWorkers(args: ShardStartArgs, size: number): Promise<ShardPool> {
+async function startShardWorkers(args: ShardStartArgs, size: number, modules: readonly string[]): Promise<ShardPool> {
   const buffer = allocateReducer(size);
   const reducer = attachReducer(buffer, 0, size);
-  const threads = await spawn(await payload(args, buffer, size));
+  const threads = await spawn(await payload(args, buffer, size, modules));
   await awaitReady(threads, reducer);
   return poolOf(reducer, threads);
 }
@@ -213,18 +218,43 @@ async function startShardWorkers(args: ShardStartArgs, size: number): Promise<Sh
  * @remarks Every batch is split into `size` equal shards. Each worker thread holds its own copy of the model
  * on the same backend (cpu, wasm or tfjs-node) and of the training set, runs the same search in lockstep on its
  * shard, and sums BN statistics and losses with the main thread through shared memory. The decisions are those
- * of one thread up to float rounding (shard sums are added in another order). Losses must be given by name,
- * policies must be built-in (a policy added with `registerPolicy` exists only in the thread that registered it),
- * and custom layers are not supported.
+ * of one thread up to float rounding (shard sums are added in another order). Losses must be given by name.
+ * Custom layer classes and policies added with `registerPolicy` exist only in the thread that registered them:
+ * list the modules that register them in `modules`, and every worker imports them before it rebuilds the model.
  * @param size - Threads in all, the main one included (an integer ≥ 1; 1 runs no worker).
+ * @param options - `modules`: file paths or URLs of modules each worker imports first (to register custom
+ *   layers with `tf.serialization.registerClass`, or policies with `registerPolicy`).
  * @returns The pool to pass as `workers`.
+ * @throws TypeError for options that are not `{ modules?: (string | URL)[] }`.
  * @example
  * ```ts
  * import { nodeWorkers } from 'tfjs-rso/node';
  * await rso.fit(model, x, y, { batchSize: 1000, workers: nodeWorkers(2) });
+ * // A model with a custom layer class, registered in ./threshold-layer.js:
+ * await rso.fit(model, x, y, { workers: nodeWorkers(2, { modules: [new URL('./threshold-layer.js', import.meta.url)] }) });
  * ```
  */
-export function nodeWorkers(size: number): WorkerPool {
+export function nodeWorkers(size: number, options: NodeWorkersOptions = {}): WorkerPool {
   requireInteger('nodeWorkers: size', size, 1);
-  return { size, start: (args) => startShardWorkers(args, size) };
+  const modules = moduleUrls(options);
+  return { size, start: (args) => startShardWorkers(args, size, modules) };
+}
+
+/** Options of {@link nodeWorkers}. */
+export interface NodeWorkersOptions {
+  /** Modules each worker imports before it rebuilds the model: file paths (absolute or relative to the working directory) or URLs. */
+  readonly modules?: readonly (string | URL)[];
+}
+
+/** The modules as URLs a worker can import. */
+function moduleUrls(options: NodeWorkersOptions): string[] {
+  if (options === null || typeof options !== 'object') throw new TypeError(`nodeWorkers: options must be an object like { modules: [...] }, got ${String(options)}`);
+  rejectUnknown('nodeWorkers options', options, ['modules']);
+  const list = options.modules ?? [];
+  if (!Array.isArray(list)) throw new TypeError('nodeWorkers: modules must be an array of file paths or URLs');
+  return list.map((m: unknown, i) => {
+    if (m instanceof URL) return m.href;
+    if (typeof m !== 'string' || m.length === 0) throw new TypeError(`nodeWorkers: modules[${i}] must be a file path or a URL, got ${String(m)}`);
+    return /^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m) ? m : pathToFileURL(resolve(m)).href;
+  });
 }

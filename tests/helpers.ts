@@ -131,3 +131,14 @@ export function mlpResidual(seed = 1): tfl.LayersModel {
   const out = dense(3, 5, { activation: 'softmax' }).apply(h) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out });
 }
+
+/** Trains `model` on batches `from` … `to` − 1 of `x`, `y` with `trainOnBatch`, each batch `batch` consecutive rows (wrapping). */
+export async function trainBatches(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, to: number, batch: number): Promise<void> {
+  const n = x.shape[0]! / batch;
+  for (let b = from; b < to; b++) {
+    const start = (b % n) * batch;
+    const [xb, yb] = [tf.slice(x, start, batch), tf.slice(y, start, batch)];
+    await model.trainOnBatch(xb, yb);
+    tf.dispose([xb, yb]);
+  }
+}

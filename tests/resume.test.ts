@@ -2,21 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
-import { tinyResidual, toyData, useCpu, weightsOf } from './helpers.js';
+import { tinyResidual, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
 const config = { seed: 21, cycles: 4, layerOrder: { name: 'shuffled' }, coordinates: { name: 'randomSubset', fraction: 0.8 }, weightDecay: 1e-4 } as const;
-
-async function trainBatches(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, to: number, batch: number): Promise<void> {
-  for (let b = from; b < to; b++) {
-    const n = x.shape[0]! / batch;
-    const start = (b % n) * batch;
-    const [xb, yb] = [tf.slice(x, start, batch), tf.slice(y, start, batch)];
-    await model.trainOnBatch(xb, yb);
-    tf.dispose([xb, yb]);
-  }
-}
 
 describe('save, load and continue', () => {
   it('gives exactly the weights of an uninterrupted run (model.save with includeOptimizer)', async () => {

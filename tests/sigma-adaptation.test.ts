@@ -8,7 +8,7 @@ import { parseConfig } from '../src/optimizer/config.js';
 import { RSOSearch } from '../src/search/rso-search.js';
 import { runStep } from '../src/search/run-batch.js';
 import { describeTensor } from '../src/search/weight-groups.js';
-import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
+import { tinyConvSeq, tinyMlp, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -90,13 +90,7 @@ describe('σ adaptation in training', () => {
 
   it('saves its state with the model: load and continue gives the weights of an uninterrupted run', async () => {
     const { x, y } = toyData(64, [8], 3);
-    const train = async (model: tfl.LayersModel, from: number, to: number) => {
-      for (let b = from; b < to; b++) {
-        const [xb, yb] = [tf.slice(x, (b % 4) * 16, 16), tf.slice(y, (b % 4) * 16, 16)];
-        await model.trainOnBatch(xb, yb);
-        tf.dispose([xb, yb]);
-      }
-    };
+    const train = (model: tfl.LayersModel, from: number, to: number) => trainBatches(model, x, y, from, to, 16);
     const straight = tinyMlp(2);
     straight.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
     await train(straight, 0, 130);

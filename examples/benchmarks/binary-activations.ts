@@ -30,7 +30,7 @@ import { intFlag } from '../lib/flags.js';
 import { adamRace, loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
 import type { MnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
-import { rsoSittings } from '../lib/rso-sittings.js';
+import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
 import type { CurvePoint } from '../lib/run-record.js';
 import { thresholdMnistNet } from '../lib/threshold-net.js';
 
@@ -161,20 +161,7 @@ async function runRso(d: MnistTensors): Promise<void> {
   await writeRun(out, title(method), {
     ...common,
     flags: { batchSize, plannedCycles, workers, budgetSeconds, evalEverySeconds, checkpointDir },
-    updatesCounted: 'accepted RSO steps (each changes one scalar); steps are also given',
-    summary: {
-      steps: optimizer.step,
-      accepted: carry.accepted,
-      cyclesCompleted: optimizer.cycle,
-      scalarsPerCycle: optimizer.scalarsPerCycle,
-      currentGroup: optimizer.currentGroup(),
-      trainSeconds: run.trainSeconds,
-      wallSeconds: run.wallSeconds,
-      cpuSeconds: run.cpuSeconds,
-      finalTestAccuracy: final.accuracy,
-    },
-    sittings: carry.sittings,
+    ...rsoRecord(run),
     machine: machineNote(loadStart),
-    points: carry.points,
   });
 }

@@ -28,7 +28,7 @@ import { intFlag } from '../lib/flags.js';
 import { adamRace, loadMnistTensors } from '../lib/mnist-bench.js';
 import type { MnistTensors } from '../lib/mnist-bench.js';
 import { copyQuantized, distinctKernelValues, quantizedLogits } from '../lib/quantized-net.js';
-import { rsoSittings } from '../lib/rso-sittings.js';
+import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import { quantizerOf, steQuantizer } from '../lib/straight-through.js';
 import type { WeightQuantizer } from '../lib/straight-through.js';
@@ -150,23 +150,10 @@ async function runRso(d: MnistTensors, q: WeightQuantizer | null): Promise<void>
   await writeRun(out, title(method), {
     ...common,
     flags: { batchSize, plannedCycles, workers, budgetSeconds, evalEverySeconds, checkpointDir },
-    updatesCounted: 'accepted RSO steps (each changes one scalar); steps are also given',
     distinctKernelValues: distinctKernelValues(run.model),
     ...(q === null ? {} : { exported: exportedCodes(run.model, optimizer) }),
-    summary: {
-      steps: optimizer.step,
-      accepted: carry.accepted,
-      cyclesCompleted: optimizer.cycle,
-      scalarsPerCycle: optimizer.scalarsPerCycle,
-      currentGroup: optimizer.currentGroup(),
-      trainSeconds: run.trainSeconds,
-      wallSeconds: run.wallSeconds,
-      cpuSeconds: run.cpuSeconds,
-      finalTestAccuracy: final.accuracy,
-    },
-    sittings: carry.sittings,
+    ...rsoRecord(run),
     machine: machineNote(loadStart),
-    points: carry.points,
   });
 }
 

@@ -127,3 +127,28 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   console.log(`engine: ${JSON.stringify(carry.sittings[carry.sittings.length - 1]!['engine'])}`);
   return { model, optimizer, carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
 }
+
+/**
+ * The parts of a run's JSON record that every RSO benchmark writes: what updates count, the summary (steps,
+ * accepted, cycles, where the cursor is, times, the last test accuracy), the sittings and the curve.
+ */
+export function rsoRecord(run: RsoSittingResult): Record<string, unknown> & { readonly points: CurvePoint[] } {
+  const { optimizer, carry } = run;
+  return {
+    updatesCounted: 'accepted RSO steps (each changes one scalar); steps are also given',
+    summary: {
+      steps: optimizer.step,
+      accepted: carry.accepted,
+      cyclesCompleted: optimizer.cycle,
+      scalarsPerCycle: optimizer.scalarsPerCycle,
+      currentGroup: optimizer.currentGroup(),
+      trainSeconds: run.trainSeconds,
+      wallSeconds: run.wallSeconds,
+      cpuSeconds: run.cpuSeconds,
+      finalTestAccuracy: carry.points[carry.points.length - 1]!.accuracy,
+    },
+    sittings: carry.sittings,
+    points: carry.points,
+  };
+}
+

@@ -347,8 +347,9 @@ export class RSOSearch {
   /** A snapshot of the state. */
   state(): SearchState {
     const s: SearchState = { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
-    const adapt = this.adapter?.pack() ?? (this.bound ? null : this.pendingAdapt?.slice());
-    return adapt == null ? s : { ...s, adapt };
+    // Bound, the adapter holds the state; before binding, a restored one waits in pendingAdapt.
+    const adapt = this.adapter?.pack() ?? this.pendingAdapt?.slice();
+    return adapt === undefined ? s : { ...s, adapt };
   }
 
   /**
@@ -388,7 +389,6 @@ export class RSOSearch {
     this.orderCycle = -1;
     this.selectionKey = '';
   }
-
 }
 
 /** Checks what a coordinate selection returned for one group: null, or an Int32Array of positions in the group. */

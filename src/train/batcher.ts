@@ -32,11 +32,17 @@ export interface Batcher {
  * @throws RangeError when the schedule gives something other than a number ≥ 1.
  */
 export function batchSizes(schedule: Schedule, horizon: number, n: number): (cycle: number) => number {
+  // The batcher asks several times per batch; the schedule runs once per cycle.
+  let lastCycle = -1;
+  let lastSize = 0;
   return (cycle) => {
+    if (cycle === lastCycle) return lastSize;
     const raw = schedule(cycle, horizon);
     const size = Math.round(raw);
     if (!Number.isFinite(raw) || size < 1) throw new RangeError(`batchSize: the schedule must return a number ≥ 1, got ${String(raw)} at cycle ${cycle}`);
-    return Math.min(size, n);
+    lastCycle = cycle;
+    lastSize = Math.min(size, n);
+    return lastSize;
   };
 }
 

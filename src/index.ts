@@ -6,6 +6,7 @@ import './policies/coordinates/index.js';
 import './policies/acceptance/index.js';
 import './policies/grids/index.js';
 import './policies/sigma-adaptation/index.js';
+import './policies/early-rejection/index.js';
 
 export { RSOOptimizer } from './optimizer/rso-optimizer.js';
 export { PAPER_CYCLES } from './optimizer/config.js';
@@ -44,6 +45,8 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
 export { successRule } from './policies/sigma-adaptation/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
+export { earlyRejection } from './policies/early-rejection/index.js';
+export type { EarlyRejection, EarlyRejectionOptions, PlannedStage } from './policies/early-rejection/index.js';
 export type { GridOptions, LayerName, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
 export { exportQuantized } from './optimizer/export-quantized.js';
 export type { QuantizedTensor } from './optimizer/export-quantized.js';

@@ -13,3 +13,36 @@ export interface CandidateEvaluator {
   /** Sets one scalar. */
   write(tensor: number, flat: number, value: number): void;
 }
+
+/** Counters of early rejection, kept by the evaluator that runs it and read by the trainer. */
+export interface StageCounts {
+  /** Per stage of the rule (the last is the full batch): steps that evaluated it. */
+  readonly evaluated: number[];
+  /** Per stage of the rule: steps decided there. */
+  readonly decided: number[];
+  /** Examples evaluated per candidate, summed over stages and steps. */
+  examples: number;
+}
+
+/** Fresh counters for a rule with `stages` stages. */
+export function stageCounts(stages: number): StageCounts {
+  return { evaluated: new Array<number>(stages).fill(0), decided: new Array<number>(stages).fill(0), examples: 0 };
+}
+
+/**
+ * An evaluator that can also evaluate a step on a prefix of its batch, for early rejection.
+ *
+ * @remarks Stage `stage` of a batch is its first `rows` examples (the same rows on every shard count, each shard
+ * taking its part of them). The result holds sums over examples, all shards combined, in the layout of
+ * `STAGE_SUM_LENGTH`: `[n, L0, L1, L2, S01, Q01, S02, Q02, S12, Q12]`.
+ */
+export interface StagedEvaluator extends CandidateEvaluator {
+  /** How the loss reduces over the batch: an early step's losses are the stage's mean, or its sum × N / n. */
+  readonly reduction: 'mean' | 'sum';
+  /** Examples in the current batch, all shards together. */
+  batchRows(): number;
+  /** The per-example loss sums of each candidate on the batch's first `rows` examples. */
+  evaluateStage(tensor: number, flat: number, candidates: Float32Array, stage: number, rows: number): ArrayLike<number>;
+  /** Where the steps stopped, for the trainer's counters. */
+  readonly stageCounts: StageCounts;
+}

@@ -18,6 +18,8 @@ import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
 import '../policies/sigma-adaptation/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
+import '../policies/early-rejection/index.js';
+import type { EarlyRejection } from '../policies/early-rejection/index.js';
 import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
@@ -65,6 +67,12 @@ export interface RSOConfig {
    * follows `sigmaBase` and the `sigma` schedule alone, as in the paper).
    */
   readonly sigmaAdaptation?: SigmaAdaptation | PolicyConfig;
+  /**
+   * Evaluates each step on growing prefixes of its mini-batch and stops once a paired test settles the decision,
+   * e.g. {@link earlyRejection} (default none: every step evaluates the whole batch, as in the paper). Works with
+   * `rso.fit` on a loss compiled by name; `minimize` (`model.fit`) throws when it is set.
+   */
+  readonly earlyRejection?: EarlyRejection | PolicyConfig;
 }
 
 /** A fully parsed configuration: every policy is an object. */
@@ -97,11 +105,14 @@ export interface ResolvedConfig {
   readonly grids: readonly WeightGrid[];
   /** See {@link RSOConfig.sigmaAdaptation}; null for none. */
   readonly sigmaAdaptation: SigmaAdaptation | null;
+  /** See {@link RSOConfig.earlyRejection}; null for none. */
+  readonly earlyRejection: EarlyRejection | null;
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
   'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation',
+  'earlyRejection',
 ] as const;
 
 /** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
@@ -192,6 +203,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
     grids: parseGrids(input.grid),
     sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
+    earlyRejection: policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null, (v) => hasMethod('plan')(v) && hasMethod('decide')(v)),
   };
 }
 
@@ -239,6 +251,7 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
   };
   if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
   if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
+  if (c.earlyRejection !== null) out['earlyRejection'] = policyConfig('earlyRejection', c.earlyRejection);
   if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;
 }

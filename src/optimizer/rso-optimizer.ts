@@ -123,12 +123,19 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param varList - The variables to search (`model.fit` passes the trainable weights); defaults to the
    *   trainable variables that `f` reads, as `tf.train.sgd` searches only the variables that get a gradient.
    * @returns The loss tensor, or null when `returnCost` is false.
-   * @throws RangeError when `varList` is omitted and `f` reads no trainable variable.
+   * @throws RangeError when `varList` is omitted and `f` reads no trainable variable, or when the config sets
+   *   `earlyRejection` (a loss closure gives one number per candidate, not the per-example losses it needs).
    * @remarks Without `varList`, each call first runs `f` once more with tfjs's tape on, to see which trainable
    * variables it reads (any kernel input counts, with or without a gradient). That call leaves every variable
    * as it was. Pass `varList` to skip it.
    */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    if (this.resolved.earlyRejection !== null) {
+      throw new RangeError(
+        'RSOOptimizer.minimize (model.fit, trainOnBatch): earlyRejection needs per-example losses, and a loss closure gives one number per candidate; ' +
+          'train with rso.fit, or leave earlyRejection out',
+      );
+    }
     if (varList !== undefined && !Array.isArray(varList)) {
       throw new TypeError(`RSOOptimizer.minimize: varList must be an array of tf.Variable, got ${typeof varList}`);
     }

@@ -248,13 +248,16 @@ export class RSOSearch {
   /**
    * Takes the losses of the asked candidates, applies the acceptance rule and advances the cursor.
    *
+   * @param losses - The losses of the candidates.
+   * @param decided - The candidate to keep when already decided (early rejection); the acceptance rule is then
+   *   not asked.
    * @returns The step; the caller writes `candidates[accepted]` (the search holds no weights).
    * @throws RangeError when the acceptance rule returns something other than 0, 1 or 2 (the step stays asked).
    */
-  tell(losses: ArrayLike<number>): StepResult {
+  tell(losses: ArrayLike<number>, decided?: number): StepResult {
     const pending = this.pending;
     if (pending === null) throw new Error('RSOSearch.tell: no step was asked');
-    const accepted = this.config.acceptance.accept(losses);
+    const accepted = decided ?? this.config.acceptance.accept(losses);
     if (!Number.isInteger(accepted) || accepted < 0 || accepted > 2) {
       throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
     }

@@ -1,4 +1,5 @@
-import type { CandidateEvaluator } from '../engine/evaluator.js';
+import type { CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
+import type { EarlyRejection } from '../policies/early-rejection/index.js';
 import type { RSOSearch, StepResult } from './rso-search.js';
 
 /**
@@ -21,6 +22,58 @@ export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepR
   return result;
 }
 
+/** Narrows an evaluator to one that evaluates stages, or says why early rejection cannot run on it. */
+function staged(evaluator: CandidateEvaluator): StagedEvaluator {
+  const e = evaluator as Partial<StagedEvaluator>;
+  if (typeof e.evaluateStage !== 'function' || typeof e.batchRows !== 'function' || e.stageCounts === undefined) {
+    throw new RangeError('earlyRejection: this evaluator cannot evaluate part of a batch (it has no evaluateStage); use rso.fit, or leave earlyRejection out');
+  }
+  return evaluator as StagedEvaluator;
+}
+
+/**
+ * One step with early rejection: the candidates are evaluated on the rule's stages of the batch in turn, and the
+ * first stage the rule settles keeps its best candidate; otherwise the full batch and the acceptance rule decide.
+ *
+ * @remarks An early step is told the stage's losses: the mean over the stage's examples, or for a sum over the
+ * batch, the stage's sum scaled to the batch (× N / n). Failures undo the step as {@link runStep} does.
+ */
+export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
+  const p = search.ask(evaluator.read);
+  const counts = evaluator.stageCounts;
+  const full = rule.stages.length - 1;
+  let result: StepResult;
+  try {
+    const rows = evaluator.batchRows();
+    const plan = rule.plan(rows);
+    let decided: StepResult | null = null;
+    for (const { stage, rows: n } of plan) {
+      const sums = evaluator.evaluateStage(p.tensor, p.flat, p.candidates, stage, n);
+      counts.evaluated[stage]!++;
+      counts.examples += n;
+      const keep = rule.decide(sums, plan.length, p.candidates);
+      if (keep < 0) continue;
+      const scale = evaluator.reduction === 'sum' ? rows / sums[0]! : 1 / sums[0]!;
+      decided = search.tell(Float64Array.from([sums[1]! * scale, sums[2]! * scale, sums[3]! * scale]), keep);
+      counts.decided[stage]!++;
+      break;
+    }
+    if (decided === null) {
+      decided = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
+      counts.evaluated[full]!++;
+      counts.decided[full]!++;
+      counts.examples += rows;
+    }
+    result = decided;
+  } catch (e) {
+    evaluator.write(p.tensor, p.flat, p.previous);
+    search.cancel();
+    throw e;
+  }
+  evaluator.write(p.tensor, p.flat, p.candidates[result.accepted]!);
+  return result;
+}
+
 /**
  * The steps of one mini-batch: as many as the `stepsPerBatch` schedule gives for it.
  *
@@ -31,13 +84,15 @@ export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepR
  * @returns The batch's last step.
  */
 export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
+  const rule = search.config.earlyRejection;
+  const stagedEvaluator = rule === null ? null : staged(evaluator);
   const before = search.state();
   const steps = search.stepsForNextBatch();
   const done: StepResult[] = [];
   let last: StepResult | null = null;
   try {
     for (let s = 0; s < steps; s++) {
-      last = runStep(search, evaluator);
+      last = stagedEvaluator === null ? runStep(search, evaluator) : runStagedStep(search, stagedEvaluator, rule!);
       if (steps > 1) done.push(last);
       if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
     }

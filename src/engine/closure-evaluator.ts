@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CandidateEvaluator } from './evaluator.js';
-import { createWeightWriter, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
+import type { CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
+import { stageSums } from '../policies/early-rejection/paired-test.js';
+import { createWeightWriter, freezeVariables, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 import type { VariableSnapshot } from './weight-writer.js';
 
 /** A closure evaluator plus the clean-up it needs once the mini-batch is done. */
@@ -9,6 +10,18 @@ export interface ClosureEvaluator extends CandidateEvaluator {
   rollback(): void;
   /** Releases the snapshots taken for the batch. */
   dispose(): void;
+}
+
+/** What the closure evaluator needs for early rejection: the batch's per-example losses on its first rows. */
+export interface ClosureStages {
+  /** Examples in the batch. */
+  readonly rows: number;
+  /** Whether the batch's loss is the mean or the sum of the per-example losses. */
+  readonly reduction: 'mean' | 'sum';
+  /** The trainer's counters, kept across batches. */
+  readonly counts: StageCounts;
+  /** One loss per example of the batch's first `rows` examples, with the weights as they are. */
+  loss(rows: number): tf.Tensor1D;
 }
 
 /** Reads a loss tensor, checking it is a scalar. */
@@ -33,7 +46,13 @@ export function readLoss(loss: tf.Tensor): number {
  *   call (tfjs-layers keeps one per compiled metric) are handed to the enclosing scope instead of being kept,
  *   so `fit`'s per-batch tidy disposes them and `trainOnBatch` disposes them with its outputs.
  */
-export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar): ClosureEvaluator {
+export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar): ClosureEvaluator;
+export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar, stages: ClosureStages): ClosureEvaluator & StagedEvaluator;
+/**
+ * @param stages - With early rejection, the per-example losses of the batch's prefixes; the stage calls leave
+ *   every non-trainable variable as it was.
+ */
+export function createClosureEvaluator(variables: readonly tf.Variable[], f: () => tf.Scalar, stages?: ClosureStages): ClosureEvaluator | (ClosureEvaluator & StagedEvaluator) {
   const weights = createWeightWriter(variables);
   const others = otherVariables(variables);
   // Before the batch (for rollback on failure) and after the model's own call (restored after extra calls).
@@ -67,7 +86,7 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
     return loss;
   };
 
-  return {
+  const evaluator: ClosureEvaluator = {
     read: weights.read,
     write: weights.write,
     evaluate(t, flat, candidates) {
@@ -83,5 +102,30 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
       for (const s of [...initial, ...(afterPrimary ?? [])]) s.saved.dispose();
       afterPrimary = null;
     },
+  };
+  return stages === undefined ? evaluator : { ...evaluator, ...stagedCalls(weights, freezeVariables(others), stages) };
+}
+
+/** The stage evaluation of the closure evaluator: each candidate's per-example losses on the batch's prefix. */
+function stagedCalls(weights: ReturnType<typeof createWeightWriter>, frozen: ReturnType<typeof freezeVariables>, stages: ClosureStages): Omit<StagedEvaluator, keyof CandidateEvaluator> {
+  const perExample = (rows: number): Float64Array => {
+    const t = frozen(() => tf.tidy(() => stages.loss(rows)));
+    const v = Float64Array.from(t.dataSync());
+    t.dispose();
+    return v;
+  };
+  return {
+    reduction: stages.reduction,
+    batchRows: () => stages.rows,
+    evaluateStage(t, flat, candidates, _stage, rows) {
+      const before = weights.read(t, flat);
+      const record = Array.from(candidates, (c) => {
+        weights.write(t, flat, c);
+        return perExample(rows);
+      });
+      weights.write(t, flat, before);
+      return stageSums(record);
+    },
+    stageCounts: stages.counts,
   };
 }

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { WeightGroup } from '../search/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
-import type { CandidateEvaluator } from './evaluator.js';
+import { stageCounts } from './evaluator.js';
+import type { StagedEvaluator } from './evaluator.js';
+import { stageSums } from '../policies/early-rejection/paired-test.js';
 import { createChannelNorm } from './channel-norm.js';
 import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
@@ -15,12 +17,12 @@ import type { Penalties } from './penalties.js';
 import { createPlans } from './plans.js';
 import type { Plans } from './plans.js';
 import { createCutCache } from './cut-cache.js';
-import type { Cut, CutCache } from './cut-cache.js';
+import type { Batch, Cut, CutCache } from './cut-cache.js';
 import { createHeadCache } from './head-cache.js';
 import type { HeadCache } from './head-cache.js';
 import { createHostBudget } from './host-budget.js';
 import type { HostBudget } from './host-budget.js';
-import { shardAgree, shardCombine } from './shard-vote.js';
+import { shardAgree, shardCombine, shardSum } from './shard-vote.js';
 import type { ShardOption } from './shard-vote.js';
 import { createWeightWriter, freezeVariables, otherVariables } from './weight-writer.js';
 import type { Frozen, WeightWriter } from './weight-writer.js';
@@ -63,6 +65,26 @@ export interface ModelEvaluatorOptions {
    * times the shard's loss (`lossScale` = shard size / batch size for a mean loss, 1 for a sum).
    */
   readonly shard?: ShardOption;
+  /**
+   * One loss per example (targets and predictions in the model's output order), for early rejection: the stages
+   * of a step need each candidate's per-example losses. Without it, `evaluateStage` throws.
+   */
+  readonly perExample?: PerExampleLoss;
+  /** Whether the data loss is the mean or the sum of the per-example losses (default mean). */
+  readonly reduction?: 'mean' | 'sum';
+  /** The early rejection rule's number of stages, the size of `stageCounts` (default 0). */
+  readonly earlyRejectionStages?: number;
+}
+
+/** One loss per example of a batch: targets and predictions in the model's output order. */
+export type PerExampleLoss = (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Tensor1D;
+
+/** A stage of the current batch, for early rejection: the inputs and targets of its rows on this shard. */
+export interface StageSource {
+  /** Examples in the whole batch, every shard's together. */
+  readonly rows: number;
+  /** This shard's part of the batch's first `rows` examples (the caller owns and disposes the tensors). */
+  gather(rows: number): { readonly xs: readonly tf.Tensor[]; readonly ys: readonly tf.Tensor[] };
 }
 
 /** Counters of the model evaluator's cache. */
@@ -88,12 +110,13 @@ export interface ModelEvaluatorStats {
 }
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
-export interface ModelEvaluator extends CandidateEvaluator {
+export interface ModelEvaluator extends StagedEvaluator {
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
-   * identifies its data (same key ⇒ same examples).
+   * identifies its data (same key ⇒ same examples). `stages` gives the stages' rows, for early rejection; stage
+   * i of the batch is cached under the key `${key}/stage${i}`.
    */
-  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[]): void;
+  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], stages?: StageSource): void;
   /** Cache counters. */
   stats(): ModelEvaluatorStats;
   /** Frees the cache. */
@@ -117,7 +140,9 @@ interface Parts {
   readonly batchStats: BatchStats;
   readonly frozen: Frozen;
   readonly combine: (local: Float64Array) => Float64Array;
+  readonly sum: (local: Float64Array) => Float64Array;
   readonly lossFn: DataLoss;
+  readonly perExample: PerExampleLoss | undefined;
   readonly reduction: 'mean' | 'sum' | undefined;
 }
 
@@ -128,46 +153,57 @@ interface PathCounts {
   batchedSteps: number;
 }
 
+/** The paths of a step; `record`, when given, receives each candidate's per-example losses in candidate order. */
+type Losses = (gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array, record: Float64Array[] | null) => Float64Array;
+
 /**
- * The data loss of each candidate of scalar (t, flat) of group `gi` on the whole batch, with `cut` the group's
- * cut on the current batch: by the output layer's path, a delta chain, or re-running the suffix.
+ * The data loss of each candidate of scalar (t, flat) of group `gi` on this shard's part of the current batch
+ * (the caller combines shards), with `cut` the group's cut on it: by the output layer's path, a delta chain, or
+ * re-running the suffix.
  */
-function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array } {
-  const { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine } = p;
+function createPaths(p: Parts): { readonly counts: PathCounts; readonly losses: Losses } {
+  const { graph, variables, weights, plans, cuts, heads, batchStats, frozen } = p;
   const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0 };
+  const outputsOf = (values: ReadonlyMap<number, tf.Tensor>) => graph.outputs.map((o) => values.get(o.id)!);
   // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
-  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(p.lossFn(cuts.batch!.ys, graph.outputs.map((o) => values.get(o.id)!)));
-  const suffixLoss = (c: GraphCut, cut: Cut): number =>
+  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(p.lossFn(cuts.batch!.ys, outputsOf(values)));
+  // The same, per example, handed to `record`; the candidate's loss is then their sum (only the sums are used).
+  const recordingLoss = (record: Float64Array[]) => (values: ReadonlyMap<number, tf.Tensor>): number => {
+    const v = Float64Array.from(p.perExample!(cuts.batch!.ys, outputsOf(values)).dataSync());
+    record.push(v);
+    return v.reduce((a, b) => a + b, 0);
+  };
+  const suffixLoss = (c: GraphCut, cut: Cut, loss: typeof lossOf): number =>
     frozen(() =>
       tf.tidy(() => {
         const values = new Map(cut);
         runNodes(c.suffix, values, true, batchStats);
-        return lossOf(values);
+        return loss(values);
       }),
     );
-  const losses = (gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array => {
+  const losses: Losses = (gi, cut, t, flat, candidates, record) => {
     const { chain, stacked, output } = plans.get(gi);
+    const loss = record === null ? lossOf : recordingLoss(record);
     if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
       counts.outputSteps++;
       const h = cut.get(output.node.inputs[0]!.id)!;
-      return combine(outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!));
+      return outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!, record);
     }
     if (chain !== null && variables[t] === chain.kernel) {
       counts.deltaSteps++;
       if (stacked) counts.batchedSteps++;
-      const local = frozen(() => {
+      return frozen(() => {
         const head = heads.head(cuts.batch!.key, chain, cut);
-        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
+        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, loss, batchStats, head, stacked);
       });
-      return combine(local);
     }
     const c = plans.get(gi).cut;
     const out = new Float64Array(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       weights.write(t, flat, candidates[k]!);
-      out[k] = suffixLoss(c, cut);
+      out[k] = suffixLoss(c, cut, loss);
     }
-    return combine(out);
+    return out;
   };
   return { counts, losses };
 }
@@ -204,7 +240,11 @@ function assemble(model: LayersModel, variables: readonly tf.Variable[], groups:
   const cuts = createCutCache(graph, cacheBytes, host, agree, frozen, batchStats);
   const heads = createHeadCache(host, agree, batchStats);
   const combine = shardCombine(shard);
-  return { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine, lossFn, reduction: options.loss?.reduction, host, norm, penalties };
+  const sum = shardSum(shard);
+  return {
+    graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine, sum, lossFn, perExample: options.perExample,
+    reduction: options.loss?.reduction, host, norm, penalties,
+  };
 }
 
 /**
@@ -249,10 +289,43 @@ export function createModelEvaluator(
   const paths = createPaths(parts);
   let group = -1;
   let pending: { t: number; flat: number; before: number } | null = null;
+  // The batch of the steps, and its stages (made when first asked, under their own keys).
+  let full: Batch | null = null;
+  let stages: StageSource | null = null;
+  let stageBatches = new Map<number, Batch>();
+  const counts = stageCounts(options.earlyRejectionStages ?? 0);
   const clear = () => {
     cuts.clear();
     heads.clear();
     host.reset();
+  };
+  const use = (b: Batch) => {
+    if (cuts.batch !== b) cuts.setBatch(b);
+  };
+  // Notes the step, with the penalties of its candidates, and returns the group's cut on the current batch.
+  const begin = (t: number, flat: number, candidates: Float32Array) => {
+    const before = weights.read(t, flat);
+    pending = { t, flat, before };
+    // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
+    const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
+    const gi = plans.groupOf(t);
+    if (gi !== group) {
+      clear();
+      group = gi;
+    }
+    return { gi, penalty, cut: cuts.current(plans.get(gi).cut) };
+  };
+  const stageBatch = (stage: number, rows: number): Batch => {
+    if (stages === null || full === null || parts.perExample === undefined) {
+      throw new Error('model evaluator: evaluateStage needs a batch set with its stages and a per-example loss (options.perExample)');
+    }
+    let b = stageBatches.get(stage);
+    if (b === undefined) {
+      const { xs, ys } = stages.gather(rows);
+      b = { key: `${full.key}/stage${stage}`, xs, ys };
+      stageBatches.set(stage, b);
+    }
+    return b;
   };
 
   return {
@@ -271,26 +344,39 @@ export function createModelEvaluator(
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
       if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
-    setBatch(key, xs, ys) {
+    setBatch(key, xs, ys, stageSource) {
       if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
         throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
       }
-      cuts.setBatch({ key, xs, ys });
+      full = { key, xs, ys };
+      stages = stageSource ?? null;
+      stageBatches = new Map();
+      cuts.setBatch(full);
     },
     evaluate(t, flat, candidates) {
-      const before = weights.read(t, flat);
-      pending = { t, flat, before };
-      // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
-      const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const gi = plans.groupOf(t);
-      if (gi !== group) {
-        clear();
-        group = gi;
-      }
-      const losses = paths.losses(gi, cuts.current(plans.get(gi).cut), t, flat, candidates);
+      if (stages !== null) use(full!);
+      const { gi, penalty, cut } = begin(t, flat, candidates);
+      const losses = parts.combine(paths.losses(gi, cut, t, flat, candidates, null));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
+    reduction: options.reduction ?? 'mean',
+    batchRows: () => {
+      if (stages === null) throw new Error('model evaluator: no batch with stages set');
+      return stages.rows;
+    },
+    evaluateStage(t, flat, candidates, stage, rows) {
+      if (penalties !== null) throw new RangeError('model evaluator: early rejection cannot split the regularizer penalties over examples');
+      use(stageBatch(stage, rows));
+      const { gi, cut } = begin(t, flat, candidates);
+      const record: Float64Array[] = [];
+      paths.losses(gi, cut, t, flat, candidates, record);
+      // The suffix path leaves a candidate in the weight: the next stage must start from the step's value.
+      const before = pending!.before;
+      if (!Object.is(weights.read(t, flat), before)) weights.write(t, flat, before);
+      return parts.sum(stageSums(record));
+    },
+    stageCounts: counts,
     stats: () => {
       const { hits, misses, cachedBytes } = cuts.stats();
       const { deltaSteps, outputSteps, batchedSteps } = paths.counts;

@@ -37,7 +37,8 @@ export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string 
  * δ · h[:, i] to column j only (δ for the bias b[j]), so each example's log-sum-exp is updated from the sum
  * over the other columns, kept once per step. The loss then follows tfjs's categorical cross-entropy on the
  * softmax output: each probability clipped to [ε, 1 − ε], −Σₖ yₖ log pₖ per example, then the mean (or the sum).
- * The arithmetic is float64, so the losses differ from a float32 forward pass by rounding only.
+ * The arithmetic is float64, so the losses differ from a float32 forward pass by rounding only. With `record`,
+ * each candidate's per-example losses are pushed to it.
  */
 export function outputLosses(
   out: OutputLayer,
@@ -48,6 +49,7 @@ export function outputLosses(
   current: number,
   candidates: Float32Array,
   reduction: 'mean' | 'sum',
+  record: Float64Array[] | null = null,
 ): Float64Array {
   const [n, features] = h.shape as [number, number];
   const classes = out.kernel.shape[1]!;
@@ -76,16 +78,24 @@ export function outputLosses(
   const losses = new Float64Array(candidates.length);
   for (let c = 0; c < candidates.length; c++) {
     const delta = candidates[c]! - current;
+    // Each example's loss, when asked for (early rejection); the total is summed as without.
+    const perExample = record === null ? null : new Float64Array(n);
     let total = 0;
     for (let e = 0; e < n; e++) {
       const zj = z[e * classes + j]! + delta * (isKernel ? hv[e * features + i]! : 1);
       const m = Math.max(top[e]!, zj);
       const lse = m + Math.log(others[e]! * Math.exp(top[e]! - m) + Math.exp(zj - m));
+      let example = 0;
       for (let k = 0; k < classes; k++) {
         const yk = yv[e * classes + k]!;
-        if (yk !== 0) total -= yk * Math.log(clip(Math.exp((k === j ? zj : z[e * classes + k]!) - lse)));
+        if (yk === 0) continue;
+        const term = yk * Math.log(clip(Math.exp((k === j ? zj : z[e * classes + k]!) - lse)));
+        total -= term;
+        example -= term;
       }
+      if (perExample !== null) perExample[e] = example;
     }
+    if (perExample !== null) record!.push(perExample);
     losses[c] = reduction === 'sum' ? total : total / n;
   }
   return losses;

@@ -31,3 +31,9 @@ export function shardCombine(shard: ShardOption | undefined): (local: Float64Arr
   if (shard === undefined) return (local) => local;
   return (local) => shard.reducer.allReduce(local.map((l) => l * shard.lossScale));
 }
+
+/** One shard's sums over its examples → the whole batch's, identical on every shard (unsharded: as given). */
+export function shardSum(shard: ShardOption | undefined): (local: Float64Array) => Float64Array {
+  if (shard === undefined) return (local) => local;
+  return (local) => shard.reducer.allReduce(local);
+}

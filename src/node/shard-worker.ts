@@ -9,6 +9,7 @@ import { runBatch } from '../search/run-batch.js';
 import { searchFromSnapshot } from '../search/snapshot.js';
 import { describeTensor } from '../search/weight-groups.js';
 import { batchSizes, makeBatcher } from '../train/batcher.js';
+import { stageBatches } from '../train/stage-batches.js';
 import { createPolicy } from '../policies/registry.js';
 import { constantSchedule } from '../policies/schedules/index.js';
 import type { Schedule } from '../policies/schedules/index.js';
@@ -49,10 +50,12 @@ async function main(): Promise<void> {
   const batcher = makeBatcher(xs, ys, batchSizes(sizes, search.config.cycles, xs[0]!.shape[0]!), d.shuffle, search.config.seed);
   // The shard's share of the loss changes with the batch (the last batch of a pass is smaller).
   const shard = { reducer, lossScale: 1 };
+  const rule = search.config.earlyRejection;
   const evaluator = createModelEvaluator(model, variables, search.weightGroups, objective.loss, {
     ...d.engine,
     ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: d.lossReduction } }),
     shard,
+    ...(rule === null ? {} : { perExample: objective.perExample, reduction: d.lossReduction, earlyRejectionStages: rule.stages.length }),
   });
   parentPort!.postMessage({ type: 'ready' });
   const keepGoing = () => reducer.allReduce([0])[0]! > 0;
@@ -63,10 +66,13 @@ async function main(): Promise<void> {
     const [start, count] = shardRange(rows, d.rank, d.size);
     shard.lossScale = shardLossScale(rows, d.rank, d.size, d.lossReduction);
     const batch = batcher.next(cycle, chunk, start, count);
+    // With early rejection, each stage's rows are the batch's first ones, this thread taking its part of them.
+    const stages = rule === null ? undefined : stageBatches(batcher, cycle, chunk, d.rank, d.size);
     try {
-      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys);
+      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, stages);
       runBatch(search, evaluator, keepGoing);
     } finally {
+      stages?.dispose();
       tf.dispose([...batch.xs, ...batch.ys]);
     }
   }

@@ -21,6 +21,12 @@ export const LOSS_NAMES: readonly string[] = [
 export interface Objective {
   /** Data loss of a batch: Σ over outputs of weight · per-example loss, then the mean (or the sum) over the batch. */
   readonly loss: (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Scalar;
+  /**
+   * One loss per example (a 1-D tensor): Σ over outputs of weight · the output's loss reduced over its other
+   * axes by the reduction, so that `loss` is its mean (or its sum). Only a loss by name is known to give
+   * per-example values; see {@link perExampleReason}.
+   */
+  readonly perExample: (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Tensor1D;
   /** The data loss with the mean over the batch, whatever the reduction: the loss of validation logs. */
   readonly meanLoss: (ys: readonly tf.Tensor[], preds: readonly tf.Tensor[]) => tf.Scalar;
   readonly reduction: 'mean' | 'sum';
@@ -118,11 +124,30 @@ export function modelObjective(model: LayersModel, weights: readonly number[], r
     });
     return total!;
   };
+  // A loss of rank > 1 per example (per pixel, say) reduces over its other axes: the mean of equal-sized means
+  // is the overall mean, and the sum of sums the overall sum.
+  const byExample = (t: tf.Tensor): tf.Tensor1D => {
+    if (t.rank <= 1) return t as tf.Tensor1D;
+    const axes = Array.from({ length: t.rank - 1 }, (_, i) => i + 1);
+    return (reduction === 'sum' ? tf.sum(t, axes) : tf.mean(t, axes)) as tf.Tensor1D;
+  };
   return {
     loss: (ys, preds) => (reduction === 'sum' ? tf.sum(perExample(ys, preds)) : tf.mean(perExample(ys, preds))) as tf.Scalar,
+    perExample: (ys, preds) => byExample(perExample(ys, preds)),
     meanLoss: (ys, preds) => tf.mean(perExample(ys, preds)) as tf.Scalar,
     reduction,
     name: fns.length === 1 && weights[0] === 1 ? names?.[0] : undefined,
     names,
   };
+}
+
+/**
+ * Why early rejection cannot use this objective, or null when it can: it needs per-example losses, which only a
+ * loss by name is known to give (a loss function may return a batch statistic, such as an error rate).
+ */
+export function perExampleReason(objective: Objective): string | null {
+  if (objective.names === undefined) {
+    return 'the model\'s loss is a function, and only a loss compiled by name (such as \'categoricalCrossentropy\') is known to give one loss per example';
+  }
+  return null;
 }

@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Trainee } from './trainee.js';
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
+import { stageCounts } from '../engine/evaluator.js';
+import type { StageCounts } from '../engine/evaluator.js';
+import type { EarlyRejection } from '../policies/early-rejection/index.js';
+import { stageBatches } from './stage-batches.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
 import type { ModelEvaluator } from '../engine/model-evaluator.js';
 import { shardLossScale, shardRange } from '../engine/shard-pool.js';
@@ -11,6 +15,7 @@ import { scheduleForWorkers } from './fit-args.js';
 import { forward } from './evaluate.js';
 import type { FitOptions } from './fit-args.js';
 import type { DataSet } from './fit-data.js';
+import { perExampleReason } from './objective.js';
 import type { Objective } from './objective.js';
 
 /** Runs the steps of one mini-batch with one of the two evaluators. */
@@ -46,6 +51,8 @@ const disposeBatch = (b: Batch) => tf.dispose([...b.xs, ...b.ys]);
  */
 function closureRunner(ctx: RunnerContext): BatchRunner {
   const { optimizer, model, variables, objective, batcher } = ctx;
+  const rule = earlyRejectionOf(ctx);
+  const counts = rule === null ? null : stageCounts(rule.stages.length);
   return {
     engine: 'closure',
     run(cycle, chunk, keepGoing) {
@@ -55,7 +62,13 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
         for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
         return loss;
       };
-      const evaluator = createClosureEvaluator(variables, f);
+      const prefixes = counts === null ? null : prefixBatches(batch);
+      const evaluator = prefixes === null
+        ? createClosureEvaluator(variables, f)
+        : createClosureEvaluator(variables, f, {
+          rows: batcher.rows(cycle, chunk), reduction: objective.reduction, counts: counts!,
+          loss: (rows) => { const p = prefixes.get(rows); return objective.perExample(p.ys, forward(model, p.xs, true)); },
+        });
       try {
         const last = optimizer.runSteps(evaluator, keepGoing);
         return last.losses[last.accepted]!;
@@ -64,19 +77,66 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
         throw e;
       } finally {
         evaluator.dispose();
+        prefixes?.dispose();
         disposeBatch(batch);
       }
     },
-    params: () => ({ engine: 'closure' }),
+    params: () => ({ engine: 'closure', ...stageParams(counts) }),
     close: async () => [],
     dispose: () => {},
   };
+}
+
+/** The first rows of a batch, sliced when first asked and kept until `dispose`. */
+function prefixBatches(batch: Batch): { get(rows: number): Batch; dispose(): void } {
+  const made = new Map<number, Batch>();
+  // Kept: the first use is inside a stage call's tidy.
+  const prefix = (t: tf.Tensor, rows: number) => tf.keep(tf.slice(t, t.shape.map(() => 0), t.shape.map((_, i) => (i === 0 ? rows : -1))));
+  return {
+    get(rows) {
+      let b = made.get(rows);
+      if (b === undefined) {
+        b = { xs: batch.xs.map((x) => prefix(x, rows)), ys: batch.ys.map((y) => prefix(y, rows)) };
+        made.set(rows, b);
+      }
+      return b;
+    },
+    dispose: () => made.forEach(disposeBatch),
+  };
+}
+
+/**
+ * The early rejection rule of the run, or null, checked against the objective and the model.
+ *
+ * @throws RangeError when the loss does not give per-example values, or the model has regularizer penalties.
+ */
+function earlyRejectionOf(ctx: RunnerContext): EarlyRejection | null {
+  const rule = ctx.optimizer.config.earlyRejection;
+  if (rule === null) return null;
+  const reason = perExampleReason(ctx.objective);
+  if (reason !== null) throw new RangeError(`rso.fit: earlyRejection needs one loss per example, but ${reason}. Compile the model with a loss by name, or leave earlyRejection out`);
+  const penalties = tf.tidy(() => ctx.model.calculateLosses().length);
+  if (penalties > 0) {
+    throw new RangeError(`rso.fit: earlyRejection needs a loss that is a mean or a sum over examples, but the model has ${penalties} regularizer penalties, which are not; remove the regularizers or leave earlyRejection out`);
+  }
+  const workers = ctx.options.workers?.size ?? 1;
+  if (rule.minExamples < workers) {
+    throw new RangeError(`rso.fit: earlyRejection.minExamples (${rule.minExamples}) must be at least the number of threads (${workers}), so that every thread has a row of every stage`);
+  }
+  return rule;
+}
+
+/** The early rejection counters for `history.params`: per stage, steps that evaluated it and steps decided there. */
+function stageParams(counts: StageCounts | null): Record<string, string | number> {
+  if (counts === null) return {};
+  return { engineStagesEvaluated: counts.evaluated.join(','), engineStagesDecided: counts.decided.join(','), engineStageExamples: counts.examples };
 }
 
 /** The model engine, on this thread alone or on shard 0 of a pool of worker threads. */
 function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardPool | null, shard: { lossScale: number }): BatchRunner {
   const { optimizer, batcher, options } = ctx;
   const workers = options.workers?.size ?? 1;
+  const staged = optimizer.config.earlyRejection !== null;
   return {
     engine: 'model',
     run(cycle, chunk, keepGoing) {
@@ -86,11 +146,13 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       const [start, count] = shardRange(rows, 0, workers);
       shard.lossScale = shardLossScale(rows, 0, workers, options.lossReduction);
       const batch = batcher.next(cycle, chunk, start, count);
+      const stages = staged ? stageBatches(batcher, cycle, chunk, 0, workers) : undefined;
       try {
-        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys);
+        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, stages);
         const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()));
         return last.losses[last.accepted]!;
       } finally {
+        stages?.dispose();
         disposeBatch(batch);
       }
     },
@@ -99,6 +161,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       return {
         engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps,
         engineOutputSteps: s.outputSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses,
+        ...stageParams(staged ? evaluator.stageCounts : null),
       };
     },
     close: async (failed) => (await pool?.close(failed)) ?? [],
@@ -109,11 +172,13 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
 /** The model engine for this model, or the error that says why it does not take it. */
 function tryModelEvaluator(ctx: RunnerContext, shard: ShardOption | null): ModelEvaluator | Error {
   const { model, optimizer, objective, options } = ctx;
+  const rule = optimizer.config.earlyRejection;
   try {
     return createModelEvaluator(model, ctx.variables, optimizer.weightGroups, objective.loss, {
       ...options.engineOptions,
       ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: objective.reduction } }),
       ...(shard === null ? {} : { shard }),
+      ...(rule === null ? {} : { perExample: objective.perExample, reduction: objective.reduction, earlyRejectionStages: rule.stages.length }),
     });
   } catch (e) {
     if (e instanceof RangeError) return e;
@@ -133,6 +198,7 @@ type ShardOption = { readonly reducer: ShardPool['reducer']; lossScale: number }
  */
 export async function chooseRunner(ctx: RunnerContext): Promise<BatchRunner> {
   const { options, model, optimizer, objective } = ctx;
+  earlyRejectionOf(ctx);
   if (options.engine === 'closure') return closureRunner(ctx);
   if (options.workers === null) {
     const evaluator = tryModelEvaluator(ctx, null);

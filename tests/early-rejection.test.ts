@@ -254,6 +254,27 @@ describe('early rejection at a normal error rate', () => {
   });
 });
 
+describe('early rejection under a sum over the batch', () => {
+  it('matches the full batch bit for bit at 1e-12, and reports an early step\'s losses on the batch\'s scale (seed 21)', async () => {
+    const { x, y } = toyData(128, [8], 17);
+    const args = { batchSize: 64, maxSteps: 100, engine: 'model' as const, lossReduction: 'sum' as const };
+    const stages = { stages: [0.25, 0.5, 1], minExamples: 8 };
+    const plain = await fitRun(() => tinyMlp(6), x, y, {}, args);
+    const strict = await fitRun(() => tinyMlp(6), x, y, { earlyRejection: earlyRejection({ ...stages, errorRate: 1e-12 }) }, args);
+    const loose = await fitRun(() => tinyMlp(6), x, y, { earlyRejection: earlyRejection({ ...stages, errorRate: 0.3 }) }, args);
+    expect(same(strict.weights, plain.weights)).toBe(true);
+    expect(strict.decided).toEqual([0, 0, 100]);
+    expect(loose.decided.slice(0, 2).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    // A sum over 64 rows of losses near 1: a stage's sum over 16 or 32 rows is scaled by 64 / n to the same size.
+    const kept = loose.steps.map((s) => s.losses[s.accepted]!);
+    const mean = kept.reduce((a, b) => a + b, 0) / kept.length;
+    for (const l of kept) expect(l / mean).toBeGreaterThan(0.5);
+    for (const l of kept) expect(l / mean).toBeLessThan(2);
+    for (const r of [plain, strict, loose]) r.model.dispose();
+    tf.dispose([x, y]);
+  });
+});
+
 describe('early rejection refuses what it cannot do', () => {
   const rule = earlyRejection({ minExamples: 2 });
 
@@ -283,6 +304,18 @@ describe('early rejection refuses what it cannot do', () => {
     await fails(() => tinyMlp(2), 'categoricalCrossentropy', { workers: nodeWorkers(3) }, /earlyRejection.minExamples \(2\) must be at least the number of threads \(3\)/);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, y]);
+  });
+
+  it('throws in runSteps for an evaluator that cannot evaluate part of a batch, leaving the weight as it was', () => {
+    const v = tf.variable(tf.tensor1d([0.5, -0.5]), true, 'er/kernel');
+    const opt = new RSOOptimizer({ earlyRejection: rule });
+    opt.bind([v]);
+    const w = Float32Array.from([0.5, -0.5]);
+    const plain = { read: (_t: number, i: number) => w[i]!, write: (_t: number, i: number, x: number) => void (w[i] = x), evaluate: () => [1, 0, 2] };
+    expect(() => opt.runSteps(plain)).toThrow(/earlyRejection: this evaluator cannot evaluate part of a batch/);
+    expect(Array.from(w)).toEqual([0.5, -0.5]);
+    expect(opt.searchState().step).toBe(0);
+    v.dispose();
   });
 
   it('keeps σ adaptation working beside it (both policies in one config)', () => {

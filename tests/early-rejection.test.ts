@@ -148,6 +148,9 @@ describe('earlyRejection options and config', () => {
     await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
     expect((loaded.optimizer as RSOOptimizer).config.earlyRejection!.config).toEqual(rule.config);
+    const config = (model.optimizer as RSOOptimizer).getConfig();
+    expect(config['earlyRejection']).toEqual({ name: 'earlyRejection', stages: [0.25, 1], errorRate: 0.01, minExamples: 4 });
+    expect(RSOOptimizer.fromConfig(RSOOptimizer, config).getConfig()).toEqual(config);
     model.dispose();
     loaded.dispose();
   });

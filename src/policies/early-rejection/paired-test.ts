@@ -98,7 +98,9 @@ export function normalQuantile(p: number): number {
 
 /** One stage a batch will test: its index in the rule's `stages`, and its rows (a prefix of the batch). */
 export interface PlannedStage {
+  /** Index of the stage in the rule's `stages`. */
   readonly stage: number;
+  /** Rows of the stage: the batch's first `rows` examples. */
   readonly rows: number;
 }
 

@@ -12,4 +12,10 @@ export interface CandidateEvaluator {
   evaluate(tensor: number, flat: number, candidates: Float32Array): ArrayLike<number>;
   /** Sets one scalar. */
   write(tensor: number, flat: number, value: number): void;
+  /**
+   * Forward work spent so far, if the evaluator counts it: examples × layers evaluated, summed over the
+   * candidates of every step (a layer counts once per candidate and example when any of its outputs is computed,
+   * even one channel of it on a delta path), plus the layers run to compute cached inputs.
+   */
+  work?(): number;
 }

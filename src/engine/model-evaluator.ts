@@ -77,6 +77,8 @@ export interface ModelEvaluatorStats {
   readonly hostBytes: number;
   /** Steps evaluated through the conv or Dense delta path (the rest re-ran the suffix or took the output path). */
   readonly deltaSteps: number;
+  /** Forward work so far: examples × layers evaluated, summed over candidates and cut computations (see {@link CandidateEvaluator.work}). */
+  readonly forwardWork: number;
   /** Steps of the softmax output layer evaluated by its own delta path. */
   readonly outputSteps: number;
   /** Delta-path steps whose candidates ran stacked in one pass (`batchCandidates`). */
@@ -91,9 +93,10 @@ export interface ModelEvaluatorStats {
 export interface ModelEvaluator extends CandidateEvaluator {
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
-   * identifies its data (same key ⇒ same examples).
+   * identifies its data (same key ⇒ same examples). `rows` is the whole batch's size when this evaluator sees
+   * one shard of it (default: the rows of `xs`); forward work is counted in whole-batch examples.
    */
-  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[]): void;
+  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], rows?: number): void;
   /** Cache counters. */
   stats(): ModelEvaluatorStats;
   /** Frees the cache. */
@@ -121,11 +124,13 @@ interface Parts {
   readonly reduction: 'mean' | 'sum' | undefined;
 }
 
-/** Counters of the paths taken. */
+/** Counters of the paths taken, and the layers they evaluated per example. */
 interface PathCounts {
   deltaSteps: number;
   outputSteps: number;
   batchedSteps: number;
+  /** Layers evaluated, summed over candidates; times the batch's examples, the forward work. */
+  layers: number;
 }
 
 /**
@@ -134,7 +139,7 @@ interface PathCounts {
  */
 function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array } {
   const { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine } = p;
-  const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0 };
+  const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0, layers: 0 };
   // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
   const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(p.lossFn(cuts.batch!.ys, graph.outputs.map((o) => values.get(o.id)!)));
   const suffixLoss = (c: GraphCut, cut: Cut): number =>
@@ -149,12 +154,14 @@ function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number
     const { chain, stacked, output } = plans.get(gi);
     if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
       counts.outputSteps++;
+      counts.layers += candidates.length;
       const h = cut.get(output.node.inputs[0]!.id)!;
       return combine(outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!));
     }
     if (chain !== null && variables[t] === chain.kernel) {
       counts.deltaSteps++;
       if (stacked) counts.batchedSteps++;
+      counts.layers += candidates.length * (chain.head.length + chain.rest.length);
       const local = frozen(() => {
         const head = heads.head(cuts.batch!.key, chain, cut);
         return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
@@ -162,6 +169,7 @@ function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number
       return combine(local);
     }
     const c = plans.get(gi).cut;
+    counts.layers += candidates.length * c.suffix.length;
     const out = new Float64Array(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       weights.write(t, flat, candidates[k]!);
@@ -249,6 +257,9 @@ export function createModelEvaluator(
   const paths = createPaths(parts);
   let group = -1;
   let pending: { t: number; flat: number; before: number } | null = null;
+  // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
+  let examples = 0;
+  let forwardWork = 0;
   const clear = () => {
     cuts.clear();
     heads.clear();
@@ -257,6 +268,7 @@ export function createModelEvaluator(
 
   return {
     read: weights.read,
+    work: () => forwardWork,
     write(t, flat, value) {
       const step = pending;
       pending = null;
@@ -271,11 +283,12 @@ export function createModelEvaluator(
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
       if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
-    setBatch(key, xs, ys) {
+    setBatch(key, xs, ys, rows) {
       if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
         throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
       }
       cuts.setBatch({ key, xs, ys });
+      examples = rows ?? (xs[0]?.shape[0] ?? 0);
     },
     evaluate(t, flat, candidates) {
       const before = weights.read(t, flat);
@@ -287,7 +300,13 @@ export function createModelEvaluator(
         clear();
         group = gi;
       }
-      const losses = paths.losses(gi, cuts.current(plans.get(gi).cut), t, flat, candidates);
+      const plan = plans.get(gi);
+      const misses = cuts.stats().misses;
+      const cut = cuts.current(plan.cut);
+      const layersBefore = paths.counts.layers;
+      const losses = paths.losses(gi, cut, t, flat, candidates);
+      const cutLayers = cuts.stats().misses > misses ? plan.cut.prefix.length : 0;
+      forwardWork += examples * (paths.counts.layers - layersBefore + cutLayers);
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
@@ -295,7 +314,7 @@ export function createModelEvaluator(
       const { hits, misses, cachedBytes } = cuts.stats();
       const { deltaSteps, outputSteps, batchedSteps } = paths.counts;
       const head = heads.stats();
-      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses };
+      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses, forwardWork };
     },
     dispose() {
       clear();

@@ -87,7 +87,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       shard.lossScale = shardLossScale(rows, 0, workers, options.lossReduction);
       const batch = batcher.next(cycle, chunk, start, count);
       try {
-        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys);
+        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows);
         const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()));
         return last.losses[last.accepted]!;
       } finally {
@@ -99,6 +99,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       return {
         engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps,
         engineOutputSteps: s.outputSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses,
+        engineForwardWork: s.forwardWork,
       };
     },
     close: async (failed) => (await pool?.close(failed)) ?? [],

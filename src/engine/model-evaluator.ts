@@ -8,8 +8,11 @@ import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import { chainLosses } from './chain-losses.js';
-import { outputLosses } from './output-layer.js';
+import { blockChanges, chainLosses, scalarChanges } from './chain-losses.js';
+import type { ChannelChanges } from './chain-losses.js';
+import type { DeltaChain } from './delta-chain.js';
+import { blockOutputChange, outputLosses, scalarOutputChange } from './output-layer.js';
+import type { OutputChange, OutputLayer } from './output-layer.js';
 import { createPenalties } from './penalties.js';
 import type { Penalties } from './penalties.js';
 import { createPlans } from './plans.js';
@@ -133,11 +136,20 @@ interface PathCounts {
   layers: number;
 }
 
+/** The data loss of each candidate on the whole batch, by the path the group's plan allows. */
+interface Paths {
+  readonly counts: PathCounts;
+  /** Candidates of scalar (t, flat) of group `gi`, with `cut` the group's cut on the current batch. */
+  losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array;
+  /** Candidates of a block move: the scalars `flats` of tensor `t` set to each candidate's values. */
+  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, candidates: readonly Float32Array[]): Float64Array;
+}
+
 /**
- * The data loss of each candidate of scalar (t, flat) of group `gi` on the whole batch, with `cut` the group's
- * cut on the current batch: by the output layer's path, a delta chain, or re-running the suffix.
+ * The data loss of each candidate of a step of group `gi` on the whole batch: by the output layer's path, a delta
+ * chain, or re-running the suffix.
  */
-function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array } {
+function createPaths(p: Parts): Paths {
   const { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine } = p;
   const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0, layers: 0 };
   // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
@@ -150,34 +162,57 @@ function createPaths(p: Parts): { readonly counts: PathCounts; losses(gi: number
         return lossOf(values);
       }),
     );
-  const losses = (gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array => {
-    const { chain, stacked, output } = plans.get(gi);
-    if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-      counts.outputSteps++;
-      counts.layers += candidates.length;
-      const h = cut.get(output.node.inputs[0]!.id)!;
-      return combine(outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!));
-    }
-    if (chain !== null && variables[t] === chain.kernel) {
-      counts.deltaSteps++;
-      if (stacked) counts.batchedSteps++;
-      counts.layers += candidates.length * (chain.head.length + chain.rest.length);
-      const local = frozen(() => {
-        const head = heads.head(cuts.batch!.key, chain, cut);
-        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, lossOf, batchStats, head, stacked);
-      });
-      return combine(local);
-    }
+  // The suffix re-run once per candidate, `set(k)` putting candidate k into the weights.
+  const bySuffix = (gi: number, cut: Cut, n: number, set: (k: number) => void): Float64Array => {
     const c = plans.get(gi).cut;
-    counts.layers += candidates.length * c.suffix.length;
-    const out = new Float64Array(candidates.length);
-    for (let k = 0; k < candidates.length; k++) {
-      weights.write(t, flat, candidates[k]!);
+    counts.layers += n * c.suffix.length;
+    const out = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      set(k);
       out[k] = suffixLoss(c, cut);
     }
     return combine(out);
   };
-  return { counts, losses };
+  const byChain = (gi: number, cut: Cut, changes: (chain: DeltaChain) => ChannelChanges): Float64Array => {
+    const { chain, stacked } = plans.get(gi);
+    counts.deltaSteps++;
+    if (stacked) counts.batchedSteps++;
+    const c = changes(chain!);
+    counts.layers += c.count * (chain!.head.length + chain!.rest.length);
+    const local = frozen(() => {
+      const head = heads.head(cuts.batch!.key, chain!, cut);
+      return chainLosses(chain!, cut, c, lossOf, batchStats, head, stacked);
+    });
+    return combine(local);
+  };
+  const byOutput = (output: OutputLayer, cut: Cut, change: OutputChange): Float64Array => {
+    counts.outputSteps++;
+    counts.layers += change.count;
+    const h = cut.get(output.node.inputs[0]!.id)!;
+    return combine(outputLosses(output, h, cuts.batch!.ys[0]!, change, p.reduction!));
+  };
+  const onChain = (gi: number, t: number) => plans.get(gi).chain?.kernel === variables[t];
+  return {
+    counts,
+    losses(gi, cut, t, flat, candidates) {
+      const output = plans.get(gi).output;
+      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
+        return byOutput(output, cut, scalarOutputChange(output, variables[t]!, flat, weights.read(t, flat), candidates));
+      }
+      if (onChain(gi, t)) return byChain(gi, cut, (chain) => scalarChanges(chain, flat, weights.read(t, flat), candidates));
+      return bySuffix(gi, cut, candidates.length, (k) => weights.write(t, flat, candidates[k]!));
+    },
+    blockLosses(gi, cut, t, flats, candidates) {
+      const output = plans.get(gi).output;
+      const current = Float32Array.from(flats, (f) => weights.read(t, f));
+      const channel = flats[0]! % variables[t]!.shape[variables[t]!.rank - 1]!;
+      if (output !== null && variables[t] === output.kernel) {
+        return byOutput(output, cut, blockOutputChange(channel, current, candidates));
+      }
+      if (onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, channel, current, candidates));
+      return bySuffix(gi, cut, candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!));
+    },
+  };
 }
 
 /** The evaluator's parts, and what only the evaluator itself uses. */
@@ -265,6 +300,22 @@ export function createModelEvaluator(
     heads.clear();
     host.reset();
   };
+  // The losses `run` computes for a step of tensor t on the group's cut of the current batch, with their forward work.
+  const onBatch = (t: number, run: (gi: number, cut: Cut) => Float64Array): Float64Array => {
+    const gi = plans.groupOf(t);
+    if (gi !== group) {
+      clear();
+      group = gi;
+    }
+    const plan = plans.get(gi);
+    const misses = cuts.stats().misses;
+    const cut = cuts.current(plan.cut);
+    const layersBefore = paths.counts.layers;
+    const losses = run(gi, cut);
+    const cutLayers = cuts.stats().misses > misses ? plan.cut.prefix.length : 0;
+    forwardWork += examples * (paths.counts.layers - layersBefore + cutLayers);
+    return losses;
+  };
 
   return {
     read: weights.read,
@@ -295,20 +346,20 @@ export function createModelEvaluator(
       pending = { t, flat, before };
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
       const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const gi = plans.groupOf(t);
-      if (gi !== group) {
-        clear();
-        group = gi;
-      }
-      const plan = plans.get(gi);
-      const misses = cuts.stats().misses;
-      const cut = cuts.current(plan.cut);
-      const layersBefore = paths.counts.layers;
-      const losses = paths.losses(gi, cut, t, flat, candidates);
-      const cutLayers = cuts.stats().misses > misses ? plan.cut.prefix.length : 0;
-      forwardWork += examples * (paths.counts.layers - layersBefore + cutLayers);
+      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
+    },
+    evaluateBlock(t, flats, candidates) {
+      if (penalties !== null) throw new RangeError('model evaluator: block moves (moves: channelBlocks()) do not support weight regularizers yet; remove the regularizers or the move policy');
+      pending = null;
+      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, candidates));
+    },
+    writeBlock(t, flats, values) {
+      pending = null;
+      const changed = values.some((v, i) => !Object.is(v, weights.read(t, flats[i]!)));
+      weights.writeMany(t, flats, values);
+      if (changed && group >= 0 && plans.groupOf(t) === group && heads.keeping()) heads.change(plans.channelOf(group, t, flats[0]!));
     },
     stats: () => {
       const { hits, misses, cachedBytes } = cuts.stats();

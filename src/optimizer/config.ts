@@ -17,6 +17,8 @@ import { constantSchedule } from '../policies/schedules/index.js';
 import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
 import '../policies/sigma-adaptation/index.js';
+import '../policies/moves/index.js';
+import type { MovePolicy } from '../policies/moves/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
 import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
 
@@ -65,6 +67,11 @@ export interface RSOConfig {
    * follows `sigmaBase` and the `sigma` schedule alone, as in the paper).
    */
   readonly sigmaAdaptation?: SigmaAdaptation | PolicyConfig;
+  /**
+   * How a step moves the weights, e.g. {@link channelBlocks} (default: the scalar under the cursor alone, as in the
+   * paper).
+   */
+  readonly moves?: MovePolicy | PolicyConfig;
 }
 
 /** A fully parsed configuration: every policy is an object. */
@@ -97,11 +104,13 @@ export interface ResolvedConfig {
   readonly grids: readonly WeightGrid[];
   /** See {@link RSOConfig.sigmaAdaptation}; null for none. */
   readonly sigmaAdaptation: SigmaAdaptation | null;
+  /** See {@link RSOConfig.moves}; null for scalar steps. */
+  readonly moves: MovePolicy | null;
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
-  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation',
+  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation', 'moves',
 ] as const;
 
 /** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
@@ -137,6 +146,7 @@ function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: ()
 const describe = quote;
 
 const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
+const hasNumber = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'number';
 
 /**
  * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
@@ -192,6 +202,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
     grids: parseGrids(input.grid),
     sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
+    moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null, hasNumber('norm')),
   };
 }
 
@@ -239,6 +250,7 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
   };
   if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
   if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
+  if (c.moves !== null) out['moves'] = policyConfig('moves', c.moves);
   if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;
 }

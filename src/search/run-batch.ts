@@ -1,5 +1,5 @@
 import type { CandidateEvaluator } from '../engine/evaluator.js';
-import type { RSOSearch, StepResult } from './rso-search.js';
+import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-search.js';
 
 /**
  * One step: ask the search, evaluate the candidates, tell it the losses, write the kept value.
@@ -9,6 +9,7 @@ import type { RSOSearch, StepResult } from './rso-search.js';
  */
 export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepResult {
   const p = search.ask(evaluator.read);
+  if (p.block !== null) return runBlockStep(search, evaluator, p, p.block);
   let result: StepResult;
   try {
     result = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
@@ -19,6 +20,30 @@ export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepR
   }
   evaluator.write(p.tensor, p.flat, p.candidates[result.accepted]!);
   return result;
+}
+
+/** A block move: the same as a scalar step, with the block's values evaluated and written together. */
+function runBlockStep(search: RSOSearch, evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepResult {
+  if (evaluator.evaluateBlock === undefined || evaluator.writeBlock === undefined) {
+    search.cancel();
+    throw new RangeError('moves: this evaluator cannot evaluate block moves (it has no evaluateBlock and writeBlock)');
+  }
+  let result: StepResult;
+  try {
+    result = search.tell(evaluator.evaluateBlock(p.tensor, block.flats, block.candidates));
+  } catch (e) {
+    evaluator.writeBlock(p.tensor, block.flats, block.previous);
+    search.cancel();
+    throw e;
+  }
+  evaluator.writeBlock(p.tensor, block.flats, block.candidates[result.accepted]!);
+  return result;
+}
+
+/** Writes back what a step changed. */
+function undo(evaluator: CandidateEvaluator, r: StepResult): void {
+  if (r.block === null) evaluator.write(r.tensor, r.flat, r.previous);
+  else evaluator.writeBlock!(r.tensor, r.block.flats, r.block.previous);
 }
 
 /**
@@ -42,7 +67,7 @@ export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepG
       if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
     }
   } catch (e) {
-    for (let k = done.length - 1; k >= 0; k--) evaluator.write(done[k]!.tensor, done[k]!.flat, done[k]!.previous);
+    for (let k = done.length - 1; k >= 0; k--) undo(evaluator, done[k]!);
     search.restore(before);
     throw e;
   }

@@ -91,13 +91,15 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   let nextEval = clock.train() + args.evalEverySeconds;
   const start = { step: optimizer.step, accepted: carry.accepted, trainSeconds: clock.train(), cpuSeconds: clock.cpu() };
   let params: Record<string, unknown> = {};
+  const sittingEnd = clock.train() + args.budgetSeconds;
   if (optimizer.cycle < args.plannedCycles) {
     const signal = stopSignal();
     const history = await optimizer.fit(model, args.data.train.xs, args.data.train.ys, {
       loss: 'categoricalCrossentropy',
       batchSize: args.batchSize,
       cycles: args.plannedCycles - optimizer.cycle,
-      timeBudgetSeconds: args.budgetSeconds,
+      // The budget is training time, measurements excluded: onBatchEnd stops the fit (fit's own budget counts them).
+      timeBudgetSeconds: 10 * args.budgetSeconds + 3600,
       engine: 'model',
       verbose: 0,
       batchNormSamples: 2000,
@@ -105,7 +107,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       callbacks: {
         onBatchEnd: async () => {
           if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;
-          if (signal.stopped()) model.stopTraining = true;
+          if (signal.stopped() || clock.train() >= sittingEnd) model.stopTraining = true;
           if (clock.train() >= nextEval) {
             record();
             await clock.measure(checkpoint);

@@ -44,6 +44,8 @@ export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
 export { successRule } from './policies/sigma-adaptation/index.js';
+export { channelBlocks } from './policies/moves/index.js';
+export type { ChannelBlocksOptions, MovePolicy } from './policies/moves/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
 export { earlyRejection } from './policies/early-rejection/index.js';
 export type { EarlyRejection, EarlyRejectionOptions, PlannedStage } from './policies/early-rejection/index.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, earlyRejection, successRule } from '../src/index.js';
+import { RSOOptimizer, channelBlocks, earlyRejection, successRule } from '../src/index.js';
 import type { LossSpec, RSOConfig, RSOFitArgs } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import { parseConfig, serializeConfig } from '../src/optimizer/config.js';
@@ -160,10 +160,10 @@ describe('earlyRejection options and config', () => {
 async function fitRun(build: () => tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, config: RSOConfig, args: RSOFitArgs & { loss?: LossSpec }) {
   const model = build();
   const opt = new RSOOptimizer({ seed: 21, cycles: 4, ...config });
-  const steps: { tensor: number; flat: number; accepted: number; losses: number[] }[] = [];
+  const steps: { tensor: number; flat: number; accepted: number; losses: number[]; block: boolean }[] = [];
   const history = await opt.fit(model, x, y, {
     loss: 'categoricalCrossentropy', verbose: 0, batchNormSamples: 0, ...args,
-    callbacks: { onBatchEnd: async () => void steps.push({ tensor: opt.lastStepResult!.tensor, flat: opt.lastStepResult!.flat, accepted: opt.lastStepResult!.accepted, losses: Array.from(opt.lastStepResult!.losses) }) },
+    callbacks: { onBatchEnd: async () => void steps.push({ tensor: opt.lastStepResult!.tensor, flat: opt.lastStepResult!.flat, accepted: opt.lastStepResult!.accepted, losses: Array.from(opt.lastStepResult!.losses), block: opt.lastStepResult!.block !== null }) },
   });
   const list = (key: string) => String(history.params[key] ?? '').split(',').filter((v) => v !== '').map(Number);
   return { model, steps, weights: weightsOf(model), history, evaluated: list('engineStagesEvaluated'), decided: list('engineStagesDecided'), examples: Number(history.params['engineStageExamples']) };
@@ -319,6 +319,21 @@ describe('early rejection refuses what it cannot do', () => {
     expect(Array.from(w)).toEqual([0.5, -0.5]);
     expect(opt.searchState().step).toBe(0);
     v.dispose();
+  });
+
+  it('evaluates block moves on the full batch, and scalar steps in stages, in one run (seed 21)', async () => {
+    const { x, y } = toyData(128, [6, 6, 1], 18);
+    const before = tf.memory().numTensors;
+    const r = await fitRun(() => tinyConvSeq(4), x, y, { moves: channelBlocks(), earlyRejection: earlyRejection({ stages: [0.25, 0.5, 1], errorRate: 0.2, minExamples: 8 }) }, { batchSize: 64, maxSteps: 80, engine: 'model' });
+    // Every step is counted once; scalar steps (biases, BN) may stop early, block moves go to the full batch.
+    expect(r.decided.reduce((a, b) => a + b, 0)).toBe(80);
+    expect(r.evaluated[2]).toBe(r.decided[2]);
+    const blocks = r.steps.filter((st) => st.block).length;
+    expect(blocks).toBeGreaterThan(10);
+    expect(r.decided[2]).toBeGreaterThanOrEqual(blocks);
+    r.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
   });
 
   it('keeps σ adaptation working beside it (both policies in one config)', () => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, binaryGrid, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, channelBlocks, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
@@ -59,6 +59,10 @@ const ROWS: readonly Row[] = [
   ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
   // σ adapted per tensor from its share of moves (window 10, so that it changes within the run).
   ['cpu', 'Sequential conv/BN/pool/dense with σ adaptation', () => tinyConvSeq(2), true, false, CONV_INPUT, { sigmaAdaptation: successRule({ window: 10 }) }],
+  // Block moves: each kernel step moves every weight of one output channel; the delta paths take the channel change.
+  ['cpu', 'Sequential conv/BN/pool/dense with block moves', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: channelBlocks() }],
+  ['cpu', 'Sequential MLP with block moves', () => tinyMlp(2), true, false, MLP_INPUT, { moves: channelBlocks() }],
+  ['wasm', 'functional DAG with block moves: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true, CONV_INPUT, { moves: channelBlocks({ norm: 2 }) }],
 ];
 
 for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of ROWS) {

@@ -3,7 +3,7 @@
  * seconds of training, and checkpoints, so the next sitting resumes where it stopped.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { RSOOptimizer } from '../../src/index.js';
+import type { RSOOptimizer, Schedule } from '../../src/index.js';
 import { nodeWorkers } from '../../src/node/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { stopSignal, testAccuracy, trainClock } from './mnist-bench.js';
@@ -18,7 +18,8 @@ export interface RsoSittingArgs {
   readonly data: MnistTensors;
   /** A fresh model, compiled with its RSO optimizer (used when there is no checkpoint, or with `fresh`). */
   readonly create: () => Promise<tfl.LayersModel>;
-  readonly batchSize: number;
+  /** A batch size, or a schedule of batch sizes over cycles. */
+  readonly batchSize: number | Schedule;
   /** Planned cycles: the sitting runs until the optimizer has completed this many, or the budget ends. */
   readonly plannedCycles: number;
   readonly workers: number;
@@ -37,6 +38,8 @@ export interface RsoCarry {
   wallSeconds: number;
   cpuSeconds?: number;
   accepted: number;
+  /** Forward work of the earlier sittings (the optimizer counts its own process only). */
+  forwardWork?: number;
   sittings: Record<string, unknown>[];
 }
 
@@ -71,27 +74,32 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   const optimizer = model.optimizer as RSOOptimizer;
   if (carry.points.length > 0) console.log(`resumed from ${args.checkpointDir}: step ${optimizer.step}, cycle ${optimizer.cycle}`);
   const clock = trainClock(carry.trainSeconds, carry.wallSeconds, carry.cpuSeconds ?? 0);
+  const workBefore = carry.forwardWork ?? 0;
+  const forwardWork = () => workBefore + optimizer.forwardWork;
   const record = () => {
     const seconds = clock.train();
     const accuracy = clock.measure(() => testAccuracy(model, args.data));
-    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.accepted, accuracy });
+    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.accepted, forwardWork: forwardWork(), accuracy });
     console.log(
       `  step ${optimizer.step} (cycle ${optimizer.cycle}, ${optimizer.currentGroup()}), ${carry.accepted} accepted, ` +
         `${seconds.toFixed(0)} s: test accuracy ${(accuracy * 100).toFixed(2)}%`,
     );
   };
-  const checkpoint = () => saveCheckpoint(model, args.checkpointDir, { carry: { ...carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() } });
+  const checkpoint = () =>
+    saveCheckpoint(model, args.checkpointDir, { carry: { ...carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), forwardWork: forwardWork() } });
   if (carry.points.length === 0) record();
   let nextEval = clock.train() + args.evalEverySeconds;
   const start = { step: optimizer.step, accepted: carry.accepted, trainSeconds: clock.train(), cpuSeconds: clock.cpu() };
   let params: Record<string, unknown> = {};
+  const sittingEnd = clock.train() + args.budgetSeconds;
   if (optimizer.cycle < args.plannedCycles) {
     const signal = stopSignal();
     const history = await optimizer.fit(model, args.data.train.xs, args.data.train.ys, {
       loss: 'categoricalCrossentropy',
       batchSize: args.batchSize,
       cycles: args.plannedCycles - optimizer.cycle,
-      timeBudgetSeconds: args.budgetSeconds,
+      // The budget is training time, measurements excluded: onBatchEnd stops the fit (fit's own budget counts them).
+      timeBudgetSeconds: 10 * args.budgetSeconds + 3600,
       engine: 'model',
       verbose: 0,
       batchNormSamples: 2000,
@@ -99,7 +107,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       callbacks: {
         onBatchEnd: async () => {
           if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;
-          if (signal.stopped()) model.stopTraining = true;
+          if (signal.stopped() || clock.train() >= sittingEnd) model.stopTraining = true;
           if (clock.train() >= nextEval) {
             record();
             await clock.measure(checkpoint);
@@ -115,6 +123,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   carry.sittings.push({
     steps: optimizer.step - start.step,
     accepted: carry.accepted - start.accepted,
+    forwardWork: optimizer.forwardWork,
     trainSeconds: clock.train() - start.trainSeconds,
     cpuSeconds: clock.cpu() - start.cpuSeconds,
     budgetSeconds: args.budgetSeconds,
@@ -125,6 +134,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   });
   await checkpoint();
   console.log(`engine: ${JSON.stringify(carry.sittings[carry.sittings.length - 1]!['engine'])}`);
+  carry.forwardWork = forwardWork();
   return { model, optimizer, carry, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
 }
 
@@ -145,6 +155,7 @@ export function rsoRecord(run: RsoSittingResult): Record<string, unknown> & { re
       trainSeconds: run.trainSeconds,
       wallSeconds: run.wallSeconds,
       cpuSeconds: run.cpuSeconds,
+      forwardWork: carry.forwardWork ?? 0,
       finalTestAccuracy: carry.points[carry.points.length - 1]!.accuracy,
     },
     sittings: carry.sittings,

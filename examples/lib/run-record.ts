@@ -22,6 +22,8 @@ export interface CurvePoint {
   readonly steps: number;
   /** Weight updates so far: RSO, accepted steps; Adam, steps × trainable scalars. */
   readonly updates: number;
+  /** Forward work so far, examples × layers evaluated (RSO's model engine; absent elsewhere). */
+  readonly forwardWork?: number;
   /** Accuracy on the test images. */
   readonly accuracy: number;
 }

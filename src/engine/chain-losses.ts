@@ -25,7 +25,52 @@ function unitBasis(chain: DeltaChain, input: tf.Tensor, r: number, stats: BatchS
 }
 
 /**
- * Losses of the candidates of one kernel scalar of the searched layer, computed as deltas.
+ * How each candidate changes output channel `co` of the searched layer (before its activation), given the layer's
+ * input: a tensor shaped like one channel, or null for a candidate that leaves the weights as they are.
+ */
+export interface ChannelChanges {
+  readonly co: number;
+  readonly count: number;
+  of(input: tf.Tensor, stats: BatchStats): (tf.Tensor | null)[];
+}
+
+/** The changes of a scalar step: kernel scalar `flat` from `current` to each candidate, δ times the unit basis. */
+export function scalarChanges(chain: DeltaChain, flat: number, current: number, candidates: Float32Array): ChannelChanges {
+  const cout = chain.kernel.shape[chain.kernel.rank - 1]!;
+  const co = flat % cout;
+  const r = (flat - co) / cout;
+  return {
+    co,
+    count: candidates.length,
+    of(input, stats) {
+      const basis = unitBasis(chain, input, r, stats);
+      return Array.from(candidates, (c) => (c === current ? null : tf.mul(basis, c - current)));
+    },
+  };
+}
+
+/**
+ * The changes of a block move: the weights feeding output channel `co` (in row order, as the search lists them)
+ * from `current` to each candidate's values; the layer applied to the input with the difference as its only filter.
+ */
+export function blockChanges(chain: DeltaChain, co: number, current: Float32Array, candidates: readonly Float32Array[]): ChannelChanges {
+  const shape = [...chain.kernel.shape.slice(0, -1), 1];
+  return {
+    co,
+    count: candidates.length,
+    of(input) {
+      return candidates.map((values) => {
+        if (values.every((v, i) => v === current[i])) return null;
+        const filter = tf.tensor(Float32Array.from(values, (v, i) => v - current[i]!), shape, 'float32');
+        return chain.kind === 'dense' ? tf.matMul(input as tf.Tensor2D, filter as tf.Tensor2D) : tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
+      });
+    },
+  };
+}
+
+/**
+ * Losses of the candidates of a step on the searched layer's kernel (one scalar, or a block feeding one output
+ * channel), computed as deltas.
  *
  * @remarks
  * The base pass (current weights) comes from the chunk's {@link ChainHead}. For a change δ of a conv's
@@ -34,32 +79,29 @@ function unitBasis(chain: DeltaChain, input: tf.Tensor, r: number, stats: BatchS
  * That channel goes through pooling, BN (batch statistics recomputed for the channel) and activations, and the
  * next layer's output changes by a single-input-channel term: conv(Δchannel, Wnext[:, :, co, :]) for a conv,
  * the outer product Δchannel · Wnext[co, :] for Dense. Only the layers after the next one run in full, once per
- * candidate.
+ * candidate. A block move changes the same single channel, by the layer applied with the block's difference as
+ * its one filter ({@link blockChanges}).
  */
 export function chainLosses(
   chain: DeltaChain,
   cut: ReadonlyMap<number, tf.Tensor>,
-  flat: number,
-  current: number,
-  candidates: Float32Array,
+  changes: ChannelChanges,
   loss: (values: ReadonlyMap<number, tf.Tensor>) => number,
   stats: BatchStats,
   head: ChainHead,
   stacked = false,
 ): Float64Array {
-  const cout = chain.kernel.shape[chain.kernel.rank - 1]!;
-  const co = flat % cout;
-  const r = (flat - co) / cout;
-  const out = new Float64Array(candidates.length);
+  const co = changes.co;
+  const out = new Float64Array(changes.count);
   tf.tidy(() => {
     const zc = tf.tensor(head.z[co]!, oneChannel(head.zShape), 'float32');
     const oldPath = tf.tensor(head.path[co]!, oneChannel(head.pathShape), 'float32');
     const zNext = tf.tensor(head.zNext, head.zNextShape, 'float32');
     const input = cut.get(chain.searched.inputs[0]!.id)!;
-    const basis = unitBasis(chain, input, r, stats);
-    // The candidates that move the weight, and their channel paths side by side (one exchange per BN layer).
-    const moved = Array.from(candidates.keys()).filter((k) => candidates[k]! !== current);
-    const paths = channelPaths(chain, moved.map((k) => tf.add(zc, tf.mul(basis, candidates[k]! - current))), co, stats);
+    const deltas = changes.of(input, stats);
+    // The candidates that move the weights, and their channel paths side by side (one exchange per BN layer).
+    const moved = Array.from(deltas.keys()).filter((k) => deltas[k] !== null);
+    const paths = channelPaths(chain, moved.map((k) => tf.add(zc, deltas[k]!)), co, stats);
     const nextId = chain.next.outputs[0]!.id;
     // The next layer's output for candidate k: the kept one, plus the change of the moved channel.
     const nextFor = (k: number): tf.Tensor => {
@@ -70,7 +112,7 @@ export function chainLosses(
     const startRest = (k: number): Map<number, tf.Tensor> => new Map(cut).set(nextId, nextFor(k));
     if (stacked) {
       // Batched: the candidates stacked along the batch axis, through the rest in one pass.
-      const k = candidates.length;
+      const k = changes.count;
       const values = new Map<number, tf.Tensor>();
       for (const id of chain.restInputs) values.set(id, tf.concat(Array.from({ length: k }, () => cut.get(id)!), 0));
       values.set(nextId, tf.concat(Array.from({ length: k }, (_, j) => nextFor(j)), 0));
@@ -80,11 +122,11 @@ export function chainLosses(
       for (let j = 0; j < k; j++) out[j] = loss(new Map([...cut, ...parts.map(([id, p]) => [id, p[j]!] as const)]));
     } else if (stats.sharded) {
       // Sharded: the candidates go through the rest side by side, one exchange per BN layer for all of them.
-      const rests = Array.from(candidates, (_, k) => startRest(k));
+      const rests = Array.from({ length: changes.count }, (_, k) => startRest(k));
       runNodesTogether(chain.rest, rests, stats);
       rests.forEach((rest, k) => (out[k] = loss(rest)));
     } else {
-      for (let k = 0; k < candidates.length; k++) {
+      for (let k = 0; k < changes.count; k++) {
         const rest = startRest(k);
         runNodes(chain.rest, rest, true, stats);
         out[k] = loss(rest);

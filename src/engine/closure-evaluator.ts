@@ -86,17 +86,22 @@ export function createClosureEvaluator(variables: readonly tf.Variable[], f: () 
     return loss;
   };
 
+  // The loss of each of n candidates, `set(k)` putting candidate k into the weights.
+  const lossesOf = (n: number, set: (k: number) => void): Float64Array => {
+    const losses = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      set(k);
+      losses[k] = afterPrimary === null ? primaryCall() : extraCall(afterPrimary);
+    }
+    return losses;
+  };
+
   const evaluator: ClosureEvaluator = {
     read: weights.read,
     write: weights.write,
-    evaluate(t, flat, candidates) {
-      const losses = new Float64Array(candidates.length);
-      for (let k = 0; k < candidates.length; k++) {
-        weights.write(t, flat, candidates[k]!);
-        losses[k] = afterPrimary === null ? primaryCall() : extraCall(afterPrimary);
-      }
-      return losses;
-    },
+    evaluate: (t, flat, candidates) => lossesOf(candidates.length, (k) => weights.write(t, flat, candidates[k]!)),
+    evaluateBlock: (t, flats, candidates) => lossesOf(candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!)),
+    writeBlock: weights.writeMany,
     rollback: () => restoreVariables(initial),
     dispose() {
       for (const s of [...initial, ...(afterPrimary ?? [])]) s.saved.dispose();

@@ -10,8 +10,11 @@ import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import { chainLosses } from './chain-losses.js';
-import { outputLosses } from './output-layer.js';
+import { blockChanges, chainLosses, scalarChanges } from './chain-losses.js';
+import type { ChannelChanges } from './chain-losses.js';
+import type { DeltaChain } from './delta-chain.js';
+import { blockOutputChange, outputLosses, scalarOutputChange } from './output-layer.js';
+import type { OutputChange, OutputLayer } from './output-layer.js';
 import { createPenalties } from './penalties.js';
 import type { Penalties } from './penalties.js';
 import { createPlans } from './plans.js';
@@ -99,6 +102,8 @@ export interface ModelEvaluatorStats {
   readonly hostBytes: number;
   /** Steps evaluated through the conv or Dense delta path (the rest re-ran the suffix or took the output path). */
   readonly deltaSteps: number;
+  /** Forward work so far: examples × layers evaluated, summed over candidates and cut computations (see {@link CandidateEvaluator.work}). */
+  readonly forwardWork: number;
   /** Steps of the softmax output layer evaluated by its own delta path. */
   readonly outputSteps: number;
   /** Delta-path steps whose candidates ran stacked in one pass (`batchCandidates`). */
@@ -113,10 +118,11 @@ export interface ModelEvaluatorStats {
 export interface ModelEvaluator extends StagedEvaluator {
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
-   * identifies its data (same key ⇒ same examples). `stages` gives the stages' rows, for early rejection; stage
-   * i of the batch is cached under the key `${key}/stage${i}`.
+   * identifies its data (same key ⇒ same examples). `rows` is the whole batch's size when this evaluator sees
+   * one shard of it (default: the rows of `xs`); forward work is counted in whole-batch examples. `stages` gives
+   * the stages' rows, for early rejection; stage i of the batch is cached under the key `${key}/stage${i}`.
    */
-  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], stages?: StageSource): void;
+  setBatch(key: string, xs: readonly tf.Tensor[], ys: readonly tf.Tensor[], rows?: number, stages?: StageSource): void;
   /** Cache counters. */
   stats(): ModelEvaluatorStats;
   /** Frees the cache. */
@@ -146,66 +152,110 @@ interface Parts {
   readonly reduction: 'mean' | 'sum' | undefined;
 }
 
-/** Counters of the paths taken. */
+/** Counters of the paths taken, and the layers they evaluated per example. */
 interface PathCounts {
   deltaSteps: number;
   outputSteps: number;
   batchedSteps: number;
+  /** Layers evaluated, summed over candidates; times the batch's examples, the forward work. */
+  layers: number;
 }
 
-/** The paths of a step; `record`, when given, receives each candidate's per-example losses in candidate order. */
-type Losses = (gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array, record: Float64Array[] | null) => Float64Array;
+/** The data loss of each candidate on the whole batch, by the path the group's plan allows. */
+interface Paths {
+  readonly counts: PathCounts;
+  /** Candidates of scalar (t, flat) of group `gi`, with `cut` the group's cut on the current batch. */
+  losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array;
+  /** Candidates of a block move: the scalars `flats` of tensor `t` set to each candidate's values. */
+  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, candidates: readonly Float32Array[]): Float64Array;
+  /**
+   * While set (early rejection), each candidate's per-example losses go to `record` in candidate order, and the
+   * losses returned are this shard's, not combined.
+   */
+  recordInto(record: Float64Array[] | null): void;
+}
 
 /**
- * The data loss of each candidate of scalar (t, flat) of group `gi` on this shard's part of the current batch
- * (the caller combines shards), with `cut` the group's cut on it: by the output layer's path, a delta chain, or
- * re-running the suffix.
+ * The data loss of each candidate of a step of group `gi` on the whole batch: by the output layer's path, a delta
+ * chain, or re-running the suffix.
  */
-function createPaths(p: Parts): { readonly counts: PathCounts; readonly losses: Losses } {
-  const { graph, variables, weights, plans, cuts, heads, batchStats, frozen } = p;
-  const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0 };
+function createPaths(p: Parts): Paths {
+  const { graph, variables, weights, plans, cuts, heads, batchStats, frozen, combine } = p;
+  const counts: PathCounts = { deltaSteps: 0, outputSteps: 0, batchedSteps: 0, layers: 0 };
+  let record: Float64Array[] | null = null;
   const outputsOf = (values: ReadonlyMap<number, tf.Tensor>) => graph.outputs.map((o) => values.get(o.id)!);
-  // The data loss from the values of the model's outputs (those the searched group does not reach are cut values).
-  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => readLoss(p.lossFn(cuts.batch!.ys, outputsOf(values)));
-  // The same, per example, handed to `record`; the candidate's loss is then their sum (only the sums are used).
-  const recordingLoss = (record: Float64Array[]) => (values: ReadonlyMap<number, tf.Tensor>): number => {
+  // The data loss from the values of the model's outputs (those the searched group does not reach are cut values);
+  // while recording, per example, with the candidate's loss their sum (only stage sums are used then).
+  const lossOf = (values: ReadonlyMap<number, tf.Tensor>): number => {
+    if (record === null) return readLoss(p.lossFn(cuts.batch!.ys, outputsOf(values)));
     const v = Float64Array.from(p.perExample!(cuts.batch!.ys, outputsOf(values)).dataSync());
     record.push(v);
     return v.reduce((a, b) => a + b, 0);
   };
-  const suffixLoss = (c: GraphCut, cut: Cut, loss: typeof lossOf): number =>
+  // Shards combine a step's losses; a recorded stage is combined by the caller, as sums.
+  const finish = (local: Float64Array): Float64Array => (record === null ? combine(local) : local);
+  const suffixLoss = (c: GraphCut, cut: Cut): number =>
     frozen(() =>
       tf.tidy(() => {
         const values = new Map(cut);
         runNodes(c.suffix, values, true, batchStats);
-        return loss(values);
+        return lossOf(values);
       }),
     );
-  const losses: Losses = (gi, cut, t, flat, candidates, record) => {
-    const { chain, stacked, output } = plans.get(gi);
-    const loss = record === null ? lossOf : recordingLoss(record);
-    if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-      counts.outputSteps++;
-      const h = cut.get(output.node.inputs[0]!.id)!;
-      return outputLosses(output, h, cuts.batch!.ys[0]!, variables[t]!, flat, weights.read(t, flat), candidates, p.reduction!, record);
-    }
-    if (chain !== null && variables[t] === chain.kernel) {
-      counts.deltaSteps++;
-      if (stacked) counts.batchedSteps++;
-      return frozen(() => {
-        const head = heads.head(cuts.batch!.key, chain, cut);
-        return chainLosses(chain, cut, flat, weights.read(t, flat), candidates, loss, batchStats, head, stacked);
-      });
-    }
+  // The suffix re-run once per candidate, `set(k)` putting candidate k into the weights.
+  const bySuffix = (gi: number, cut: Cut, n: number, set: (k: number) => void): Float64Array => {
     const c = plans.get(gi).cut;
-    const out = new Float64Array(candidates.length);
-    for (let k = 0; k < candidates.length; k++) {
-      weights.write(t, flat, candidates[k]!);
-      out[k] = suffixLoss(c, cut, loss);
+    counts.layers += n * c.suffix.length;
+    const out = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      set(k);
+      out[k] = suffixLoss(c, cut);
     }
-    return out;
+    return finish(out);
   };
-  return { counts, losses };
+  const byChain = (gi: number, cut: Cut, changes: (chain: DeltaChain) => ChannelChanges): Float64Array => {
+    const { chain, stacked } = plans.get(gi);
+    counts.deltaSteps++;
+    if (stacked) counts.batchedSteps++;
+    const c = changes(chain!);
+    counts.layers += c.count * (chain!.head.length + chain!.rest.length);
+    const local = frozen(() => {
+      const head = heads.head(cuts.batch!.key, chain!, cut);
+      return chainLosses(chain!, cut, c, lossOf, batchStats, head, stacked);
+    });
+    return finish(local);
+  };
+  const byOutput = (output: OutputLayer, cut: Cut, change: OutputChange): Float64Array => {
+    counts.outputSteps++;
+    counts.layers += change.count;
+    const h = cut.get(output.node.inputs[0]!.id)!;
+    return finish(outputLosses(output, h, cuts.batch!.ys[0]!, change, p.reduction!, record));
+  };
+  const onChain = (gi: number, t: number) => plans.get(gi).chain?.kernel === variables[t];
+  return {
+    counts,
+    recordInto(r) {
+      record = r;
+    },
+    losses(gi, cut, t, flat, candidates) {
+      const output = plans.get(gi).output;
+      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
+        return byOutput(output, cut, scalarOutputChange(output, variables[t]!, flat, weights.read(t, flat), candidates));
+      }
+      if (onChain(gi, t)) return byChain(gi, cut, (chain) => scalarChanges(chain, flat, weights.read(t, flat), candidates));
+      return bySuffix(gi, cut, candidates.length, (k) => weights.write(t, flat, candidates[k]!));
+    },
+    blockLosses(gi, cut, t, flats, candidates) {
+      const output = plans.get(gi).output;
+      const current = Float32Array.from(flats, (f) => weights.read(t, f));
+      const channel = flats[0]! % variables[t]!.shape[variables[t]!.rank - 1]!;
+      if (output !== null && variables[t] === output.kernel) {
+        return byOutput(output, cut, blockOutputChange(channel, current, candidates));
+      }
+      if (onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, channel, current, candidates));
+      return bySuffix(gi, cut, candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!));
+    },
+  };
 }
 
 /** The evaluator's parts, and what only the evaluator itself uses. */
@@ -289,6 +339,9 @@ export function createModelEvaluator(
   const paths = createPaths(parts);
   let group = -1;
   let pending: { t: number; flat: number; before: number } | null = null;
+  // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
+  let examples = 0;
+  let forwardWork = 0;
   // The batch of the steps, and its stages (made when first asked, under their own keys).
   let full: Batch | null = null;
   let stages: StageSource | null = null;
@@ -299,21 +352,25 @@ export function createModelEvaluator(
     heads.clear();
     host.reset();
   };
-  const use = (b: Batch) => {
-    if (cuts.batch !== b) cuts.setBatch(b);
-  };
-  // Notes the step, with the penalties of its candidates, and returns the group's cut on the current batch.
-  const begin = (t: number, flat: number, candidates: Float32Array) => {
-    const before = weights.read(t, flat);
-    pending = { t, flat, before };
-    // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
-    const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
+  // The losses `run` computes for a step of tensor t on the group's cut of the current batch, with their forward work.
+  const onBatch = (t: number, run: (gi: number, cut: Cut) => Float64Array, rows = examples): Float64Array => {
     const gi = plans.groupOf(t);
     if (gi !== group) {
       clear();
       group = gi;
     }
-    return { gi, penalty, cut: cuts.current(plans.get(gi).cut) };
+    const plan = plans.get(gi);
+    const misses = cuts.stats().misses;
+    const cut = cuts.current(plan.cut);
+    const layersBefore = paths.counts.layers;
+    const losses = run(gi, cut);
+    const cutLayers = cuts.stats().misses > misses ? plan.cut.prefix.length : 0;
+    forwardWork += rows * (paths.counts.layers - layersBefore + cutLayers);
+    return losses;
+  };
+  // With stages, a stage may be the current batch: the full batch's steps make it current again.
+  const useFull = () => {
+    if (stages !== null && cuts.batch !== full) cuts.setBatch(full!);
   };
   const stageBatch = (stage: number, rows: number): Batch => {
     if (stages === null || full === null || parts.perExample === undefined) {
@@ -330,6 +387,7 @@ export function createModelEvaluator(
 
   return {
     read: weights.read,
+    work: () => forwardWork,
     write(t, flat, value) {
       const step = pending;
       pending = null;
@@ -344,7 +402,7 @@ export function createModelEvaluator(
       if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
       if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
-    setBatch(key, xs, ys, stageSource) {
+    setBatch(key, xs, ys, rows, stageSource) {
       if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
         throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
       }
@@ -352,13 +410,29 @@ export function createModelEvaluator(
       stages = stageSource ?? null;
       stageBatches = new Map();
       cuts.setBatch(full);
+      examples = rows ?? (xs[0]?.shape[0] ?? 0);
     },
     evaluate(t, flat, candidates) {
-      if (stages !== null) use(full!);
-      const { gi, penalty, cut } = begin(t, flat, candidates);
-      const losses = parts.combine(paths.losses(gi, cut, t, flat, candidates, null));
+      useFull();
+      const before = weights.read(t, flat);
+      pending = { t, flat, before };
+      // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
+      const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
+      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
+    },
+    evaluateBlock(t, flats, candidates) {
+      if (penalties !== null) throw new RangeError('model evaluator: block moves (moves: channelBlocks()) do not support weight regularizers yet; remove the regularizers or the move policy');
+      pending = null;
+      useFull();
+      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, candidates));
+    },
+    writeBlock(t, flats, values) {
+      pending = null;
+      const changed = values.some((v, i) => !Object.is(v, weights.read(t, flats[i]!)));
+      weights.writeMany(t, flats, values);
+      if (changed && group >= 0 && plans.groupOf(t) === group && heads.keeping()) heads.change(plans.channelOf(group, t, flats[0]!));
     },
     reduction: options.reduction ?? 'mean',
     batchRows: () => {
@@ -367,12 +441,18 @@ export function createModelEvaluator(
     },
     evaluateStage(t, flat, candidates, stage, rows) {
       if (penalties !== null) throw new RangeError('model evaluator: early rejection cannot split the regularizer penalties over examples');
-      use(stageBatch(stage, rows));
-      const { gi, cut } = begin(t, flat, candidates);
+      const b = stageBatch(stage, rows);
+      if (cuts.batch !== b) cuts.setBatch(b);
+      const before = weights.read(t, flat);
+      pending = { t, flat, before };
       const record: Float64Array[] = [];
-      paths.losses(gi, cut, t, flat, candidates, record);
+      paths.recordInto(record);
+      try {
+        onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates), rows);
+      } finally {
+        paths.recordInto(null);
+      }
       // The suffix path leaves a candidate in the weight: the next stage must start from the step's value.
-      const before = pending!.before;
       if (!Object.is(weights.read(t, flat), before)) weights.write(t, flat, before);
       return parts.sum(stageSums(record));
     },
@@ -381,7 +461,7 @@ export function createModelEvaluator(
       const { hits, misses, cachedBytes } = cuts.stats();
       const { deltaSteps, outputSteps, batchedSteps } = paths.counts;
       const head = heads.stats();
-      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses };
+      return { hits, misses, cachedBytes, hostBytes: host.used, deltaSteps, outputSteps, batchedSteps, headHits: head.hits, headMisses: head.misses, forwardWork };
     },
     dispose() {
       clear();

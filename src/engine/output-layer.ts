@@ -30,8 +30,50 @@ export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string 
   return { node, kernel: layer.kernel.read(), bias: layer.bias?.read() ?? null };
 }
 
+/** How each candidate moves column `column` of the logits: `shifts(h, features)(c, e)` for candidate c, example e. */
+export interface OutputChange {
+  readonly column: number;
+  readonly count: number;
+  shifts(h: Float32Array, features: number): (c: number, e: number) => number;
+}
+
+/** The change of a scalar step: δ · h[e, i] for kernel scalar W[i, j], δ for the bias b[j]. */
+export function scalarOutputChange(out: OutputLayer, variable: tf.Variable, flat: number, current: number, candidates: Float32Array): OutputChange {
+  const isKernel = variable === out.kernel;
+  const classes = out.kernel.shape[1]!;
+  const j = isKernel ? flat % classes : flat;
+  const i = isKernel ? (flat - j) / classes : -1;
+  return {
+    column: j,
+    count: candidates.length,
+    shifts: (h, features) => (c, e) => (candidates[c]! - current) * (isKernel ? h[e * features + i]! : 1),
+  };
+}
+
+/** The change of a block move of output column `j`'s kernel weights: Σᵢ (candidate − current)[i] · h[e, i]. */
+export function blockOutputChange(j: number, current: Float32Array, candidates: readonly Float32Array[]): OutputChange {
+  return {
+    column: j,
+    count: candidates.length,
+    shifts(h, features) {
+      const n = h.length / features;
+      const dots = candidates.map((values) => {
+        const d = new Float64Array(n);
+        for (let e = 0; e < n; e++) {
+          let s = 0;
+          for (let i = 0; i < features; i++) s += (values[i]! - current[i]!) * h[e * features + i]!;
+          d[e] = s;
+        }
+        return d;
+      });
+      return (c, e) => dots[c]![e]!;
+    },
+  };
+}
+
 /**
- * Losses of the candidates of one scalar of the output layer, in O(batch) each.
+ * Losses of the candidates of one step on the output layer (a scalar, or a block of one column's kernel), in
+ * O(batch) each.
  *
  * @remarks The logits z = h·W + b are computed once, as the layer computes them. A change δ of W[i, j] adds
  * δ · h[:, i] to column j only (δ for the bias b[j]), so each example's log-sum-exp is updated from the sum
@@ -40,28 +82,16 @@ export function matchOutputLayer(graph: ModelGraph, cut: GraphCut, loss: string 
  * The arithmetic is float64, so the losses differ from a float32 forward pass by rounding only. With `record`,
  * each candidate's per-example losses are pushed to it.
  */
-export function outputLosses(
-  out: OutputLayer,
-  h: tf.Tensor,
-  y: tf.Tensor,
-  variable: tf.Variable,
-  flat: number,
-  current: number,
-  candidates: Float32Array,
-  reduction: 'mean' | 'sum',
-  record: Float64Array[] | null = null,
-): Float64Array {
-  const [n, features] = h.shape as [number, number];
+export function outputLosses(out: OutputLayer, h: tf.Tensor, y: tf.Tensor, change: OutputChange, reduction: 'mean' | 'sum', record: Float64Array[] | null = null): Float64Array {
+  const n = h.shape[0]!;
   const classes = out.kernel.shape[1]!;
   // The host array is read outside tidy, which would walk every element of a returned array.
   const logits = tf.fused.matMul({ a: h as tf.Tensor2D, b: out.kernel as tf.Tensor2D, ...(out.bias === null ? {} : { bias: out.bias }) });
   const z = logits.dataSync();
   logits.dispose();
-  const hv = h.dataSync();
   const yv = y.dataSync();
-  const isKernel = variable === out.kernel;
-  const j = isKernel ? flat % classes : flat;
-  const i = isKernel ? (flat - j) / classes : -1;
+  const j = change.column;
+  const shift = change.shifts(h.dataSync() as Float32Array, h.shape[1]!);
   const eps = tf.backend().epsilon();
   // Per example: the largest logit and the sum of exp(z - max) over every column but j.
   const top = new Float64Array(n);
@@ -75,14 +105,13 @@ export function outputLosses(
     others[e] = s;
   }
   const clip = (p: number) => Math.min(Math.max(p, eps), 1 - eps);
-  const losses = new Float64Array(candidates.length);
-  for (let c = 0; c < candidates.length; c++) {
-    const delta = candidates[c]! - current;
+  const losses = new Float64Array(change.count);
+  for (let c = 0; c < change.count; c++) {
     // Each example's loss, when asked for (early rejection); the total is summed as without.
     const perExample = record === null ? null : new Float64Array(n);
     let total = 0;
     for (let e = 0; e < n; e++) {
-      const zj = z[e * classes + j]! + delta * (isKernel ? hv[e * features + i]! : 1);
+      const zj = z[e * classes + j]! + shift(c, e);
       const m = Math.max(top[e]!, zj);
       const lse = m + Math.log(others[e]! * Math.exp(top[e]! - m) + Math.exp(zj - m));
       let example = 0;

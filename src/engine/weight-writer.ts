@@ -6,6 +6,8 @@ export interface WeightWriter {
   read(tensor: number, flat: number): number;
   /** Sets one scalar (no-op when the value is already there, bit for bit). */
   write(tensor: number, flat: number, value: number): void;
+  /** Sets the scalars `flats` to `values` in one assignment (no-op when every value is already there). */
+  writeMany(tensor: number, flats: Int32Array, values: Float32Array): void;
 }
 
 /**
@@ -25,16 +27,29 @@ export function createWeightWriter(variables: readonly tf.Variable[]): WeightWri
     }
     return cached;
   };
+  const assign = (t: number, base: Float32Array) => {
+    const v = variables[t]!;
+    const fresh = tf.tensor(base.slice(), v.shape, 'float32');
+    v.assign(fresh);
+    fresh.dispose();
+  };
   return {
     read: (t, flat) => host(t)[flat]!,
     write(t, flat, value) {
       const base = host(t);
       if (Object.is(base[flat], Math.fround(value))) return;
       base[flat] = value;
-      const v = variables[t]!;
-      const fresh = tf.tensor(base.slice(), v.shape, 'float32');
-      v.assign(fresh);
-      fresh.dispose();
+      assign(t, base);
+    },
+    writeMany(t, flats, values) {
+      const base = host(t);
+      let changed = false;
+      for (let i = 0; i < flats.length; i++) {
+        if (Object.is(base[flats[i]!], values[i])) continue;
+        base[flats[i]!] = values[i]!;
+        changed = true;
+      }
+      if (changed) assign(t, base);
     },
   };
 }

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     // With early rejection, each stage's rows are the batch's first ones, this thread taking its part of them.
     const stages = rule === null ? undefined : stageBatches(batcher, cycle, chunk, d.rank, d.size);
     try {
-      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, stages);
+      evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows, stages);
       runBatch(search, evaluator, keepGoing);
     } finally {
       stages?.dispose();

@@ -17,6 +17,8 @@ import { constantSchedule } from '../policies/schedules/index.js';
 import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
 import '../policies/sigma-adaptation/index.js';
+import '../policies/moves/index.js';
+import type { MovePolicy } from '../policies/moves/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
 import '../policies/early-rejection/index.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
@@ -68,6 +70,11 @@ export interface RSOConfig {
    */
   readonly sigmaAdaptation?: SigmaAdaptation | PolicyConfig;
   /**
+   * How a step moves the weights, e.g. {@link channelBlocks} (default: the scalar under the cursor alone, as in the
+   * paper).
+   */
+  readonly moves?: MovePolicy | PolicyConfig;
+  /**
    * Evaluates each step on growing prefixes of its mini-batch and stops once a paired test settles the decision,
    * e.g. {@link earlyRejection} (default none: every step evaluates the whole batch, as in the paper). Works with
    * `rso.fit` on a loss compiled by name; `minimize` (`model.fit`) throws when it is set.
@@ -105,13 +112,15 @@ export interface ResolvedConfig {
   readonly grids: readonly WeightGrid[];
   /** See {@link RSOConfig.sigmaAdaptation}; null for none. */
   readonly sigmaAdaptation: SigmaAdaptation | null;
+  /** See {@link RSOConfig.moves}; null for scalar steps. */
+  readonly moves: MovePolicy | null;
   /** See {@link RSOConfig.earlyRejection}; null for none. */
   readonly earlyRejection: EarlyRejection | null;
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
-  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation',
+  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation', 'moves',
   'earlyRejection',
 ] as const;
 
@@ -148,6 +157,7 @@ function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: ()
 const describe = quote;
 
 const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
+const hasNumber = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'number';
 
 /**
  * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
@@ -203,6 +213,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
     grids: parseGrids(input.grid),
     sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
+    moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null, hasNumber('norm')),
     earlyRejection: policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null, (v) => hasMethod('plan')(v) && hasMethod('decide')(v)),
   };
 }
@@ -251,6 +262,7 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
   };
   if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
   if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
+  if (c.moves !== null) out['moves'] = policyConfig('moves', c.moves);
   if (c.earlyRejection !== null) out['earlyRejection'] = policyConfig('earlyRejection', c.earlyRejection);
   if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;

@@ -62,6 +62,7 @@ export class RSOOptimizer extends tf.Optimizer {
   private boundNames: string | null = null;
   private pendingSigmas: Float32Array | null = null;
   private lastStep: StepResult | null = null;
+  private work = 0;
 
   /**
    * Creates an optimizer.
@@ -93,6 +94,15 @@ export class RSOOptimizer extends tf.Optimizer {
   /** Same as {@link RSOOptimizer.step}: tfjs's counter of optimizer updates. */
   override get iterations(): number {
     return this.search.step;
+  }
+
+  /**
+   * Forward work of the steps this optimizer ran in this process, as its evaluators counted it (see
+   * {@link CandidateEvaluator.work}): examples × layers evaluated. `rso.fit`'s model engine counts it, in
+   * whole-batch examples also with worker threads; the closure path and `minimize` do not (they add 0). Not saved.
+   */
+  get forwardWork(): number {
+    return this.work;
   }
 
   /** The last step taken, or null before the first. */
@@ -169,7 +179,12 @@ export class RSOOptimizer extends tf.Optimizer {
    * @returns The last step.
    */
   runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
-    this.lastStep = runBatch(this.search, evaluator, keepGoing);
+    const before = evaluator.work?.() ?? 0;
+    try {
+      this.lastStep = runBatch(this.search, evaluator, keepGoing);
+    } finally {
+      this.work += (evaluator.work?.() ?? 0) - before;
+    }
     return this.lastStep;
   }
 

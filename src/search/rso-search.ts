@@ -29,6 +29,18 @@ export interface StepResult {
   readonly step: number;
   /** The scalar's value before the step (before weight decay). */
   readonly previous: number;
+  /** The block the step moved (block moves), or null for a scalar step. */
+  readonly block: BlockMove | null;
+}
+
+/** The weights a block move changes, and their values per candidate. */
+export interface BlockMove {
+  /** Row-major indices of the block's scalars in the tensor, the step's `flat` among them. */
+  readonly flats: Int32Array;
+  /** Their values before the step. */
+  readonly previous: Float32Array;
+  /** The block's values for each candidate: W, W + Δ and W − Δ (W after weight decay). */
+  readonly candidates: readonly Float32Array[];
 }
 
 /** A step's candidates, as {@link RSOSearch.ask} proposes them. */
@@ -41,8 +53,13 @@ export interface StepProposal {
   readonly previous: number;
   /** The perturbation Δ, scaled by σ and the cycle's factor; on a weight grid, the grid step. */
   readonly delta: number;
-  /** w, w + Δ, w − Δ (w after weight decay), rounded to float32; on a weight grid, w and its neighbours. */
+  /**
+   * w, w + Δ, w − Δ (w after weight decay), rounded to float32; on a weight grid, w and its neighbours. For a block
+   * move, the values of scalar `flat` in each candidate.
+   */
   readonly candidates: Float32Array;
+  /** The block a block move changes, or null for a scalar step. */
+  readonly block: BlockMove | null;
 }
 
 /** The coordinate to visit next, with its perturbation. */
@@ -225,11 +242,24 @@ export class RSOSearch {
     if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
-    const previous = read(p.tensor, p.flat);
+    const proposal = this.blockOf(p) === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, read);
+    this.pending = { proposal, rngBefore };
+    return proposal;
+  }
+
+  /** The cycle's σ for tensor `t`: its base σ, the schedule's factor and the adapted multiplier. */
+  private stepSigma(p: Proposal): number {
+    const sigma = p.sigma * this.factor;
+    return this.adapter === null ? sigma : sigma * this.adapter.multipliers[p.tensor]!;
+  }
+
+  /** w, w + Δ, w − Δ for a scalar step; on a grid, the level and its neighbours. */
+  private scalarProposal(p: Proposal, previous: number): StepProposal {
     const candidates = new Float32Array(3);
     const grid = this.grids[p.tensor] ?? null;
     let delta: number;
     if (grid === null) {
+      // Drawn first, then scaled: the same draws (and float rounding) as before adaptation existed.
       delta = this.config.distribution.sample(this.rng) * p.sigma * this.factor;
       if (this.adapter !== null) delta *= this.adapter.multipliers[p.tensor]!;
       const wd = this.config.weightDecay;
@@ -240,9 +270,43 @@ export class RSOSearch {
       delta = grid.step;
       gridCandidates(grid, previous, candidates);
     }
-    const proposal: StepProposal = { tensor: p.tensor, flat: p.flat, previous, delta, candidates };
-    this.pending = { proposal, rngBefore };
-    return proposal;
+    return { tensor: p.tensor, flat: p.flat, previous, delta, candidates, block: null };
+  }
+
+  /**
+   * The block of a block move at proposal `p`: the row-major indices of the weights feeding the output channel of
+   * scalar `p.flat` of a conv or Dense kernel; null for a scalar step (no move policy, another tensor, a grid).
+   */
+  private blockOf(p: Proposal): Int32Array | null {
+    const info = this.tensors[p.tensor]!;
+    if (this.config.moves === null || info.role !== 'kernel' || (info.shape.length !== 2 && info.shape.length !== 4) || this.grids[p.tensor] !== null) return null;
+    const cout = info.shape[info.shape.length - 1]!;
+    const flats = new Int32Array(info.size / cout);
+    const co = p.flat % cout;
+    for (let r = 0; r < flats.length; r++) flats[r] = r * cout + co;
+    return flats;
+  }
+
+  /** W, W + Δ, W − Δ over the block of `p`, Δ = σ · norm · z / √n with z drawn per weight. */
+  private blockProposal(p: Proposal, read: (tensor: number, flat: number) => number): StepProposal {
+    const flats = this.blockOf(p)!;
+    const n = flats.length;
+    const scale = (this.stepSigma(p) * this.config.moves!.norm) / Math.sqrt(n);
+    const wd = this.config.weightDecay;
+    const previous = new Float32Array(n);
+    const values = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      if (flats[i] === p.flat) at = i;
+      const w = read(p.tensor, flats[i]!);
+      const d = this.config.distribution.sample(this.rng) * scale;
+      previous[i] = w;
+      values[0][i] = wd > 0 ? w * (1 - wd) : w;
+      values[1][i] = values[0][i]! + d;
+      values[2][i] = values[0][i]! - d;
+    }
+    const candidates = Float32Array.of(values[0][at]!, values[1][at]!, values[2][at]!);
+    return { tensor: p.tensor, flat: p.flat, previous: previous[at]!, delta: scale * Math.sqrt(n), candidates, block: { flats, previous, candidates: values } };
   }
 
   /**
@@ -263,7 +327,7 @@ export class RSOSearch {
     }
     const p = pending.proposal;
     if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
-    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous };
+    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block };
     this.pending = null;
     this.step_++;
     this.index_++;

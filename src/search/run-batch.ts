@@ -1,6 +1,6 @@
 import type { CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
-import type { RSOSearch, StepResult } from './rso-search.js';
+import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-search.js';
 
 /**
  * One step: ask the search, evaluate the candidates, tell it the losses, write the kept value.
@@ -10,6 +10,7 @@ import type { RSOSearch, StepResult } from './rso-search.js';
  */
 export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepResult {
   const p = search.ask(evaluator.read);
+  if (p.block !== null) return runBlockStep(search, evaluator, p, p.block);
   let result: StepResult;
   try {
     result = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
@@ -21,6 +22,31 @@ export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepR
   evaluator.write(p.tensor, p.flat, p.candidates[result.accepted]!);
   return result;
 }
+
+/** A block move: the same as a scalar step, with the block's values evaluated and written together. */
+function runBlockStep(search: RSOSearch, evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepResult {
+  if (evaluator.evaluateBlock === undefined || evaluator.writeBlock === undefined) {
+    search.cancel();
+    throw new RangeError('moves: this evaluator cannot evaluate block moves (it has no evaluateBlock and writeBlock)');
+  }
+  let result: StepResult;
+  try {
+    result = search.tell(evaluator.evaluateBlock(p.tensor, block.flats, block.candidates));
+  } catch (e) {
+    evaluator.writeBlock(p.tensor, block.flats, block.previous);
+    search.cancel();
+    throw e;
+  }
+  evaluator.writeBlock(p.tensor, block.flats, block.candidates[result.accepted]!);
+  return result;
+}
+
+/** Writes back what a step changed. */
+function undo(evaluator: CandidateEvaluator, r: StepResult): void {
+  if (r.block === null) evaluator.write(r.tensor, r.flat, r.previous);
+  else evaluator.writeBlock!(r.tensor, r.block.flats, r.block.previous);
+}
+
 
 /** Narrows an evaluator to one that evaluates stages, or says why early rejection cannot run on it. */
 function staged(evaluator: CandidateEvaluator): StagedEvaluator {
@@ -36,12 +62,21 @@ function staged(evaluator: CandidateEvaluator): StagedEvaluator {
  * first stage the rule settles keeps its best candidate; otherwise the full batch and the acceptance rule decide.
  *
  * @remarks An early step is told the stage's losses: the mean over the stage's examples, or for a sum over the
- * batch, the stage's sum scaled to the batch (× N / n). Failures undo the step as {@link runStep} does.
+ * batch, the stage's sum scaled to the batch (× N / n). A block move (`moves`) takes the full batch. Failures undo
+ * the step as {@link runStep} does.
  */
 export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
   const p = search.ask(evaluator.read);
   const counts = evaluator.stageCounts;
   const full = rule.stages.length - 1;
+  // A block move is evaluated on the full batch: its stages are not implemented.
+  if (p.block !== null) {
+    const r = runBlockStep(search, evaluator, p, p.block);
+    counts.evaluated[full]!++;
+    counts.decided[full]!++;
+    counts.examples += evaluator.batchRows();
+    return r;
+  }
   let result: StepResult;
   try {
     const rows = evaluator.batchRows();
@@ -97,7 +132,7 @@ export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepG
       if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
     }
   } catch (e) {
-    for (let k = done.length - 1; k >= 0; k--) evaluator.write(done[k]!.tensor, done[k]!.flat, done[k]!.previous);
+    for (let k = done.length - 1; k >= 0; k--) undo(evaluator, done[k]!);
     search.restore(before);
     throw e;
   }

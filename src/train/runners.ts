@@ -148,7 +148,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       const batch = batcher.next(cycle, chunk, start, count);
       const stages = staged ? stageBatches(batcher, cycle, chunk, 0, workers) : undefined;
       try {
-        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, stages);
+        evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows, stages);
         const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()));
         return last.losses[last.accepted]!;
       } finally {
@@ -161,6 +161,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       return {
         engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps,
         engineOutputSteps: s.outputSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses,
+        engineForwardWork: s.forwardWork,
         ...stageParams(staged ? evaluator.stageCounts : null),
       };
     },

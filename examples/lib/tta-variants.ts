@@ -1,0 +1,114 @@
+/**
+ * The runs of the time-to-accuracy benchmark: RSO at the paper's settings, each option alone, the `fast` preset,
+ * and the gradient baselines.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as rso from '../../src/index.js';
+import type { RSOConfig, Schedule } from '../../src/index.js';
+
+/** An RSO run: its optimizer options, its batch size (or schedule), and what differs from the paper. */
+export interface RsoVariant {
+  readonly label: string;
+  readonly config: () => RSOConfig;
+  readonly batchSize: () => number | Schedule;
+  /** Cycles `rso.fit` may run (the budget normally ends the run first). */
+  readonly runCycles: number;
+  /** The settings as plain data, for the record. */
+  readonly settings: Record<string, unknown>;
+  /** How the run departs from the paper's algorithm, beside the batch size every run shares. */
+  readonly deviations: readonly string[];
+}
+
+/** A gradient baseline: tfjs's optimizer, on the same data and network. */
+export interface GradientVariant {
+  readonly label: string;
+  readonly optimizer: () => tf.Optimizer;
+  readonly batchSize: number;
+  readonly settings: Record<string, unknown>;
+}
+
+// The measured baseline ran the paper's algorithm at batch 1000 (the paper: 5000), annealing σ over 50 cycles.
+const PAPER_BATCH = 1000;
+const RUN_CYCLES = 50;
+
+/** The batch-size schedule option: small batches early. */
+const batchSchedule = (): Schedule => rso.piecewiseSchedule({ boundaries: [1, 2], values: [250, 500, 1000] });
+
+export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
+  paper: {
+    label: 'RSO, paper settings (batch 1000)',
+    config: () => ({}),
+    batchSize: () => PAPER_BATCH,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: PAPER_BATCH, cycles: 50, sigma: 'linear 1 → 0.1 over 50 cycles' },
+    deviations: [],
+  },
+  'batch-schedule': {
+    label: 'RSO, batch schedule 250/500/1000',
+    config: () => ({}),
+    batchSize: batchSchedule,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: 'cycle 0: 250, cycle 1: 500, then 1000' },
+    deviations: ['batch 250 in cycle 0 and 500 in cycle 1'],
+  },
+  'adaptive-sigma': {
+    label: 'RSO, adaptive σ (1/5th rule)',
+    config: () => ({ sigmaAdaptation: rso.successRule() }),
+    batchSize: () => PAPER_BATCH,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: PAPER_BATCH, sigmaAdaptation: 'successRule(): target 0.2, window 50, factor 1.25' },
+    deviations: ["σ per tensor scaled by a multiplier that the 1/5th success rule adapts"],
+  },
+  'block-moves': {
+    label: 'RSO, block moves (batch 1000)',
+    config: () => ({ moves: rso.channelBlocks() }),
+    batchSize: () => PAPER_BATCH,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: PAPER_BATCH, moves: 'channelBlocks(): norm 1' },
+    deviations: ['each kernel step moves all the weights feeding the output channel of the scalar under the cursor, along one random direction of the same expected length'],
+  },
+  'probe-d': {
+    label: 'probe: batch 250 + block moves',
+    config: () => ({ moves: rso.channelBlocks() }),
+    batchSize: () => 250,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
+  'probe-e': {
+    label: 'probe: batch 250 + block moves + 1/5th rule',
+    config: () => ({ moves: rso.channelBlocks(), sigmaAdaptation: rso.successRule() }),
+    batchSize: () => 250,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
+  'probe-b': {
+    label: 'probe: schedule 250/500/1000 + 1/5th rule + σ over 10 cycles',
+    config: () => ({ sigmaAdaptation: rso.successRule(), cycles: 10 }),
+    batchSize: batchSchedule,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
+  'probe-c': {
+    label: 'probe: batch 200 + 1/5th rule',
+    config: () => ({ sigmaAdaptation: rso.successRule() }),
+    batchSize: () => 200,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
+};
+
+export const GRADIENT_VARIANTS: Readonly<Record<string, GradientVariant>> = {
+  sgd: { label: 'SGD (batch 128, lr 0.05)', optimizer: () => tf.train.sgd(0.05), batchSize: 128, settings: { batchSize: 128, lr: 0.05 } },
+  adam: { label: 'Adam (batch 128, lr 0.001)', optimizer: () => tf.train.adam(0.001), batchSize: 128, settings: { batchSize: 128, lr: 0.001 } },
+};
+
+/** One line per variant: its name, label and deviations from the paper. */
+export function describeVariants(): string {
+  const lines = Object.entries(RSO_VARIANTS).map(([k, v]) => `  ${k.padEnd(16)} ${v.label}${v.deviations.length === 0 ? '' : `; deviations: ${v.deviations.join('; ')}`}`);
+  const grads = Object.entries(GRADIENT_VARIANTS).map(([k, v]) => `  ${k.padEnd(16)} ${v.label}`);
+  return ['variants:', ...lines, ...grads].join('\n');
+}

@@ -23,7 +23,7 @@ describe('channelBlocks', () => {
     expect(() => new RSOOptimizer({ moves: { name: 'chanelBlocks' } })).toThrow(/did you mean "channelBlocks"/);
     fc.assert(
       fc.property(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (norm) => {
-        const rebuilt = RSOOptimizer.fromConfig(RSOOptimizer, new RSOOptimizer({ moves: channelBlocks({ norm }) }).getConfig());
+        const rebuilt = RSOOptimizer.fromConfig(RSOOptimizer, new RSOOptimizer({ moves: channelBlocks({ norm }) }).getConfig()) as RSOOptimizer;
         expect(rebuilt.config.moves?.norm).toBe(norm);
       }),
       { seed: 20261130, numRuns: 100 },
@@ -61,7 +61,7 @@ describe('block moves in rso.fit', () => {
             expect(r.block).toBeNull();
             scalars++;
           }
-          expect(moved.filter((m, t) => t !== r.tensor).flat()).toEqual([]);
+          expect(moved.filter((_m, t) => t !== r.tensor).flat()).toEqual([]);
         },
       },
     });

@@ -38,6 +38,8 @@ export interface RsoCarry {
   wallSeconds: number;
   cpuSeconds?: number;
   accepted: number;
+  /** Weight updates: the scalars the accepted steps changed (a block move changes its whole block); absent in older records. */
+  updates?: number;
   /** Forward work of the earlier sittings (the optimizer counts its own process only). */
   forwardWork?: number;
   sittings: Record<string, unknown>[];
@@ -58,7 +60,8 @@ export interface RsoSittingResult {
  * trains with `rso.fit` (model engine) for `budgetSeconds`, until `plannedCycles` are complete or until a SIGINT or
  * SIGTERM (which still checkpoints and returns), measures test
  * accuracy every `evalEverySeconds` of training and at the end, and checkpoints after every measurement.
- * Weight updates are the accepted steps (each changes one scalar).
+ * Weight updates are the scalars the accepted steps changed: one per scalar step, the block's size per block move.
+ * Steps are counted at the end of each batch, so `stepsPerBatch` must be 1.
  */
 export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResult> {
   const loadStart = loadAverage();
@@ -72,6 +75,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
     model = await args.create();
   }
   const optimizer = model.optimizer as RSOOptimizer;
+  if (optimizer.config.stepsPerBatch(0) !== 1) throw new RangeError('rsoSittings counts steps per batch: stepsPerBatch must be 1');
   if (carry.points.length > 0) console.log(`resumed from ${args.checkpointDir}: step ${optimizer.step}, cycle ${optimizer.cycle}`);
   const clock = trainClock(carry.trainSeconds, carry.wallSeconds, carry.cpuSeconds ?? 0);
   const workBefore = carry.forwardWork ?? 0;
@@ -79,7 +83,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   const record = () => {
     const seconds = clock.train();
     const accuracy = clock.measure(() => testAccuracy(model, args.data));
-    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.accepted, forwardWork: forwardWork(), accuracy });
+    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.updates ?? carry.accepted, forwardWork: forwardWork(), accuracy });
     console.log(
       `  step ${optimizer.step} (cycle ${optimizer.cycle}, ${optimizer.currentGroup()}), ${carry.accepted} accepted, ` +
         `${seconds.toFixed(0)} s: test accuracy ${(accuracy * 100).toFixed(2)}%`,
@@ -106,7 +110,11 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       workers: args.workers === 1 ? 1 : nodeWorkers(args.workers, { modules: args.workerModules ?? [] }),
       callbacks: {
         onBatchEnd: async () => {
-          if ((optimizer.lastStepResult?.accepted ?? 0) !== 0) carry.accepted++;
+          const last = optimizer.lastStepResult;
+          if (last !== null && last.accepted !== 0) {
+            carry.accepted++;
+            carry.updates = (carry.updates ?? carry.accepted - 1) + (last.block?.flats.length ?? 1);
+          }
           if (signal.stopped() || clock.train() >= sittingEnd) model.stopTraining = true;
           if (clock.train() >= nextEval) {
             record();
@@ -145,10 +153,11 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
 export function rsoRecord(run: RsoSittingResult): Record<string, unknown> & { readonly points: CurvePoint[] } {
   const { optimizer, carry } = run;
   return {
-    updatesCounted: 'accepted RSO steps (each changes one scalar); steps are also given',
+    updatesCounted: 'scalars changed by accepted RSO steps (one per scalar step, the block size per block move); steps are also given',
     summary: {
       steps: optimizer.step,
       accepted: carry.accepted,
+      updates: carry.updates ?? carry.accepted,
       cyclesCompleted: optimizer.cycle,
       scalarsPerCycle: optimizer.scalarsPerCycle,
       currentGroup: optimizer.currentGroup(),

@@ -83,6 +83,22 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
+  'probe-f': {
+    label: 'probe: batch 250 + block moves + 8 steps per batch',
+    config: () => ({ moves: rso.channelBlocks(), stepsPerBatch: 8 }),
+    batchSize: () => 250,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
+  'probe-g': {
+    label: 'probe: batch 250 + block moves + random quarter per cycle',
+    config: () => ({ moves: rso.channelBlocks(), coordinates: rso.randomSubset({ fraction: 0.25 }), cycles: 20 }),
+    batchSize: () => 250,
+    runCycles: RUN_CYCLES,
+    settings: {},
+    deviations: [],
+  },
   'probe-b': {
     label: 'probe: schedule 250/500/1000 + 1/5th rule + σ over 10 cycles',
     config: () => ({ sigmaAdaptation: rso.successRule(), cycles: 10 }),

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { CustomCallbackArgs } from '@tensorflow/tfjs-layers';
-import { PAPER_CYCLES, RSOOptimizer, evaluateModel, randomSubset, reestimateBatchNorm } from '../src/index.js';
+import { PAPER_CYCLES, RSOOptimizer, evaluateModel, fastPreset, randomSubset, reestimateBatchNorm } from '../src/index.js';
 import { loadMnist, mnistMean, mnistToTensors, nodeWorkers, progressBar } from '../src/node/index.js';
 import { MNIST_NET_COUNTS, createMnistNet } from '../src/paper/index.js';
 import { useWasmOrCpu } from './lib/backend.js';
@@ -47,6 +47,7 @@ const DEFAULTS = {
   trainLimit: 6000,
   testLimit: MNIST_TEST_SIZE,
   fraction: undefined as number | undefined,
+  preset: 'paper' as 'paper' | 'fast',
   // One thread per core, at most 2 (fit's `workers`: each batch split across worker threads).
   workers: Math.min(2, availableParallelism()),
   out: 'out/',
@@ -60,6 +61,7 @@ const FLAG_HELP: readonly (readonly [flag: string, text: string])[] = [
   ['--train-limit N', `train on the first N of the ${MNIST_TRAIN_SIZE} training images (default ${DEFAULTS.trainLimit})`],
   ['--test-limit N', `final test on the first N of the ${MNIST_TEST_SIZE} test images (default ${DEFAULTS.testLimit})`],
   ['--fraction F', `visit a random fraction F in (0, 1] of each layer per cycle, so that a cycle reaches every layer sooner (default: none, a full sweep as in the paper)`],
+  ['--preset P', `paper (default: the paper's algorithm) or fast (fastPreset(): block moves, adaptive σ, a batch-size schedule unless --batch-size is given)`],
   ['--workers N', `threads sharing each step, the batch split across worker threads (default ${DEFAULTS.workers}: one per core, at most 2)`],
   ['--out DIR', `output folder (default ${DEFAULTS.out})`],
   ['--help', 'print this help'],
@@ -84,6 +86,9 @@ interface DemoFlags {
   readonly trainLimit: number;
   readonly testLimit: number;
   readonly fraction: number | undefined;
+  readonly preset: 'paper' | 'fast';
+  /** Whether --batch-size was given (the fast preset's schedule applies otherwise). */
+  readonly batchSizeGiven: boolean;
   readonly workers: number;
   readonly out: string;
 }
@@ -128,6 +133,7 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
         'train-limit': { type: 'string' },
         'test-limit': { type: 'string' },
         fraction: { type: 'string' },
+        preset: { type: 'string' },
         workers: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -138,6 +144,8 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
   }
   if (values.help === true) return null;
   const out = values.out ?? DEFAULTS.out;
+  const preset = values.preset ?? DEFAULTS.preset;
+  if (preset !== 'paper' && preset !== 'fast') throw new UsageError(`--preset must be paper or fast, got "${preset}"`);
   if (out.trim() === '') throw new UsageError('--out must be a folder path, got ""');
   return {
     batchSize: integerFlag('batch-size', values['batch-size'], DEFAULTS.batchSize, 1),
@@ -147,6 +155,8 @@ function parseFlags(argv: readonly string[]): DemoFlags | null {
     trainLimit: integerFlag('train-limit', values['train-limit'], DEFAULTS.trainLimit, 1, MNIST_TRAIN_SIZE),
     testLimit: integerFlag('test-limit', values['test-limit'], DEFAULTS.testLimit, 1, MNIST_TEST_SIZE),
     fraction: numberFlag('fraction', values.fraction, 0, 1, true) ?? DEFAULTS.fraction,
+    preset,
+    batchSizeGiven: values['batch-size'] !== undefined,
     workers: integerFlag('workers', values.workers, DEFAULTS.workers, 1, 64),
     out,
   };
@@ -199,7 +209,10 @@ async function main(): Promise<number> {
   );
 
   const model = createMnistNet({ seed: flags.seed });
+  const fast = flags.preset === 'fast' ? fastPreset() : null;
+  const batchSize = fast !== null && !flags.batchSizeGiven ? fast.batchSize : flags.batchSize;
   const optimizer = new RSOOptimizer({
+    ...(fast?.config ?? {}),
     seed: flags.seed,
     cycles: flags.cycles,
     ...(flags.fraction === undefined ? {} : { coordinates: randomSubset({ fraction: flags.fraction }) }),
@@ -254,7 +267,7 @@ async function main(): Promise<number> {
   };
 
   console.log(
-    `Training: batch ${flags.batchSize}, ${flags.cycles} planned cycle(s), ` +
+    `Training: ${fast === null ? '' : 'the fast preset, '}batch ${typeof batchSize === 'number' ? batchSize : `${batchSize(0)} in cycle 0 (a schedule)`}, ${flags.cycles} planned cycle(s), ` +
       `${flags.fraction === undefined ? 'full sweep' : `fraction ${flags.fraction} of each layer per cycle`}, ` +
       `budget ${flags.budget} s, seed ${flags.seed}`,
   );
@@ -272,7 +285,7 @@ async function main(): Promise<number> {
   trainStart = Date.now();
   const history = await optimizer.fit(model, train.xs, train.ys, {
     loss: 'categoricalCrossentropy',
-    batchSize: flags.batchSize,
+    batchSize,
     cycles: flags.cycles,
     timeBudgetSeconds: flags.budget,
     verbose: 0,
@@ -299,10 +312,12 @@ async function main(): Promise<number> {
   const finalEvalSeconds = (Date.now() - finalStart) / 1000;
 
   const perCycle = optimizer.scalarsPerCycle;
-  const effectiveBatch = Math.min(flags.batchSize, data.train.count);
+  const firstBatch = typeof batchSize === 'number' ? batchSize : batchSize(0);
+  const effectiveBatch = Math.min(firstBatch, data.train.count);
   const deviations: string[] = [
     `a budget of ${flags.budget} s instead of ${PAPER_CYCLES} full cycles`,
-    ...(flags.batchSize !== PAPER_BATCH_SIZE ? [`batch ${flags.batchSize} instead of ${PAPER_BATCH_SIZE}`] : []),
+    ...(firstBatch !== PAPER_BATCH_SIZE ? [`batch ${firstBatch}${typeof batchSize === 'number' ? '' : ' in cycle 0'} instead of ${PAPER_BATCH_SIZE}`] : []),
+    ...(fast === null ? [] : fast.deviations.filter((d) => flags.batchSizeGiven === false || !d.startsWith('batch size'))),
     ...(flags.cycles !== PAPER_CYCLES ? [`σ annealed over ${flags.cycles} planned cycle(s) instead of ${PAPER_CYCLES}`] : []),
     ...(data.train.count !== MNIST_TRAIN_SIZE ? [`a ${data.train.count}-image training subset instead of ${MNIST_TRAIN_SIZE}`] : []),
     ...(flags.fraction !== undefined ? [`a random ${percent(flags.fraction, 0)} of each layer per cycle instead of every scalar`] : []),

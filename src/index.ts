@@ -45,6 +45,8 @@ export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
 export { successRule } from './policies/sigma-adaptation/index.js';
 export { channelBlocks } from './policies/moves/index.js';
+export { fastPreset } from './optimizer/presets.js';
+export type { RSOPreset } from './optimizer/presets.js';
 export type { ChannelBlocksOptions, MovePolicy } from './policies/moves/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
 export { earlyRejection } from './policies/early-rejection/index.js';

@@ -59,6 +59,22 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: { batchSize: PAPER_BATCH, sigmaAdaptation: 'successRule(): target 0.2, window 50, factor 1.25' },
     deviations: ["σ per tensor scaled by a multiplier that the 1/5th success rule adapts"],
   },
+  'early-rejection': {
+    label: 'RSO, early rejection (batch 1000)',
+    config: () => ({ earlyRejection: rso.earlyRejection() }),
+    batchSize: () => PAPER_BATCH,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: PAPER_BATCH, earlyRejection: 'earlyRejection(): stages 1/8, 1/4, 1/2, 1; errorRate 0.05; minExamples 30' },
+    deviations: ['a step may end on a prefix of its batch (1/8, 1/4 or 1/2) when a paired z test settles it at error rate 0.05; BN normalises the prefix with its own statistics'],
+  },
+  fast: {
+    label: 'RSO, fast preset',
+    config: () => rso.fastPreset().config,
+    batchSize: () => rso.fastPreset().batchSize,
+    runCycles: RUN_CYCLES,
+    settings: { preset: 'fastPreset()', batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', moves: 'channelBlocks()', sigmaAdaptation: 'successRule()' },
+    deviations: rso.fastPreset().deviations,
+  },
   'block-moves': {
     label: 'RSO, block moves (batch 1000)',
     config: () => ({ moves: rso.channelBlocks() }),
@@ -67,7 +83,8 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: { batchSize: PAPER_BATCH, moves: 'channelBlocks(): norm 1' },
     deviations: ['each kernel step moves all the weights feeding the output channel of the scalar under the cursor, along one random direction of the same expected length'],
   },
-  'probe-d': {
+  // Exploratory runs that chose the fast preset (7-minute sittings).
+  'blocks-250': {
     label: 'probe: batch 250 + block moves',
     config: () => ({ moves: rso.channelBlocks() }),
     batchSize: () => 250,
@@ -75,7 +92,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
-  'probe-e': {
+  'blocks-adaptive-250': {
     label: 'probe: batch 250 + block moves + 1/5th rule',
     config: () => ({ moves: rso.channelBlocks(), sigmaAdaptation: rso.successRule() }),
     batchSize: () => 250,
@@ -83,7 +100,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
-  'probe-f': {
+  'blocks-250-8-steps': {
     label: 'probe: batch 250 + block moves + 8 steps per batch',
     config: () => ({ moves: rso.channelBlocks(), stepsPerBatch: 8 }),
     batchSize: () => 250,
@@ -91,7 +108,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
-  'probe-g': {
+  'blocks-250-quarter': {
     label: 'probe: batch 250 + block moves + random quarter per cycle',
     config: () => ({ moves: rso.channelBlocks(), coordinates: rso.randomSubset({ fraction: 0.25 }), cycles: 20 }),
     batchSize: () => 250,
@@ -99,7 +116,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
-  'probe-b': {
+  'schedule-adaptive-10': {
     label: 'probe: schedule 250/500/1000 + 1/5th rule + σ over 10 cycles',
     config: () => ({ sigmaAdaptation: rso.successRule(), cycles: 10 }),
     batchSize: batchSchedule,
@@ -107,7 +124,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: {},
     deviations: [],
   },
-  'probe-c': {
+  'adaptive-200': {
     label: 'probe: batch 200 + 1/5th rule',
     config: () => ({ sigmaAdaptation: rso.successRule() }),
     batchSize: () => 200,

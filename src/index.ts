@@ -12,7 +12,7 @@ export { RSOOptimizer } from './optimizer/rso-optimizer.js';
 export { PAPER_CYCLES } from './optimizer/config.js';
 export type { RSOConfig, ResolvedConfig } from './optimizer/config.js';
 export type { NamedTensor } from './optimizer/rso-optimizer.js';
-export type { StepResult } from './search/rso-search.js';
+export type { BlockMove, StepResult } from './search/rso-search.js';
 export type { SearchState } from './search/search-state.js';
 export { createRng, restoreRng } from './search/rng.js';
 export type { Rng, RngState } from './search/rng.js';

@@ -2,6 +2,39 @@ import type { CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
 import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-search.js';
 
+/** How a step puts its weights back after a failure, and writes the kept candidate. */
+interface StepWrites {
+  restore(): void;
+  keep(k: number): void;
+}
+
+const scalarWrites = (evaluator: CandidateEvaluator, p: StepProposal): StepWrites => ({
+  restore: () => evaluator.write(p.tensor, p.flat, p.previous),
+  keep: (k) => evaluator.write(p.tensor, p.flat, p.candidates[k]!),
+});
+
+const blockWrites = (evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepWrites => ({
+  restore: () => evaluator.writeBlock!(p.tensor, block.flats, block.previous),
+  keep: (k) => evaluator.writeBlock!(p.tensor, block.flats, block.candidates[k]!),
+});
+
+/**
+ * Ends an asked step: `tell` evaluates and tells the search; the kept candidate is written. If `tell` throws, the
+ * weights are put back and the search rewinds its generator, so nothing of the step remains.
+ */
+function settle(search: RSOSearch, tell: () => StepResult, writes: StepWrites): StepResult {
+  let result: StepResult;
+  try {
+    result = tell();
+  } catch (e) {
+    writes.restore();
+    search.cancel();
+    throw e;
+  }
+  writes.keep(result.accepted);
+  return result;
+}
+
 /**
  * One step: ask the search, evaluate the candidates, tell it the losses, write the kept value.
  *
@@ -11,16 +44,7 @@ import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-searc
 export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepResult {
   const p = search.ask(evaluator.read);
   if (p.block !== null) return runBlockStep(search, evaluator, p, p.block);
-  let result: StepResult;
-  try {
-    result = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
-  } catch (e) {
-    evaluator.write(p.tensor, p.flat, p.previous);
-    search.cancel();
-    throw e;
-  }
-  evaluator.write(p.tensor, p.flat, p.candidates[result.accepted]!);
-  return result;
+  return settle(search, () => search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates)), scalarWrites(evaluator, p));
 }
 
 /** A block move: the same as a scalar step, with the block's values evaluated and written together. */
@@ -29,16 +53,7 @@ function runBlockStep(search: RSOSearch, evaluator: CandidateEvaluator, p: StepP
     search.cancel();
     throw new RangeError('moves: this evaluator cannot evaluate block moves (it has no evaluateBlock and writeBlock)');
   }
-  let result: StepResult;
-  try {
-    result = search.tell(evaluator.evaluateBlock(p.tensor, block.flats, block.candidates));
-  } catch (e) {
-    evaluator.writeBlock(p.tensor, block.flats, block.previous);
-    search.cancel();
-    throw e;
-  }
-  evaluator.writeBlock(p.tensor, block.flats, block.candidates[result.accepted]!);
-  return result;
+  return settle(search, () => search.tell(evaluator.evaluateBlock!(p.tensor, block.flats, block.candidates)), blockWrites(evaluator, p, block));
 }
 
 /** Writes back what a step changed. */
@@ -46,7 +61,6 @@ function undo(evaluator: CandidateEvaluator, r: StepResult): void {
   if (r.block === null) evaluator.write(r.tensor, r.flat, r.previous);
   else evaluator.writeBlock!(r.tensor, r.block.flats, r.block.previous);
 }
-
 
 /** Narrows an evaluator to one that evaluates stages, or says why early rejection cannot run on it. */
 function staged(evaluator: CandidateEvaluator): StagedEvaluator {
@@ -67,46 +81,42 @@ function staged(evaluator: CandidateEvaluator): StagedEvaluator {
  */
 export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
   const p = search.ask(evaluator.read);
-  const counts = evaluator.stageCounts;
-  const full = rule.stages.length - 1;
   // A block move is evaluated on the full batch: its stages are not implemented.
   if (p.block !== null) {
     const r = runBlockStep(search, evaluator, p, p.block);
-    counts.evaluated[full]!++;
-    counts.decided[full]!++;
-    counts.examples += evaluator.batchRows();
+    countFullBatch(evaluator, rule);
     return r;
   }
-  let result: StepResult;
-  try {
-    const rows = evaluator.batchRows();
-    const plan = rule.plan(rows);
-    let decided: StepResult | null = null;
-    for (const { stage, rows: n } of plan) {
-      const sums = evaluator.evaluateStage(p.tensor, p.flat, p.candidates, stage, n);
-      counts.evaluated[stage]!++;
-      counts.examples += n;
-      const keep = rule.decide(sums, plan.length, p.candidates);
-      if (keep < 0) continue;
-      const scale = evaluator.reduction === 'sum' ? rows / sums[0]! : 1 / sums[0]!;
-      decided = search.tell(Float64Array.from([sums[1]! * scale, sums[2]! * scale, sums[3]! * scale]), keep);
-      counts.decided[stage]!++;
-      break;
-    }
-    if (decided === null) {
-      decided = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
-      counts.evaluated[full]!++;
-      counts.decided[full]!++;
-      counts.examples += rows;
-    }
-    result = decided;
-  } catch (e) {
-    evaluator.write(p.tensor, p.flat, p.previous);
-    search.cancel();
-    throw e;
+  return settle(search, () => tellStaged(search, evaluator, rule, p), scalarWrites(evaluator, p));
+}
+
+/** Evaluates the stages of `rule` in turn and tells the search the first settled one, or the full batch's losses. */
+function tellStaged(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal): StepResult {
+  const counts = evaluator.stageCounts;
+  const rows = evaluator.batchRows();
+  const plan = rule.plan(rows);
+  for (const { stage, rows: n } of plan) {
+    const sums = evaluator.evaluateStage(p.tensor, p.flat, p.candidates, stage, n);
+    counts.evaluated[stage]!++;
+    counts.examples += n;
+    const keep = rule.decide(sums, plan.length, p.candidates);
+    if (keep < 0) continue;
+    const scale = evaluator.reduction === 'sum' ? rows / sums[0]! : 1 / sums[0]!;
+    const decided = search.tell(Float64Array.from([sums[1]! * scale, sums[2]! * scale, sums[3]! * scale]), keep);
+    counts.decided[stage]!++;
+    return decided;
   }
-  evaluator.write(p.tensor, p.flat, p.candidates[result.accepted]!);
-  return result;
+  const decided = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
+  countFullBatch(evaluator, rule);
+  return decided;
+}
+
+/** Counts a step decided on the full batch. */
+function countFullBatch(evaluator: StagedEvaluator, rule: EarlyRejection): void {
+  const full = rule.stages.length - 1;
+  evaluator.stageCounts.evaluated[full]!++;
+  evaluator.stageCounts.decided[full]!++;
+  evaluator.stageCounts.examples += evaluator.batchRows();
 }
 
 /**

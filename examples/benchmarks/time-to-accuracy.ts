@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as rso from '../../src/index.js';
+import { buildGraph } from '../../src/engine/graph.js';
 import { MNIST_NET_COUNTS, createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
@@ -93,8 +94,15 @@ async function runVariant(name: string): Promise<void> {
       scalars: MNIST_NET_COUNTS.searched,
       seed,
     });
+    // Forward work as the model engine counts it (examples × layers), forward passes only.
+    const layers = buildGraph(model).nodes.length;
+    const points = race.points.map((p) => ({ ...p, forwardWork: p.steps * gradient.batchSize * layers }));
     const summary = { steps: race.steps, epochs: race.epochs, trainSeconds: race.trainSeconds, wallSeconds: race.wallSeconds, cpuSeconds: race.cpuSeconds };
-    await writeRun(out, title, { ...common, label: gradient.label, settings: gradient.settings, updatesCounted: 'steps × 12,016 trainable scalars', summary, machine: machineNote(loadStart), points: race.points });
+    await writeRun(out, title, {
+      ...common, label: gradient.label, settings: gradient.settings, updatesCounted: 'steps × 12,016 trainable scalars',
+      forwardWorkCounted: `steps × batch × ${layers} layers: the forward passes only (each step's backward pass costs about twice as much again)`,
+      summary, machine: machineNote(loadStart), points,
+    });
     return;
   }
   const v = rsoVariant!;

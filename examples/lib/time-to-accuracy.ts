@@ -1,6 +1,6 @@
 /**
  * The time-to-accuracy table: per run, the first measurement at or above 90% and 95% test accuracy, and the last
- * measurement within the budget.
+ * measurement (at the end of the budget).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -24,12 +24,6 @@ export function firstReaching(points: readonly CurvePoint[], target: number): Re
   return p === undefined ? null : { seconds: p.seconds, wallSeconds: p.wallSeconds, steps: p.steps, forwardWork: p.forwardWork ?? null, updates: p.updates, accuracy: p.accuracy };
 }
 
-/** The last point at or before `seconds` of training. */
-export function lastWithin(points: readonly CurvePoint[], seconds: number): CurvePoint | null {
-  const within = points.filter((p) => p.seconds <= seconds + 1e-9);
-  return within[within.length - 1] ?? null;
-}
-
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const big = (x: number | null | undefined) => (x == null ? '–' : x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(1)} M` : String(Math.round(x)));
 const reached = (r: Reached | null) => (r === null ? 'not reached' : `${Math.round(r.seconds)} s (${(r.seconds / 60).toFixed(1)} min)`);
@@ -44,7 +38,8 @@ export async function summarizeRuns(records: readonly Record<string, unknown>[],
   const rows = records.map((r) => {
     const points = r['points'] as CurvePoint[];
     const budget = Number(r['budgetSeconds']);
-    const last = lastWithin(points, budget) ?? points[points.length - 1]!;
+    // A run stops at its budget, after the batch that crossed it, and is measured then.
+    const last = points[points.length - 1]!;
     return {
       variant: String(r['variant']),
       label: String(r['label']),

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, channelBlocks } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
-import { nodeWorkers } from '../src/node/index.js';
-import { tinyConvSeq, tinyMlp, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
+import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
+import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
 beforeAll(useCpu);
 
@@ -99,18 +99,8 @@ describe('block moves in rso.fit', () => {
 
   it('save with the model: load and continue gives the weights of an uninterrupted run', async () => {
     const { x, y } = toyData(64, [8], 3);
-    const train = (model: tfl.LayersModel, from: number, to: number) => trainBatches(model, x, y, from, to, 16);
-    const straight = tinyMlp(2);
-    straight.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
-    await train(straight, 0, 100);
-    const first = tinyMlp(2);
-    first.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
-    await train(first, 0, 47);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await first.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
-    const resumed = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 47, 100);
     expect((resumed.optimizer as RSOOptimizer).config.moves?.norm).toBe(1);
-    await train(resumed, 47, 100);
     expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
     for (const m of [straight, first, resumed]) m.dispose();
     tf.dispose([x, y]);
@@ -118,26 +108,8 @@ describe('block moves in rso.fit', () => {
 
   it('give worker threads the same moves: 2 threads make the decisions of 1 up to near-ties', async () => {
     const { x, y } = toyData(96, [6, 6, 1], 9);
-    const steps = async (workers: number) => {
-      const model = tinyConvSeq(3);
-      const opt = new RSOOptimizer(config);
-      const out: { accepted: number; losses: number[]; delta: number }[] = [];
-      await opt.fit(model, x, y, {
-        loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 160, verbose: 0, batchNormSamples: 0,
-        ...(workers > 1 ? { workers: nodeWorkers(workers) } : {}),
-        callbacks: { onBatchEnd: async () => void out.push({ accepted: opt.lastStepResult!.accepted, losses: Array.from(opt.lastStepResult!.losses), delta: opt.lastStepResult!.delta }) },
-      });
-      model.dispose();
-      return out;
-    };
-    const [one, two] = [await steps(1), await steps(2)];
-    let same = 0;
-    for (; same < one.length; same++) {
-      expect(two[same]!.delta).toBe(one[same]!.delta);
-      two[same]!.losses.forEach((l, k) => expect(Math.abs(l - one[same]!.losses[k]!) / Math.abs(l)).toBeLessThan(1e-5));
-      if (two[same]!.accepted !== one[same]!.accepted) break;
-    }
-    expect(same).toBeGreaterThanOrEqual(80);
+    const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, 1), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
+    expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
     tf.dispose([x, y]);
   });
 

@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, constantSchedule, successRule } from '../src/index.js';
 import type { CandidateEvaluator, RSOConfig } from '../src/index.js';
-import { nodeWorkers } from '../src/node/index.js';
 import { parseConfig } from '../src/optimizer/config.js';
 import { RSOSearch } from '../src/search/rso-search.js';
 import { runStep } from '../src/search/run-batch.js';
 import { describeTensor } from '../src/search/weight-groups.js';
-import { tinyConvSeq, tinyMlp, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
+import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
+import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
 beforeAll(useCpu);
 
@@ -90,20 +89,8 @@ describe('σ adaptation in training', () => {
 
   it('saves its state with the model: load and continue gives the weights of an uninterrupted run', async () => {
     const { x, y } = toyData(64, [8], 3);
-    const train = (model: tfl.LayersModel, from: number, to: number) => trainBatches(model, x, y, from, to, 16);
-    const straight = tinyMlp(2);
-    straight.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
-    await train(straight, 0, 130);
-    const first = tinyMlp(2);
-    first.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
-    await train(first, 0, 61);
-    const names = (await first.optimizer.getWeights()).map((w) => w.name);
-    expect(names).toEqual(['iter', 'rso/state', 'rso/sigma', 'rso/adapt']);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await first.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
-    const resumed = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
-    expect((resumed.optimizer as RSOOptimizer).searchState().adapt).toEqual((first.optimizer as RSOOptimizer).searchState().adapt);
-    await train(resumed, 61, 130);
+    const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 61, 130);
+    expect((await first.optimizer.getWeights()).map((w) => w.name)).toEqual(['iter', 'rso/state', 'rso/sigma', 'rso/adapt']);
     expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
     // The multipliers moved away from 1 (the test would be vacuous otherwise).
     const adapt = (straight.optimizer as RSOOptimizer).searchState().adapt!;
@@ -114,25 +101,8 @@ describe('σ adaptation in training', () => {
 
   it('gives worker threads the same adaptation: 2 threads make the decisions of 1 up to near-ties', async () => {
     const { x, y } = toyData(96, [6, 6, 1], 9);
-    const steps = async (workers: number) => {
-      const model = tinyConvSeq(3);
-      const opt = new RSOOptimizer(config);
-      const out: { accepted: number; losses: number[]; delta: number }[] = [];
-      await opt.fit(model, x, y, {
-        loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 160, verbose: 0, batchNormSamples: 0,
-        ...(workers > 1 ? { workers: nodeWorkers(workers) } : {}),
-        callbacks: { onBatchEnd: async () => void out.push({ accepted: opt.lastStepResult!.accepted, losses: Array.from(opt.lastStepResult!.losses), delta: opt.lastStepResult!.delta }) },
-      });
-      model.dispose();
-      return out;
-    };
-    const [one, two] = [await steps(1), await steps(2)];
-    let same = 0;
-    for (; same < one.length; same++) {
-      expect(two[same]!.delta).toBe(one[same]!.delta);
-      if (two[same]!.accepted !== one[same]!.accepted) break;
-    }
-    expect(same).toBeGreaterThanOrEqual(80);
+    const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, 1), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
+    expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
     tf.dispose([x, y]);
   });
 });

@@ -297,6 +297,52 @@ function assemble(model: LayersModel, variables: readonly tf.Variable[], groups:
   };
 }
 
+/** The batch of the steps and its early-rejection stages, each made the cut cache's current batch when used. */
+interface StagedBatches {
+  /** Sets the steps' batch, with the source of its stages (null without early rejection), and makes it current. */
+  set(full: Batch, source: StageSource | null): void;
+  /** Makes the full batch current again after a stage. */
+  useFull(): void;
+  /** Makes stage `stage` (the batch's first `rows` rows, gathered when first used) current. */
+  useStage(stage: number, rows: number): void;
+  /** The full batch's rows across threads. */
+  rows(): number;
+}
+
+function createStagedBatches(cuts: CutCache, perExample: boolean): StagedBatches {
+  let full: Batch | null = null;
+  let stages: StageSource | null = null;
+  // Each stage under its own key, so that the cut cache keeps its layer inputs apart from the full batch's.
+  let made = new Map<number, Batch>();
+  return {
+    set(batch, source) {
+      full = batch;
+      stages = source;
+      made = new Map();
+      cuts.setBatch(batch);
+    },
+    useFull() {
+      if (stages !== null && cuts.batch !== full) cuts.setBatch(full!);
+    },
+    useStage(stage, rows) {
+      if (stages === null || full === null || !perExample) {
+        throw new Error('model evaluator: evaluateStage needs a batch set with its stages and a per-example loss (options.perExample)');
+      }
+      let b = made.get(stage);
+      if (b === undefined) {
+        const { xs, ys } = stages.gather(rows);
+        b = { key: `${full.key}/stage${stage}`, xs, ys };
+        made.set(stage, b);
+      }
+      if (cuts.batch !== b) cuts.setBatch(b);
+    },
+    rows() {
+      if (stages === null) throw new Error('model evaluator: no batch with stages set');
+      return stages.rows;
+    },
+  };
+}
+
 /**
  * Evaluates candidates by running only the part of the model above the searched group, from cached inputs.
  *
@@ -342,10 +388,7 @@ export function createModelEvaluator(
   // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
   let examples = 0;
   let forwardWork = 0;
-  // The batch of the steps, and its stages (made when first asked, under their own keys).
-  let full: Batch | null = null;
-  let stages: StageSource | null = null;
-  let stageBatches = new Map<number, Batch>();
+  const batches = createStagedBatches(cuts, parts.perExample !== undefined);
   const counts = stageCounts(options.earlyRejectionStages ?? 0);
   const clear = () => {
     cuts.clear();
@@ -368,23 +411,6 @@ export function createModelEvaluator(
     forwardWork += rows * (paths.counts.layers - layersBefore + cutLayers);
     return losses;
   };
-  // With stages, a stage may be the current batch: the full batch's steps make it current again.
-  const useFull = () => {
-    if (stages !== null && cuts.batch !== full) cuts.setBatch(full!);
-  };
-  const stageBatch = (stage: number, rows: number): Batch => {
-    if (stages === null || full === null || parts.perExample === undefined) {
-      throw new Error('model evaluator: evaluateStage needs a batch set with its stages and a per-example loss (options.perExample)');
-    }
-    let b = stageBatches.get(stage);
-    if (b === undefined) {
-      const { xs, ys } = stages.gather(rows);
-      b = { key: `${full.key}/stage${stage}`, xs, ys };
-      stageBatches.set(stage, b);
-    }
-    return b;
-  };
-
   return {
     read: weights.read,
     work: () => forwardWork,
@@ -406,14 +432,11 @@ export function createModelEvaluator(
       if (xs.length !== graph.inputs.length || ys.length !== graph.outputs.length) {
         throw new RangeError(`model evaluator: the model has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, the batch ${xs.length} and ${ys.length}`);
       }
-      full = { key, xs, ys };
-      stages = stageSource ?? null;
-      stageBatches = new Map();
-      cuts.setBatch(full);
+      batches.set({ key, xs, ys }, stageSource ?? null);
       examples = rows ?? (xs[0]?.shape[0] ?? 0);
     },
     evaluate(t, flat, candidates) {
-      useFull();
+      batches.useFull();
       const before = weights.read(t, flat);
       pending = { t, flat, before };
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
@@ -425,7 +448,7 @@ export function createModelEvaluator(
     evaluateBlock(t, flats, candidates) {
       if (penalties !== null) throw new RangeError('model evaluator: block moves (moves: channelBlocks()) do not support weight regularizers yet; remove the regularizers or the move policy');
       pending = null;
-      useFull();
+      batches.useFull();
       return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, candidates));
     },
     writeBlock(t, flats, values) {
@@ -435,14 +458,10 @@ export function createModelEvaluator(
       if (changed && group >= 0 && plans.groupOf(t) === group && heads.keeping()) heads.change(plans.channelOf(group, t, flats[0]!));
     },
     reduction: options.reduction ?? 'mean',
-    batchRows: () => {
-      if (stages === null) throw new Error('model evaluator: no batch with stages set');
-      return stages.rows;
-    },
+    batchRows: () => batches.rows(),
     evaluateStage(t, flat, candidates, stage, rows) {
       if (penalties !== null) throw new RangeError('model evaluator: early rejection cannot split the regularizer penalties over examples');
-      const b = stageBatch(stage, rows);
-      if (cuts.batch !== b) cuts.setBatch(b);
+      batches.useStage(stage, rows);
       const before = weights.read(t, flat);
       pending = { t, flat, before };
       const record: Float64Array[] = [];

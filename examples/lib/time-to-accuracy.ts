@@ -25,16 +25,23 @@ export function firstReaching(points: readonly CurvePoint[], target: number): Re
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const big = (x: number | null | undefined) => (x == null ? '–' : x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(1)} M` : String(Math.round(x)));
-const reached = (r: Reached | null) => (r === null ? 'not reached' : `${Math.round(r.seconds)} s (${(r.seconds / 60).toFixed(1)} min)`);
+const big = (x: number | null | undefined) => (x == null ? '–' : x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(1)} M` : Math.round(x).toLocaleString('en-US'));
+const reached = (r: Reached | null) => (r === null ? 'not reached' : `${Math.round(r.seconds)} s (${(r.seconds / 60).toFixed(1)} min; ${big(r.forwardWork)})`);
+
+/** The last point at most `seconds` of training in (a measurement falls a second or two after its time). */
+function atTime(points: readonly CurvePoint[], seconds: number): CurvePoint | null {
+  const within = points.filter((p) => p.seconds <= seconds + 5);
+  return within[within.length - 1] ?? null;
+}
 
 /**
  * Writes `<out>.md` (the table), `<out>.json` (the same figures) and `<out>.svg` (every run's curve).
  *
  * @param records - Run records as the benchmark writes them (label, budgetSeconds, points, machine).
  * @param out - Path prefix of the three files.
+ * @param at - The training seconds at which every run's accuracy is compared (the shortest budget).
  */
-export async function summarizeRuns(records: readonly Record<string, unknown>[], out: string): Promise<void> {
+export async function summarizeRuns(records: readonly Record<string, unknown>[], out: string, at: number): Promise<void> {
   const rows = records.map((r) => {
     const points = r['points'] as CurvePoint[];
     const budget = Number(r['budgetSeconds']);
@@ -46,16 +53,17 @@ export async function summarizeRuns(records: readonly Record<string, unknown>[],
       budgetSeconds: budget,
       to90: firstReaching(points, 0.9),
       to95: firstReaching(points, 0.95),
+      atCommon: atTime(points, at)?.accuracy ?? null,
       atBudget: { seconds: last.seconds, accuracy: last.accuracy, steps: last.steps, forwardWork: last.forwardWork ?? null, updates: last.updates },
       load: (r['machine'] as { loadAverageStart?: number[]; loadAverageEnd?: number[] } | undefined) ?? null,
     };
   });
   const table = [
-    '| run | time to 90% | time to 95% | accuracy at the end (training s) | steps | forward work to 95% (at the end) | weight updates at the end | load avg (start → end) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| run | time to 90% (forward work) | time to 95% (forward work) | accuracy at ${at} s | accuracy at the end (training s) | steps | forward work | weight updates | load avg (start → end) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) =>
-      `| ${r.label} | ${reached(r.to90)} | ${reached(r.to95)} | ${pct(r.atBudget.accuracy)} (${Math.round(r.atBudget.seconds)} s) | ${r.atBudget.steps.toLocaleString('en-US')} | ` +
-      `${big(r.to95?.forwardWork)} (${big(r.atBudget.forwardWork)}) | ${big(r.atBudget.updates)} | ${r.load?.loadAverageStart?.[0] ?? '?'} → ${r.load?.loadAverageEnd?.[0] ?? '?'} |`,
+      `| ${r.label} | ${reached(r.to90)} | ${reached(r.to95)} | ${r.atCommon === null ? '–' : pct(r.atCommon)} | ${pct(r.atBudget.accuracy)} (${Math.round(r.atBudget.seconds)} s) | ` +
+      `${r.atBudget.steps.toLocaleString('en-US')} | ${big(r.atBudget.forwardWork)} | ${big(r.atBudget.updates)} | ${r.load?.loadAverageStart?.[0] ?? '?'} → ${r.load?.loadAverageEnd?.[0] ?? '?'} |`,
     ),
   ].join('\n');
   await mkdir(dirname(out), { recursive: true });

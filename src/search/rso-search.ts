@@ -242,7 +242,8 @@ export class RSOSearch {
     if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
-    const proposal = this.blockOf(p) === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, read);
+    const flats = this.blockOf(p);
+    const proposal = flats === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, flats, read);
     this.pending = { proposal, rngBefore };
     return proposal;
   }
@@ -288,8 +289,7 @@ export class RSOSearch {
   }
 
   /** W, W + Δ, W − Δ over the block of `p`, Δ = σ · norm · z / √n with z drawn per weight. */
-  private blockProposal(p: Proposal, read: (tensor: number, flat: number) => number): StepProposal {
-    const flats = this.blockOf(p)!;
+  private blockProposal(p: Proposal, flats: Int32Array, read: (tensor: number, flat: number) => number): StepProposal {
     const n = flats.length;
     const scale = (this.stepSigma(p) * this.config.moves!.norm) / Math.sqrt(n);
     const wd = this.config.weightDecay;

@@ -81,7 +81,7 @@ function staged(evaluator: CandidateEvaluator): StagedEvaluator {
  */
 export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
   const p = search.ask(evaluator.read);
-  // A block move is evaluated on the full batch: its stages are not implemented.
+  // A block move always takes the full batch (the stages evaluate scalar steps only; documented in the guide).
   if (p.block !== null) {
     const r = runBlockStep(search, evaluator, p, p.block);
     countFullBatch(evaluator, rule);

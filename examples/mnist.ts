@@ -63,7 +63,7 @@ const FLAG_HELP: readonly (readonly [flag: string, text: string])[] = [
   ['--train-limit N', `train on the first N of the ${MNIST_TRAIN_SIZE} training images (default ${DEFAULTS.trainLimit})`],
   ['--test-limit N', `final test on the first N of the ${MNIST_TEST_SIZE} test images (default ${DEFAULTS.testLimit})`],
   ['--fraction F', `visit a random fraction F in (0, 1] of each layer per cycle, so that a cycle reaches every layer sooner (default: none, a full sweep as in the paper)`],
-  ['--preset P', `fast (default; fastPreset(): block moves, adaptive σ, a batch-size schedule unless --batch-size is given) or paper (the paper's algorithm at --batch-size)`],
+  ['--preset P', `fast (default; fastPreset(): block moves, adaptive σ, probe reuse, a batch-size schedule unless --batch-size is given) or paper (the paper's algorithm at --batch-size)`],
   ['--workers N', `threads sharing each step, the batch split across worker threads (default ${DEFAULTS.workers}: one per core, at most 2)`],
   ['--out DIR', `output folder (default ${DEFAULTS.out})`],
   ['--help', 'print this help'],

@@ -50,6 +50,8 @@ export type { RSOPreset } from './optimizer/presets.js';
 export type { ChannelBlocksOptions, MovePolicy } from './policies/moves/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
 export { earlyRejection } from './policies/early-rejection/index.js';
+export { parabolicStep } from './policies/probe-reuse/index.js';
+export type { ParabolicStepOptions, ProbeReuse } from './policies/probe-reuse/index.js';
 export type { EarlyRejection, EarlyRejectionOptions, PlannedStage } from './policies/early-rejection/index.js';
 export type { GridOptions, LayerName, UniformGridOptions, WeightGrid } from './policies/grids/index.js';
 export { exportQuantized } from './optimizer/export-quantized.js';

@@ -67,7 +67,7 @@ describe('RSOOptimizer config fields', () => {
 });
 
 /** Every built-in policy, by kind, with a config that has an extra unknown key. */
-const kinds: PolicyKind[] = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid', 'sigmaAdaptation', 'moves', 'earlyRejection'];
+const kinds: PolicyKind[] = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid', 'sigmaAdaptation', 'moves', 'earlyRejection', 'probeReuse'];
 const validParams: Record<string, Record<string, PolicyConfig>> = {
   schedule: { piecewise: { name: 'piecewise', boundaries: [1], values: [1, 0.5] } },
   distribution: { discrete: { name: 'discrete', values: [1] } },

@@ -36,7 +36,7 @@ describe('registerPolicy', () => {
 
   it('validates the kind, the name, the factory and the options, naming the bad value', () => {
     expect(() => registerPolicy('schedules' as PolicyKind, 'x', halving)).toThrow(
-      /registerPolicy: kind must be one of schedule, distribution, layerOrder, sigmaRule, coordinates, acceptance, weightGrid, sigmaAdaptation, moves, earlyRejection, got "schedules" \(did you mean "schedule"\?\)/,
+      /registerPolicy: kind must be one of schedule, distribution, layerOrder, sigmaRule, coordinates, acceptance, weightGrid, sigmaAdaptation, moves, earlyRejection, probeReuse, got "schedules" \(did you mean "schedule"\?\)/,
     );
     expect(() => registerPolicy('schedule', '', halving)).toThrow(/name must be a non-empty string, got ""/);
     expect(() => registerPolicy('schedule', 'x', 42 as unknown as PolicyFactory)).toThrow(TypeError);

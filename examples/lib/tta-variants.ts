@@ -67,12 +67,29 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     settings: { batchSize: PAPER_BATCH, earlyRejection: 'earlyRejection(): stages 1/8, 1/4, 1/2, 1; errorRate 0.05; minExamples 30' },
     deviations: ['a step may end on a prefix of its batch (1/8, 1/4 or 1/2) when a paired z test settles it at error rate 0.05; BN normalises the prefix with its own statistics'],
   },
+  'probe-reuse': {
+    label: 'RSO, probe reuse (batch 1000)',
+    config: () => ({ probeReuse: rso.parabolicStep() }),
+    batchSize: () => PAPER_BATCH,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: PAPER_BATCH, probeReuse: 'parabolicStep(): maxStep 1' },
+    deviations: ['each step moves to the vertex of the parabola through the losses of w, w + Δ and w − Δ when it lies between them'],
+  },
+  // The preset before probe reuse joined it: block moves, the 1/5th rule and the batch schedule.
+  'fast-without-probe-reuse': {
+    label: 'RSO, fast preset without probe reuse',
+    config: () => ({ moves: rso.channelBlocks(), sigmaAdaptation: rso.successRule() }),
+    batchSize: batchSchedule,
+    runCycles: RUN_CYCLES,
+    settings: { batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', moves: 'channelBlocks()', sigmaAdaptation: 'successRule()' },
+    deviations: rso.fastPreset().deviations.filter((d) => !d.startsWith('probe reuse')),
+  },
   fast: {
     label: 'RSO, fast preset',
     config: () => rso.fastPreset().config,
     batchSize: () => rso.fastPreset().batchSize,
     runCycles: RUN_CYCLES,
-    settings: { preset: 'fastPreset()', batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', moves: 'channelBlocks()', sigmaAdaptation: 'successRule()' },
+    settings: { preset: 'fastPreset()', batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', moves: 'channelBlocks()', sigmaAdaptation: 'successRule()', probeReuse: 'parabolicStep()' },
     deviations: rso.fastPreset().deviations,
   },
   'block-moves': {

@@ -18,6 +18,8 @@ import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
 import '../policies/sigma-adaptation/index.js';
 import '../policies/moves/index.js';
+import '../policies/probe-reuse/index.js';
+import type { ProbeReuse } from '../policies/probe-reuse/index.js';
 import type { MovePolicy } from '../policies/moves/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
 import '../policies/early-rejection/index.js';
@@ -80,6 +82,11 @@ export interface RSOConfig {
    * `rso.fit` on a loss compiled by name; `minimize` (`model.fit`) throws when it is set.
    */
   readonly earlyRejection?: EarlyRejection | PolicyConfig;
+  /**
+   * Uses a step's three losses to choose where the weight goes, e.g. {@link parabolicStep} (default none: the
+   * acceptance rule keeps one of w, w + Δ, w − Δ, as in the paper). Cannot be combined with `earlyRejection`.
+   */
+  readonly probeReuse?: ProbeReuse | PolicyConfig;
 }
 
 /** A fully parsed configuration: every policy is an object. */
@@ -116,12 +123,14 @@ export interface ResolvedConfig {
   readonly moves: MovePolicy | null;
   /** See {@link RSOConfig.earlyRejection}; null for none. */
   readonly earlyRejection: EarlyRejection | null;
+  /** See {@link RSOConfig.probeReuse}; null for none. */
+  readonly probeReuse: ProbeReuse | null;
 }
 
 const KNOWN_FIELDS = [
   'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
   'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation', 'moves',
-  'earlyRejection',
+  'earlyRejection', 'probeReuse',
 ] as const;
 
 /** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
@@ -198,6 +207,11 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }), isSchedule);
   }
 
+  const earlyRejection = policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null, (v) => hasMethod('plan')(v) && hasMethod('decide')(v));
+  const probeReuse = policy<ProbeReuse | null>('probeReuse', 'probeReuse', input.probeReuse, () => null, hasMethod('position'));
+  if (earlyRejection !== null && probeReuse !== null) {
+    throw new RangeError('probeReuse: cannot be combined with earlyRejection (a step decided on part of the batch has no full-batch losses to reuse); leave one of them out');
+  }
   return {
     seed,
     cycles,
@@ -214,7 +228,8 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     grids: parseGrids(input.grid),
     sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
     moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null, hasNumber('norm')),
-    earlyRejection: policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null, (v) => hasMethod('plan')(v) && hasMethod('decide')(v)),
+    earlyRejection,
+    probeReuse,
   };
 }
 
@@ -264,6 +279,7 @@ export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue
   if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
   if (c.moves !== null) out['moves'] = policyConfig('moves', c.moves);
   if (c.earlyRejection !== null) out['earlyRejection'] = policyConfig('earlyRejection', c.earlyRejection);
+  if (c.probeReuse !== null) out['probeReuse'] = policyConfig('probeReuse', c.probeReuse);
   if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
   return out;
 }

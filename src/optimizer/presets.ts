@@ -1,5 +1,6 @@
 import type { RSOConfig } from './config.js';
 import { channelBlocks } from '../policies/moves/index.js';
+import { parabolicStep } from '../policies/probe-reuse/index.js';
 import { piecewiseSchedule } from '../policies/schedules/index.js';
 import type { Schedule } from '../policies/schedules/index.js';
 import { successRule } from '../policies/sigma-adaptation/index.js';
@@ -20,6 +21,7 @@ export interface RSOPreset {
  * @remarks
  * - Block moves (`moves: channelBlocks()`): each kernel step moves the weights feeding one output channel.
  * - Adaptive σ (`sigmaAdaptation: successRule()`): each tensor's σ follows the 1/5th success rule.
+ * - Probe reuse (`probeReuse: parabolicStep()`): a step moves to the vertex of the parabola through its three losses.
  * - Small batches early: `batchSize` is 250 in cycle 0, 500 in cycle 1 and 1000 from cycle 2 on.
  *
  * Early rejection is not part of it: on the paper's MNIST network it evaluated more examples than the full batch.
@@ -36,11 +38,12 @@ export interface RSOPreset {
  */
 export function fastPreset(): RSOPreset {
   return {
-    config: { moves: channelBlocks(), sigmaAdaptation: successRule() },
+    config: { moves: channelBlocks(), sigmaAdaptation: successRule(), probeReuse: parabolicStep() },
     batchSize: piecewiseSchedule({ boundaries: [1, 2], values: [250, 500, 1000] }),
     deviations: [
       'block moves: a kernel step moves every weight feeding the output channel of the scalar under the cursor, along one random direction (moves: channelBlocks())',
       "adaptive σ: each tensor's σ is scaled by a multiplier that the 1/5th success rule adapts (sigmaAdaptation: successRule())",
+      'probe reuse: a step moves to the vertex of the parabola through the losses of w, w + Δ and w − Δ, when it lies between them (probeReuse: parabolicStep())',
       'batch size 250 in cycle 0 and 500 in cycle 1, then 1000 (batchSize: piecewiseSchedule)',
     ],
   };

@@ -22,7 +22,7 @@ export interface Configurable {
 }
 
 /** The categories of pluggable policies, as {@link registerPolicy} accepts them. */
-export const POLICY_KINDS = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid', 'sigmaAdaptation', 'moves', 'earlyRejection'] as const;
+export const POLICY_KINDS = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid', 'sigmaAdaptation', 'moves', 'earlyRejection', 'probeReuse'] as const;
 
 /** The categories of pluggable policies. */
 export type PolicyKind = (typeof POLICY_KINDS)[number];

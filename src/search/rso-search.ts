@@ -31,6 +31,13 @@ export interface StepResult {
   readonly previous: number;
   /** The block the step moved (block moves), or null for a scalar step. */
   readonly block: BlockMove | null;
+  /**
+   * The value to write to scalar `flat`: `candidates[accepted]`, or with {@link RSOConfig.probeReuse} the value it
+   * chose along the step's direction.
+   */
+  readonly value: number;
+  /** For a block move, the values to write to the block's scalars (as `value`); null for a scalar step. */
+  readonly blockValues: Float32Array | null;
 }
 
 /** The weights a block move changes, and their values per candidate. */
@@ -60,6 +67,19 @@ export interface StepProposal {
   readonly candidates: Float32Array;
   /** The block a block move changes, or null for a scalar step. */
   readonly block: BlockMove | null;
+}
+
+/** w + t · Δ for candidates (w, w + Δ, w − Δ), rounded to float32. */
+function along(candidates: ArrayLike<number>, t: number): number {
+  return Math.fround(candidates[0]! + t * (candidates[1]! - candidates[0]!));
+}
+
+/** {@link along} for each scalar of a block. */
+function alongBlock(candidates: readonly Float32Array[], t: number): Float32Array {
+  const [w, plus] = candidates as readonly [Float32Array, Float32Array];
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i]! + t * (plus[i]! - w[i]!);
+  return out;
 }
 
 /** The coordinate to visit next, with its perturbation. */
@@ -315,7 +335,8 @@ export class RSOSearch {
    * @param losses - The losses of the candidates.
    * @param decided - The candidate to keep when already decided (early rejection); the acceptance rule is then
    *   not asked.
-   * @returns The step; the caller writes `candidates[accepted]` (the search holds no weights).
+   * @returns The step; the caller writes its `value` (or `blockValues`), `candidates[accepted]` unless probe reuse
+   *   chose another point (the search holds no weights).
    * @throws RangeError when the acceptance rule returns something other than 0, 1 or 2 (the step stays asked).
    */
   tell(losses: ArrayLike<number>, decided?: number): StepResult {
@@ -326,13 +347,29 @@ export class RSOSearch {
       throw new RangeError(`acceptance: must return 0, 1 or 2, got ${String(accepted)}`);
     }
     const p = pending.proposal;
+    const t = decided === undefined ? this.reusedPosition(p, losses) : null;
     if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
-    const result: StepResult = { tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block };
+    const result: StepResult = {
+      tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block,
+      value: t === null ? p.candidates[accepted]! : along(p.candidates, t),
+      blockValues: p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t),
+    };
     this.pending = null;
     this.step_++;
     this.index_++;
     this.settle();
     return result;
+  }
+
+  /** Where probe reuse moves the step (t in units of Δ), or null for the acceptance rule's choice. */
+  private reusedPosition(p: StepProposal, losses: ArrayLike<number>): number | null {
+    const rule = this.config.probeReuse;
+    if (rule === null || this.grids[p.tensor] !== null) return null;
+    const t = rule.position(losses);
+    if (t !== null && !(typeof t === 'number' && Math.abs(t) <= rule.maxStep)) {
+      throw new RangeError(`probeReuse: position must return null or a number in [-${rule.maxStep}, ${rule.maxStep}], got ${String(t)}`);
+    }
+    return t;
   }
 
   /** Drops an asked step that will not be told (its evaluation failed): the generator rewinds. */

@@ -5,17 +5,17 @@ import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-searc
 /** How a step puts its weights back after a failure, and writes the kept candidate. */
 interface StepWrites {
   restore(): void;
-  keep(k: number): void;
+  keep(r: StepResult): void;
 }
 
 const scalarWrites = (evaluator: CandidateEvaluator, p: StepProposal): StepWrites => ({
   restore: () => evaluator.write(p.tensor, p.flat, p.previous),
-  keep: (k) => evaluator.write(p.tensor, p.flat, p.candidates[k]!),
+  keep: (r) => evaluator.write(p.tensor, p.flat, r.value),
 });
 
 const blockWrites = (evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepWrites => ({
   restore: () => evaluator.writeBlock!(p.tensor, block.flats, block.previous),
-  keep: (k) => evaluator.writeBlock!(p.tensor, block.flats, block.candidates[k]!),
+  keep: (r) => evaluator.writeBlock!(p.tensor, block.flats, r.blockValues!),
 });
 
 /**
@@ -31,7 +31,7 @@ function settle(search: RSOSearch, tell: () => StepResult, writes: StepWrites): 
     search.cancel();
     throw e;
   }
-  writes.keep(result.accepted);
+  writes.keep(result);
   return result;
 }
 

@@ -19,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as rso from '../../src/index.js';
 import { buildGraph } from '../../src/engine/graph.js';
 import { MNIST_NET_COUNTS, createMnistNet } from '../../src/paper/index.js';
@@ -87,7 +87,8 @@ async function runVariant(name: string): Promise<void> {
       data,
       testModel: () => model,
       step: (xs, ys) => {
-        optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, false, vars);
+        // The network ends in a softmax: the loss is the categorical cross-entropy of its probabilities, as for RSO.
+        optimizer.minimize(() => tf.mean(tfl.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar, false, vars);
       },
       batchSize: gradient.batchSize,
       budgetSeconds,

@@ -73,7 +73,7 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     batchSize: () => PAPER_BATCH,
     runCycles: RUN_CYCLES,
     settings: { batchSize: PAPER_BATCH, probeReuse: 'parabolicStep(): maxStep 1' },
-    deviations: ['each step moves to the vertex of the parabola through the losses of w, w + Δ and w − Δ when it lies between them'],
+    deviations: ['each step moves to the minimum of the parabola through the losses of w, w + Δ and w − Δ, clamped to w ± Δ (the best of the three where the parabola does not curve upward)'],
   },
   // The preset before probe reuse joined it: block moves, the 1/5th rule and the batch schedule.
   'fast-without-probe-reuse': {

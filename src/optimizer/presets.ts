@@ -43,7 +43,7 @@ export function fastPreset(): RSOPreset {
     deviations: [
       'block moves: a kernel step moves every weight feeding the output channel of the scalar under the cursor, along one random direction (moves: channelBlocks())',
       "adaptive σ: each tensor's σ is scaled by a multiplier that the 1/5th success rule adapts (sigmaAdaptation: successRule())",
-      'probe reuse: a step moves to the vertex of the parabola through the losses of w, w + Δ and w − Δ, when it lies between them (probeReuse: parabolicStep())',
+      'probe reuse: a step moves to the minimum of the parabola through the losses of w, w + Δ and w − Δ, clamped to w ± Δ (the best of the three where the parabola does not curve upward) (probeReuse: parabolicStep())',
       'batch size 250 in cycle 0 and 500 in cycle 1, then 1000 (batchSize: piecewiseSchedule)',
     ],
   };

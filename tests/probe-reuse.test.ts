@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
-import type { DataLoss } from '../src/engine/model-evaluator.js';
 import { RSOOptimizer, channelBlocks, earlyRejection, parabolicStep, ternaryGrid } from '../src/index.js';
 import type { CandidateEvaluator, RSOConfig } from '../src/index.js';
 import { parseConfig } from '../src/optimizer/config.js';
@@ -12,6 +10,7 @@ import { RSOSearch } from '../src/search/rso-search.js';
 import { runStep } from '../src/search/run-batch.js';
 import { gridCandidates } from '../src/search/tensor-grids.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
+import { dataLoss, relErr, wholeModelLosses } from './lockstep.js';
 import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
 beforeAll(useCpu);
@@ -150,27 +149,6 @@ describe('probe reuse in the search', () => {
   });
 });
 
-/** The data loss as the engine computes it: mean categorical cross-entropy. */
-const dataLoss: DataLoss = (ys, ps) => tf.mean(tfl.metrics.categoricalCrossentropy(ys[0]!, ps[0]!)) as tf.Scalar;
-
-/** Each candidate's values written into scalars `flats` of `v`, the whole model run in training mode; all is put back. */
-function wholeModelLosses(model: tfl.LayersModel, v: tf.Variable, flats: ArrayLike<number>, candidates: readonly ArrayLike<number>[], x: tf.Tensor, y: tf.Tensor): number[] {
-  const moving = model.nonTrainableWeights.map((w) => w.read() as tf.Variable);
-  const saved = moving.map((m) => m.dataSync().slice() as Float32Array);
-  const original = v.dataSync().slice() as Float32Array;
-  const set = (d: Float32Array, target: tf.Variable) => tf.tidy(() => target.assign(tf.tensor(d.slice(), target.shape)));
-  const losses = candidates.map((c) => {
-    const data = original.slice();
-    for (let k = 0; k < flats.length; k++) data[flats[k]!] = c[k]!;
-    set(data, v);
-    return tf.tidy(() => dataLoss([y], [model.apply(x, { training: true }) as tf.Tensor]).dataSync()[0]!);
-  });
-  set(original, v);
-  moving.forEach((m, i) => set(saved[i]!, m));
-  return losses;
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
 // Probe reuse writes values that no candidate held, which the engine's kept layer outputs must follow. Its
 // decisions are continuous in the losses, so a model-engine run and a closure run part after float rounding

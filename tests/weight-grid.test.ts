@@ -4,12 +4,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
-import type { DataLoss } from '../src/engine/model-evaluator.js';
 import { RSOOptimizer, binaryGrid, exportQuantized, ternaryGrid, uniformGrid } from '../src/index.js';
 import type { CandidateEvaluator, RSOConfig, TensorGrid } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import { codeOf, gridCandidates, snapToGrid } from '../src/search/tensor-grids.js';
 import { tinyConvSeq, tinyMlp, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
+import { dataLoss, relErr, wholeModelLosses } from './lockstep.js';
 
 beforeAll(useCpu);
 
@@ -221,28 +221,6 @@ describe('training on a grid', () => {
   });
 });
 
-/** The data loss as the engine computes it: mean categorical cross-entropy. */
-const dataLoss: DataLoss = (ys, ps) => tf.mean(tfl.metrics.categoricalCrossentropy(ys[0]!, ps[0]!)) as tf.Scalar;
-
-/** Each candidate written into the variable, the whole model run in training mode; the variable is put back. */
-function wholeModelLosses(model: tfl.LayersModel, v: tf.Variable, flat: number, candidates: Float32Array, x: tf.Tensor, y: tf.Tensor): number[] {
-  const moving = model.nonTrainableWeights.map((w) => w.read() as tf.Variable);
-  const saved = moving.map((m) => m.dataSync().slice());
-  const data = v.dataSync().slice() as Float32Array;
-  const before = data[flat]!;
-  const set = (d: Float32Array, target: tf.Variable) => tf.tidy(() => target.assign(tf.tensor(d.slice(), target.shape)));
-  const losses = Array.from(candidates, (c) => {
-    data[flat] = c;
-    set(data, v);
-    return tf.tidy(() => dataLoss([y], [model.apply(x, { training: true }) as tf.Tensor]).dataSync()[0]!);
-  });
-  data[flat] = before;
-  set(data, v);
-  moving.forEach((m, i) => set(saved[i] as Float32Array, m));
-  return losses;
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
 for (const [backend, name, build, features, grid] of [
   ['wasm', 'conv/BN/pool/dense, binary kernels', () => tinyConvSeq(2), [6, 6, 1], binaryGrid()],
@@ -269,7 +247,7 @@ for (const [backend, name, build, features, grid] of [
         read: (t, flat) => engine.read(t, flat),
         write: (t, flat, value) => engine.write(t, flat, value),
         evaluate(t, flat, candidates) {
-          const expected = wholeModelLosses(model, variables[t]!, flat, candidates, x, y);
+          const expected = wholeModelLosses(model, variables[t]!, [flat], Array.from(candidates, (c) => [c]), x, y);
           const got = engine.evaluate(t, flat, candidates);
           expected.forEach((l, k) => (worst = Math.max(worst, relErr(l, got[k]!))));
           const best = (ls: ArrayLike<number>) => [0, 1, 2].reduce((b, k) => (ls[k]! < ls[b]! ? k : b), 0);

@@ -3,7 +3,7 @@
  * seconds of training, and checkpoints, so the next sitting resumes where it stopped.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { RSOOptimizer, Schedule } from '../../src/index.js';
+import type { RSOOptimizer, Schedule, StepResult } from '../../src/index.js';
 import { nodeWorkers } from '../../src/node/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { stopSignal, testAccuracy, trainClock } from './mnist-bench.js';
@@ -38,7 +38,7 @@ export interface RsoCarry {
   wallSeconds: number;
   cpuSeconds?: number;
   accepted: number;
-  /** Weight updates: the scalars the accepted steps changed (a block move changes its whole block); absent in older records. */
+  /** Weight updates: the scalars the steps changed (a block move changes its whole block); absent in older records. */
   updates?: number;
   /** Forward work of the earlier sittings (the optimizer counts its own process only). */
   forwardWork?: number;
@@ -60,7 +60,8 @@ export interface RsoSittingResult {
  * trains with `rso.fit` (model engine) for `budgetSeconds`, until `plannedCycles` are complete or until a SIGINT or
  * SIGTERM (which still checkpoints and returns), measures test
  * accuracy every `evalEverySeconds` of training and at the end, and checkpoints after every measurement.
- * Weight updates are the scalars the accepted steps changed: one per scalar step, the block's size per block move.
+ * Weight updates are the scalars the steps changed: one per scalar step that moved, the block's size per block move
+ * that moved (with probe reuse, a step moves whenever the value it writes differs from the one before).
  * Steps are counted at the end of each batch, so `stepsPerBatch` must be 1.
  */
 export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResult> {
@@ -111,9 +112,9 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
       callbacks: {
         onBatchEnd: async () => {
           const last = optimizer.lastStepResult;
-          if (last !== null && last.accepted !== 0) {
-            carry.accepted++;
-            carry.updates = (carry.updates ?? carry.accepted - 1) + (last.block?.flats.length ?? 1);
+          if (last !== null) {
+            carry.updates = (carry.updates ?? carry.accepted) + changedScalars(last);
+            if (last.accepted !== 0) carry.accepted++;
           }
           if (signal.stopped() || clock.train() >= sittingEnd) model.stopTraining = true;
           if (clock.train() >= nextEval) {
@@ -153,7 +154,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
 export function rsoRecord(run: RsoSittingResult): Record<string, unknown> & { readonly points: CurvePoint[] } {
   const { optimizer, carry } = run;
   return {
-    updatesCounted: 'scalars changed by accepted RSO steps (one per scalar step, the block size per block move); steps are also given',
+    updatesCounted: 'scalars changed by RSO steps (one per scalar step that moved, the block size per block move that moved); steps are also given',
     summary: {
       steps: optimizer.step,
       accepted: carry.accepted,
@@ -172,3 +173,8 @@ export function rsoRecord(run: RsoSittingResult): Record<string, unknown> & { re
   };
 }
 
+/** The scalars a step changed: 1 or 0 for a scalar step, the block's size or 0 for a block move. */
+function changedScalars(r: StepResult): number {
+  if (r.block === null) return r.value === r.previous ? 0 : 1;
+  return r.blockValues!.some((v, i) => v !== r.block!.previous[i]) ? r.block.flats.length : 0;
+}

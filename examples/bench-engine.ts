@@ -37,6 +37,7 @@ import { matchDeltaChain } from '../src/engine/delta-chain.js';
 import { createChannelNorm } from '../src/engine/channel-norm.js';
 import { resolveLoss } from '../src/train/losses.js';
 import { useWasmOrCpu } from './lib/backend.js';
+import { machineSpeed } from './lib/run-record.js';
 import { threadFit } from './lib/thread-fit.js';
 import type { ThreadRun } from './lib/thread-fit.js';
 
@@ -82,10 +83,7 @@ const time = (fn: () => void, reps: number): number => {
 };
 
 // Plain matMul in the same run: the machine's reference speed.
-const a = tf.randomNormal([1000, 784]);
-const b = tf.randomNormal([784, 128]);
-const mmMs = time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), 20);
-const mmGflops = (2 * 1000 * 784 * 128) / (mmMs * 1e6);
+const { matMulMs: mmMs, matMulGflops: mmGflops } = machineSpeed();
 
 // Training-mode BN on one block-2 activation: tfjs's kernels against the engine's channel norm (engine/channel-norm.ts).
 const bnX = tf.randomNormal([batch, 14, 14, 16], 0.5, 2, 'float32', 5);

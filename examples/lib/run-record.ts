@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
 import type { TopLevelSpec } from 'vega-lite';
 import { vegaLiteToSvg } from './plot.js';
 
@@ -34,6 +35,24 @@ export interface MachineNote {
   readonly model: string | undefined;
   readonly loadAverageStart: readonly number[];
   readonly loadAverageEnd: readonly number[];
+  /** {@link machineSpeed} at the start, in GFLOP/s (absent in older records). */
+  readonly matMulGflops?: number;
+}
+
+/**
+ * The machine's reference speed on the current backend: a plain matMul of 1000×784 by 784×128, timed over 20
+ * repetitions after a warm-up. Hosts differ by more than 2× from session to session, so every timed run records
+ * it beside its figures.
+ */
+export function machineSpeed(): { readonly matMulMs: number; readonly matMulGflops: number } {
+  const [a, b] = [tf.randomNormal([1000, 784], 0, 1, 'float32', 1), tf.randomNormal([784, 128], 0, 1, 'float32', 2)];
+  const once = () => tf.tidy(() => void tf.matMul(a, b).dataSync());
+  once();
+  const t0 = performance.now();
+  for (let r = 0; r < 20; r++) once();
+  const matMulMs = (performance.now() - t0) / 20;
+  tf.dispose([a, b]);
+  return { matMulMs, matMulGflops: Math.round((2 * 1000 * 784 * 128) / (matMulMs * 1e5)) / 10 };
 }
 
 /** The 1, 5 and 15-minute load averages now. */
@@ -42,8 +61,8 @@ export function loadAverage(): number[] {
 }
 
 /** The machine note of a run that started with load averages `start`. */
-export function machineNote(start: readonly number[]): MachineNote {
-  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageStart: start, loadAverageEnd: loadAverage() };
+export function machineNote(start: readonly number[], matMulGflops?: number): MachineNote {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageStart: start, loadAverageEnd: loadAverage(), ...(matMulGflops === undefined ? {} : { matMulGflops }) };
 }
 
 /**

@@ -34,6 +34,13 @@ function atTime(points: readonly CurvePoint[], seconds: number): CurvePoint | nu
   return within[within.length - 1] ?? null;
 }
 
+/** The machine speeds a run recorded (GFLOP/s): one per RSO sitting, or the run's own; '?' where a record predates them. */
+function speedsOf(r: Record<string, unknown>): string {
+  const sittings = (r['sittings'] as { matMulGflops?: number }[] | undefined) ?? [];
+  const own = (r['machine'] as { matMulGflops?: number } | undefined)?.matMulGflops;
+  return (sittings.length > 0 ? sittings.map((s) => s.matMulGflops) : [own]).map((x) => x ?? '?').join(', ');
+}
+
 /**
  * Writes `<out>.md` (the table), `<out>.json` (the same figures) and `<out>.svg` (every run's curve).
  *
@@ -56,14 +63,15 @@ export async function summarizeRuns(records: readonly Record<string, unknown>[],
       atCommon: atTime(points, at)?.accuracy ?? null,
       atBudget: { seconds: last.seconds, accuracy: last.accuracy, steps: last.steps, forwardWork: last.forwardWork ?? null, updates: last.updates },
       load: (r['machine'] as { loadAverageStart?: number[]; loadAverageEnd?: number[] } | undefined) ?? null,
+      matMulGflops: speedsOf(r),
     };
   });
   const table = [
-    `| run | time to 90% (forward work) | time to 95% (forward work) | accuracy at ${at} s | accuracy at the end (training s) | steps | forward work | weight updates | load avg (start → end) |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| run | time to 90% (forward work) | time to 95% (forward work) | accuracy at ${at} s | accuracy at the end (training s) | steps | forward work | weight updates | load avg (start → end) | matMul GFLOP/s |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) =>
       `| ${r.label} | ${reached(r.to90)} | ${reached(r.to95)} | ${r.atCommon === null ? '–' : pct(r.atCommon)} | ${pct(r.atBudget.accuracy)} (${Math.round(r.atBudget.seconds)} s) | ` +
-      `${r.atBudget.steps.toLocaleString('en-US')} | ${big(r.atBudget.forwardWork)} | ${big(r.atBudget.updates)} | ${r.load?.loadAverageStart?.[0] ?? '?'} → ${r.load?.loadAverageEnd?.[0] ?? '?'} |`,
+      `${r.atBudget.steps.toLocaleString('en-US')} | ${big(r.atBudget.forwardWork)} | ${big(r.atBudget.updates)} | ${r.load?.loadAverageStart?.[0] ?? '?'} → ${r.load?.loadAverageEnd?.[0] ?? '?'} | ${r.matMulGflops} |`,
     ),
   ].join('\n');
   await mkdir(dirname(out), { recursive: true });

@@ -7,6 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, evaluateModel, reestimateBatchNorm } from '../../src/index.js';
 import { loadMnist, mnistMean, mnistToTensors } from '../../src/node/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
+import { machineSpeed } from './run-record.js';
 import type { CurvePoint } from './run-record.js';
 
 // The authors re-estimate BN statistics from 2,000 training images before each test (arXiv:2005.05955).
@@ -35,6 +36,14 @@ export async function loadMnistTensors(trainLimit: number): Promise<MnistTensors
 export function testAccuracy(model: tfl.LayersModel, data: MnistTensors): number {
   reestimateBatchNorm(model, data.bnSample);
   return evaluateModel(model, data.test.xs, data.test.ys, resolveLoss('categoricalCrossentropy', 'mean'), EVAL_BATCH).acc;
+}
+
+/**
+ * One measurement of a run, booked as evaluation time: the test accuracy, and the host's speed then
+ * ({@link machineSpeed}), which drifts within a session as well as between sessions.
+ */
+export function measureOnTest(clock: TrainClock, model: tfl.LayersModel, data: MnistTensors): { accuracy: number; matMulGflops: number } {
+  return clock.measure(() => ({ accuracy: testAccuracy(model, data), matMulGflops: machineSpeed().matMulGflops }));
 }
 
 /** Training seconds (wall time minus the time spent measuring), wall seconds and CPU seconds, from offsets. */
@@ -129,8 +138,8 @@ export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
   let steps = 0;
   const record = () => {
     const seconds = clock.train();
-    const accuracy = clock.measure(() => testAccuracy(args.testModel(), data));
-    points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps, updates: steps * args.scalars, accuracy });
+    const { accuracy, matMulGflops } = measureOnTest(clock, args.testModel(), data);
+    points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps, updates: steps * args.scalars, accuracy, matMulGflops });
     console.log(`  ${args.method}: step ${steps}, ${seconds.toFixed(0)} s, test accuracy ${(accuracy * 100).toFixed(2)}%`);
   };
   record();

@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { RSOOptimizer, Schedule, StepResult } from '../../src/index.js';
 import { nodeWorkers } from '../../src/node/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { stopSignal, testAccuracy, trainClock } from './mnist-bench.js';
+import { measureOnTest, stopSignal, trainClock } from './mnist-bench.js';
 import type { MnistTensors } from './mnist-bench.js';
 import { loadAverage } from './run-record.js';
 import type { CurvePoint } from './run-record.js';
@@ -85,8 +85,8 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
   const forwardWork = () => workBefore + optimizer.forwardWork;
   const record = () => {
     const seconds = clock.train();
-    const accuracy = clock.measure(() => testAccuracy(model, args.data));
-    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.updates ?? carry.accepted, forwardWork: forwardWork(), accuracy });
+    const { accuracy, matMulGflops } = measureOnTest(clock, model, args.data);
+    carry.points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps: optimizer.step, updates: carry.updates ?? carry.accepted, forwardWork: forwardWork(), accuracy, matMulGflops });
     console.log(
       `  step ${optimizer.step} (cycle ${optimizer.cycle}, ${optimizer.currentGroup()}), ${carry.accepted} accepted, ` +
         `${seconds.toFixed(0)} s: test accuracy ${(accuracy * 100).toFixed(2)}%`,

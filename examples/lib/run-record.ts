@@ -27,6 +27,8 @@ export interface CurvePoint {
   readonly forwardWork?: number;
   /** Accuracy on the test images. */
   readonly accuracy: number;
+  /** The host's speed at this measurement (`machineSpeed`, GFLOP/s); absent in older records. */
+  readonly matMulGflops?: number;
 }
 
 /** The machine as a run saw it. */

@@ -34,8 +34,13 @@ function atTime(points: readonly CurvePoint[], seconds: number): CurvePoint | nu
   return within[within.length - 1] ?? null;
 }
 
-/** The machine speeds a run recorded (GFLOP/s): one per RSO sitting, or the run's own; '?' where a record predates them. */
+/**
+ * The host's speed over a run (GFLOP/s): the range over its measurements, or where a record predates those, each
+ * sitting's speed at its start; '?' when the record has neither.
+ */
 function speedsOf(r: Record<string, unknown>): string {
+  const measured = (r['points'] as CurvePoint[]).flatMap((p) => (p.matMulGflops === undefined ? [] : [p.matMulGflops]));
+  if (measured.length > 0) return `${Math.min(...measured)}–${Math.max(...measured)}`;
   const sittings = (r['sittings'] as { matMulGflops?: number }[] | undefined) ?? [];
   const own = (r['machine'] as { matMulGflops?: number } | undefined)?.matMulGflops;
   return (sittings.length > 0 ? sittings.map((s) => s.matMulGflops) : [own]).map((x) => x ?? '?').join(', ');

@@ -12,9 +12,9 @@
  * (BN statistics re-estimated from 2,000 training images first) every `--eval-every` seconds. RSO runs go in
  * sittings: a run stopped by SIGINT/SIGTERM, or split with a smaller `--budget`, resumes from its checkpoint.
  * Writes <out>.json and <out>.svg per run; `--summary` reads run records and writes the table (time to 90% and
- * 95%, accuracy after `--at` training seconds and at the end, forward work, weight updates, the load, and each
- * sitting's machine speed as a plain matMul in GFLOP/s, since hosts differ by more than 2× between sessions) as
- * <out>.md, <out>.json and the joint plot <out>.svg.
+ * 95%, accuracy after `--at` training seconds and at the end, forward work, weight updates, the load, and the
+ * range of the host's speed, a plain matMul in GFLOP/s measured with every test measurement, since it has varied
+ * by more than 2× between and within sessions) as <out>.md, <out>.json and the joint plot <out>.svg.
  * To stop a run early and keep its results, start it as `node --import tsx examples/benchmarks/time-to-accuracy.ts …`
  * and send SIGINT or SIGTERM to that process.
  */

@@ -43,8 +43,8 @@ export interface MachineNote {
 
 /**
  * The machine's reference speed on the current backend: a plain matMul of 1000×784 by 784×128, timed over 20
- * repetitions after a warm-up. Hosts differ by more than 2× from session to session, so every timed run records
- * it beside its figures.
+ * repetitions after a warm-up. The host's speed has varied by more than 2× between and within sessions, so timed
+ * runs record it beside their figures.
  */
 export function machineSpeed(): { readonly matMulMs: number; readonly matMulGflops: number } {
   const [a, b] = [tf.randomNormal([1000, 784], 0, 1, 'float32', 1), tf.randomNormal([784, 128], 0, 1, 'float32', 2)];

@@ -29,7 +29,7 @@ import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
 import { adamRace, loadMnistTensors } from '../lib/mnist-bench.js';
 import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
-import { loadAverage, machineNote, machineSpeed, writeRun } from '../lib/run-record.js';
+import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import type { CurvePoint } from '../lib/run-record.js';
 import { summarizeRuns } from '../lib/time-to-accuracy.js';
 import { GRADIENT_VARIANTS, RSO_VARIANTS, describeVariants } from '../lib/tta-variants.js';
@@ -77,8 +77,7 @@ async function runVariant(name: string): Promise<void> {
   const backend = await useWasmOrCpu();
   rso.registerWasmTrainingKernels();
   const data = await loadMnistTensors(60_000);
-  const { matMulGflops } = machineSpeed();
-  console.log(`time to accuracy, ${name}: backend ${backend}, ${data.trainCount} training images, load ${loadStart.join(' ')}, matMul ${matMulGflops} GFLOP/s`);
+  console.log(`time to accuracy, ${name}: backend ${backend}, ${data.trainCount} training images, load ${loadStart.join(' ')}`);
   const common = { benchmark: 'time-to-accuracy', variant: name, backend, seed, trainImages: data.trainCount, testImages: 10_000, budgetSeconds, evalEverySeconds, date: new Date().toISOString() };
   const title = `MNIST, paper network: ${name}`;
   if (gradient !== undefined) {
@@ -106,7 +105,7 @@ async function runVariant(name: string): Promise<void> {
     await writeRun(out, title, {
       ...common, label: gradient.label, settings: gradient.settings, updatesCounted: 'steps × 12,016 trainable scalars',
       forwardWorkCounted: `steps × batch × ${layers} layers: the forward passes only (each step's backward pass costs about twice as much again)`,
-      summary, machine: machineNote(loadStart, matMulGflops), points,
+      summary, machine: machineNote(loadStart), points,
     });
     return;
   }
@@ -127,9 +126,8 @@ async function runVariant(name: string): Promise<void> {
     evalEverySeconds,
     checkpointDir: values.checkpoint ?? `.cache/tta-${name}`,
     fresh: values.fresh ?? false,
-    matMulGflops,
   });
   const final: CurvePoint = run.carry.points[run.carry.points.length - 1]!;
   console.log(`${v.label}: ${run.optimizer.step} steps, cycle ${run.optimizer.cycle}, ${run.trainSeconds.toFixed(0)} s, test accuracy ${(final.accuracy * 100).toFixed(2)}%`);
-  await writeRun(out, title, { ...common, label: v.label, settings: v.settings, deviations: v.deviations, workers, ...rsoRecord(run), machine: machineNote(loadStart, matMulGflops) });
+  await writeRun(out, title, { ...common, label: v.label, settings: v.settings, deviations: v.deviations, workers, ...rsoRecord(run), machine: machineNote(loadStart) });
 }

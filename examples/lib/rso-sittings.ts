@@ -26,8 +26,6 @@ export interface RsoSittingArgs {
   /** Modules the worker threads import first (those that register the model's custom layers). */
   readonly workerModules?: readonly URL[];
   readonly budgetSeconds: number;
-  /** The machine's reference speed at the start of the sitting (`machineSpeed`), kept with the sitting. */
-  readonly matMulGflops?: number;
   readonly evalEverySeconds: number;
   readonly checkpointDir: string;
   readonly fresh: boolean;
@@ -141,7 +139,6 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
     workers: args.workers,
     loadAverageStart: loadStart,
     loadAverageEnd: loadAverage(),
-    ...(args.matMulGflops === undefined ? {} : { matMulGflops: args.matMulGflops }),
     engine: Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith('engine') || k === 'workers')),
   });
   await checkpoint();

@@ -37,8 +37,6 @@ export interface MachineNote {
   readonly model: string | undefined;
   readonly loadAverageStart: readonly number[];
   readonly loadAverageEnd: readonly number[];
-  /** {@link machineSpeed} at the start, in GFLOP/s (absent in older records). */
-  readonly matMulGflops?: number;
 }
 
 /**
@@ -63,8 +61,8 @@ export function loadAverage(): number[] {
 }
 
 /** The machine note of a run that started with load averages `start`. */
-export function machineNote(start: readonly number[], matMulGflops?: number): MachineNote {
-  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageStart: start, loadAverageEnd: loadAverage(), ...(matMulGflops === undefined ? {} : { matMulGflops }) };
+export function machineNote(start: readonly number[]): MachineNote {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageStart: start, loadAverageEnd: loadAverage() };
 }
 
 /**

@@ -34,16 +34,10 @@ function atTime(points: readonly CurvePoint[], seconds: number): CurvePoint | nu
   return within[within.length - 1] ?? null;
 }
 
-/**
- * The host's speed over a run (GFLOP/s): the range over its measurements, or where a record predates those, each
- * sitting's speed at its start; '?' when the record has neither.
- */
-function speedsOf(r: Record<string, unknown>): string {
-  const measured = (r['points'] as CurvePoint[]).flatMap((p) => (p.matMulGflops === undefined ? [] : [p.matMulGflops]));
-  if (measured.length > 0) return `${Math.min(...measured)}–${Math.max(...measured)}`;
-  const sittings = (r['sittings'] as { matMulGflops?: number }[] | undefined) ?? [];
-  const own = (r['machine'] as { matMulGflops?: number } | undefined)?.matMulGflops;
-  return (sittings.length > 0 ? sittings.map((s) => s.matMulGflops) : [own]).map((x) => x ?? '?').join(', ');
+/** The host's speed over a run (GFLOP/s): the range over its measurements, or '?' for a record that predates them. */
+function speedsOf(points: readonly CurvePoint[]): string {
+  const measured = points.flatMap((p) => (p.matMulGflops === undefined ? [] : [p.matMulGflops]));
+  return measured.length === 0 ? '?' : `${Math.min(...measured)}–${Math.max(...measured)}`;
 }
 
 /**
@@ -68,7 +62,7 @@ export async function summarizeRuns(records: readonly Record<string, unknown>[],
       atCommon: atTime(points, at)?.accuracy ?? null,
       atBudget: { seconds: last.seconds, accuracy: last.accuracy, steps: last.steps, forwardWork: last.forwardWork ?? null, updates: last.updates },
       load: (r['machine'] as { loadAverageStart?: number[]; loadAverageEnd?: number[] } | undefined) ?? null,
-      matMulGflops: speedsOf(r),
+      matMulGflops: speedsOf(points),
     };
   });
   const table = [

@@ -39,7 +39,7 @@ export type { LayerOrder, LayerOrderContext, LayerOrderGroup } from './policies/
 export { fixedSigma, heSigma, initStdSigma, SCRIPT_BN_SIGMA } from './policies/sigma/index.js';
 export type { SigmaRule, SigmaTensor } from './policies/sigma/index.js';
 export { fullSweep, randomSubset } from './policies/coordinates/index.js';
-export type { CoordinateContext, CoordinateSelection } from './policies/coordinates/index.js';
+export type { CoordinateContext, CoordinateSelection, RandomSubsetOptions } from './policies/coordinates/index.js';
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';

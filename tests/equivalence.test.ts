@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, binaryGrid, channelBlocks, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
@@ -62,6 +62,8 @@ const ROWS: readonly Row[] = [
   // Block moves: each kernel step moves every weight of one output channel; the delta paths take the channel change.
   ['cpu', 'Sequential conv/BN/pool/dense with block moves', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: channelBlocks() }],
   ['cpu', 'Sequential MLP with block moves', () => tinyMlp(2), true, false, MLP_INPUT, { moves: channelBlocks() }],
+  // Per-group shares: a random half and quarter of the two conv blocks per cycle, every dense weight.
+  ['cpu', 'Sequential conv/BN/pool/dense with block moves and per-group shares', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: channelBlocks(), coordinates: randomSubset({ fraction: [0.5, 0.25, 1] }) }],
   ['wasm', 'functional DAG with block moves: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true, CONV_INPUT, { moves: channelBlocks({ norm: 2 }) }],
 ];
 

@@ -149,6 +149,9 @@ describe('configuration', () => {
     const revived = tf.serialization.SerializationMap.getMap().classNameMap[json.className]!;
     expect((revived[1](revived[0], json.config) as RSOOptimizer).getConfig()).toEqual(config);
     expect(opt.getClassName()).toBe('RSOOptimizer');
+    const shares = new RSOOptimizer({ coordinates: { name: 'randomSubset', fraction: [0.25, 1] } }).getConfig();
+    expect(RSOOptimizer.fromConfig(RSOOptimizer, shares).getConfig()).toEqual(shares);
+    expect(shares['coordinates']).toEqual({ name: 'randomSubset', fraction: [0.25, 1] });
   });
 
   it('user-registered policies serialize by name', () => {

@@ -91,7 +91,7 @@ const fieldArbs = {
   ),
   coordinates: field(
     [okOf({ name: 'fullSweep' }), ok(finite(0.05, 1).map((fraction) => ({ name: 'randomSubset', fraction })))],
-    [badOf({ name: 'randomSubset', fraction: 0 }, { name: 'randomSubset', fraction: 1.5 }, { name: 'randomSubset', fraction: '0.5' }, { name: 'randomSubset' }, { name: 'fullSweep', fraction: 1 }, { name: 'random' })],
+    [badOf({ name: 'randomSubset', fraction: 0 }, { name: 'randomSubset', fraction: 1.5 }, { name: 'randomSubset', fraction: [] }, { name: 'randomSubset', fraction: [0.5, 0] }, { name: 'randomSubset', fraction: '0.5' }, { name: 'randomSubset' }, { name: 'fullSweep', fraction: 1 }, { name: 'random' }), runBadOf({ name: 'randomSubset', fraction: [0.5] }, { name: 'randomSubset', fraction: [0.5, 1, 1, 1] })],
   ),
   acceptance: field([okOf({ name: 'greedy' })], [badOf({ name: 'greedy', eps: 0.1 }, { name: 'metropolis' })]),
   weightDecay: field([ok(finite(0, 0.5)), okOf(0, 0.999)], [badOf(1, 1.5, -0.1, NaN, Infinity, '0')]),

@@ -222,12 +222,36 @@ describe('coordinate selection', () => {
   it('randomSubset visits the requested share of each group, seeded by (seed, cycle)', async () => {
     const { randomSubset } = await import('../src/index.js');
     const sel = randomSubset({ fraction: 0.25 });
-    const a = sel.select(100, { cycle: 0, seed: 1, group: 0 })!;
+    const a = sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })!;
     expect(a.length).toBe(25);
     expect(new Set(a).size).toBe(25);
     expect(Array.from(a)).toEqual([...a].sort((x, y) => x - y));
-    expect(sel.select(100, { cycle: 0, seed: 1, group: 0 })).toEqual(a);
-    expect(sel.select(100, { cycle: 1, seed: 1, group: 0 })).not.toEqual(a);
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })).toEqual(a);
+    expect(sel.select(100, { cycle: 1, seed: 1, group: 0, groups: 2 })).not.toEqual(a);
+  });
+  it('randomSubset with one share per group visits each group’s share, sweeping a share of 1 whole', async () => {
+    const { randomSubset } = await import('../src/index.js');
+    const sel = randomSubset({ fraction: [0.25, 1] });
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })!.length).toBe(25);
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 1, groups: 2 })).toBeNull();
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })).toEqual(randomSubset({ fraction: 0.25 }).select(100, { cycle: 0, seed: 1, group: 0, groups: 2 }));
+    expect(() => sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 3 })).toThrow(/coordinates: randomSubset.fraction lists 2 shares \(\[0.25,1\]\), but the model has 3 weight groups/);
+  });
+  it('a cycle with per-group shares runs share × size steps in each group', () => {
+    const values = [new Float32Array(40), new Float32Array(40)];
+    const ev = quadratic(values, [new Float32Array(40), new Float32Array(40)]);
+    const s = boundSearch(
+      { coordinates: { name: 'randomSubset', fraction: [0.1, 0.5] }, sigmaBase: 1 },
+      [{ name: 'a/kernel', shape: [40, 1] }, { name: 'b/kernel', shape: [40, 1] }],
+      values,
+    );
+    const perGroup = new Map<string, number>();
+    while (s.cycle === 0) {
+      const group = s.currentGroupName();
+      perGroup.set(group, (perGroup.get(group) ?? 0) + 1);
+      runStep(s, ev);
+    }
+    expect(Object.fromEntries(perGroup)).toEqual({ a: 4, b: 20 });
   });
   it('a cycle with randomSubset runs fraction × size steps', () => {
     const values = [new Float32Array(40), new Float32Array(40)];

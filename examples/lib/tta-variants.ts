@@ -31,6 +31,9 @@ export interface GradientVariant {
 const PAPER_BATCH = 1000;
 const RUN_CYCLES = 50;
 
+/** Shares of each weight group (input → output) per cycle: fewer steps where a step costs most. */
+const GROUP_SHARES = [0.25, 0.25, 0.5, 1, 1, 1, 1];
+
 /** The batch-size schedule option: small batches early. */
 const batchSchedule = (): Schedule => rso.piecewiseSchedule({ boundaries: [1, 2], values: [250, 500, 1000] });
 
@@ -91,6 +94,15 @@ export const RSO_VARIANTS: Readonly<Record<string, RsoVariant>> = {
     runCycles: RUN_CYCLES,
     settings: { preset: 'fastPreset()', batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', moves: 'channelBlocks()', sigmaAdaptation: 'successRule()', probeReuse: 'parabolicStep()' },
     deviations: rso.fastPreset().deviations,
+  },
+  // The preset with fewer steps on the conv blocks whose steps cost most (blocks 0 and 1, then block 2).
+  'fast-group-shares': {
+    label: 'RSO, fast preset + group shares',
+    config: () => ({ ...rso.fastPreset().config, coordinates: rso.randomSubset({ fraction: GROUP_SHARES }) }),
+    batchSize: () => rso.fastPreset().batchSize,
+    runCycles: RUN_CYCLES,
+    settings: { preset: 'fastPreset()', batchSize: 'cycle 0: 250, cycle 1: 500, then 1000', coordinates: `randomSubset({ fraction: [${GROUP_SHARES.join(', ')}] })` },
+    deviations: [...rso.fastPreset().deviations, `each cycle visits a random ${GROUP_SHARES[0]}, ${GROUP_SHARES[1]} and ${GROUP_SHARES[2]} of conv blocks 0, 1 and 2 (coordinates: randomSubset)`],
   },
   'block-moves': {
     label: 'RSO, block moves (batch 1000)',

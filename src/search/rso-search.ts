@@ -226,7 +226,7 @@ export class RSOSearch {
   private selectionFor(gi: number, group: WeightGroup): { readonly count: number } {
     const key = `${this.cycle_}/${gi}`;
     if (this.selectionKey !== key) {
-      const selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi });
+      const selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi, groups: this.groups.length });
       checkSelection(selection, group, this.cycle_);
       this.selection = selection;
       this.selectionKey = key;

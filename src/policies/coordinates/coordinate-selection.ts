@@ -8,13 +8,15 @@ export interface CoordinateContext {
   readonly seed: number;
   /** Index of the group (input → output numbering). */
   readonly group: number;
+  /** Number of weight groups in the model. */
+  readonly groups: number;
 }
 
 /**
  * Decides which scalars of a weight group a cycle visits, and in which order.
  *
  * @remarks Return `null` for a full sweep in the paper's order, or the search-order positions to visit
- * (each in 0 … size − 1). It must be a pure function of (size, cycle, seed, group).
+ * (each in 0 … size − 1). It must be a pure function of (size, cycle, seed, group, groups).
  * @example
  * ```ts
  * const firstHalf: CoordinateSelection = {
@@ -27,7 +29,7 @@ export interface CoordinateSelection extends Configurable {
    * The positions to visit in one group this cycle.
    *
    * @param size - Number of scalars in the group.
-   * @param context - Cycle, seed and group index.
+   * @param context - Cycle, seed, group index and number of groups.
    * @returns null for every scalar in order, or the search-order positions to visit.
    */
   select(size: number, context: CoordinateContext): Int32Array | null;

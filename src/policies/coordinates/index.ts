@@ -7,3 +7,4 @@ registerBuiltInPolicy('coordinates', 'randomSubset', (c) => randomSubset(p(c)));
 
 export { fullSweep, randomSubset };
 export type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
+export type { RandomSubsetOptions } from './random-subset.js';

@@ -253,6 +253,15 @@ describe('coordinate selection', () => {
     }
     expect(Object.fromEntries(perGroup)).toEqual({ a: 4, b: 20 });
   });
+  it('per-group shares of the wrong length stop the first step, before any weight moves', () => {
+    const values = [Float32Array.from({ length: 40 }, (_, i) => i / 40), new Float32Array(40)];
+    const before = values.map((v) => Float32Array.from(v));
+    const ev = quadratic(values, [new Float32Array(40), new Float32Array(40)]);
+    const s = boundSearch({ coordinates: { name: 'randomSubset', fraction: [0.5, 0.5, 0.5] }, sigmaBase: 1 }, [{ name: 'a/kernel', shape: [40, 1] }, { name: 'b/kernel', shape: [40, 1] }], values);
+    expect(() => runStep(s, ev)).toThrow(/coordinates: randomSubset.fraction lists 3 shares .*the model has 2 weight groups/);
+    expect(values).toEqual(before);
+    expect(s.step).toBe(0);
+  });
   it('a cycle with randomSubset runs fraction × size steps', () => {
     const values = [new Float32Array(40), new Float32Array(40)];
     const ev = quadratic(values, [new Float32Array(40), new Float32Array(40)]);

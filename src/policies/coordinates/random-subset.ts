@@ -51,8 +51,9 @@ function shareOf(fraction: number | readonly number[], { group, groups }: Coordi
  * @example
  * ```ts
  * new RSOOptimizer({ coordinates: randomSubset({ fraction: 0.25 }) });
- * // The paper's MNIST network (7 groups, input first): a quarter of the two costliest conv blocks' steps.
- * new RSOOptimizer({ coordinates: randomSubset({ fraction: [1, 0.25, 0.25, 1, 1, 1, 1] }) });
+ * // The paper's MNIST network (7 groups, input first): a quarter of conv blocks 0 and 1 and half of block 2,
+ * // whose steps cost most; every scalar of the others.
+ * new RSOOptimizer({ coordinates: randomSubset({ fraction: [0.25, 0.25, 0.5, 1, 1, 1, 1] }) });
  * ```
  */
 export function randomSubset(options: RandomSubsetOptions): CoordinateSelection {

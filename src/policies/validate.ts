@@ -40,6 +40,13 @@ export function requireNonNegative(field: string, value: unknown, strict = false
   return v;
 }
 
+/** Throws a RangeError naming `field` unless `value` is a share: a finite number in (0, 1]. */
+export function requireShare(field: string, value: unknown): number {
+  const share = requireNonNegative(field, value, true);
+  if (share > 1) throw new RangeError(`${field} must be ≤ 1, got ${share}`);
+  return share;
+}
+
 /** Throws a RangeError naming `field` unless `value` is an integer ≥ `min` (and ≤ `max` when given). */
 export function requireInteger(field: string, value: unknown, min: number, max = Infinity): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {

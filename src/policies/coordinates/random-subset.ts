@@ -1,6 +1,6 @@
 import { createRng, sampleIndices } from '../../search/rng.js';
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireNonNegative } from '../validate.js';
+import { quote, readOptions, requireArray, requireShare } from '../validate.js';
 import type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
 
 /** Options of {@link randomSubset}. */
@@ -13,17 +13,10 @@ export interface RandomSubsetOptions {
   readonly fraction: number | readonly number[];
 }
 
-/** Checks one share: a finite number in (0, 1]. */
-function checkShare(field: string, value: unknown): number {
-  const share = requireNonNegative(field, value, true);
-  if (share > 1) throw new RangeError(`${field} must be ≤ 1, got ${share}`);
-  return share;
-}
-
 /** The validated `fraction`: a number, or a non-empty frozen copy of the per-group array. */
 function readFraction(value: unknown): number | readonly number[] {
-  if (!Array.isArray(value)) return checkShare('randomSubset.fraction', value);
-  const shares = requireArray('randomSubset.fraction', value).map((v, i) => checkShare(`randomSubset.fraction[${i}]`, v));
+  if (!Array.isArray(value)) return requireShare('randomSubset.fraction', value);
+  const shares = requireArray('randomSubset.fraction', value).map((v, i) => requireShare(`randomSubset.fraction[${i}]`, v));
   if (shares.length === 0) throw new RangeError('randomSubset.fraction must list at least one share, got []');
   return Object.freeze(shares);
 }

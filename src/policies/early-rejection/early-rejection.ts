@@ -1,6 +1,6 @@
 import { withConfig } from '../registry.js';
 import type { Configurable } from '../registry.js';
-import { quote, readOptions, requireArray, requireInteger, requireNonNegative } from '../validate.js';
+import { quote, readOptions, requireArray, requireInteger, requireNonNegative, requireShare } from '../validate.js';
 import { planStages, stageDecision } from './paired-test.js';
 import type { PlannedStage } from './paired-test.js';
 
@@ -50,10 +50,9 @@ export interface EarlyRejectionOptions {
 const DEFAULT_STAGES: readonly number[] = [1 / 8, 1 / 4, 1 / 2, 1];
 
 function parseStages(value: unknown): number[] {
-  const stages = requireArray('earlyRejection.stages', value).map((v, i) => requireNonNegative(`earlyRejection.stages[${i}]`, v, true));
+  const stages = requireArray('earlyRejection.stages', value).map((v, i) => requireShare(`earlyRejection.stages[${i}]`, v));
   if (stages.length === 0) throw new RangeError('earlyRejection.stages must not be empty, got []');
   stages.forEach((v, i) => {
-    if (v > 1) throw new RangeError(`earlyRejection.stages[${i}] must be ≤ 1, got ${v}`);
     if (i > 0 && v <= stages[i - 1]!) throw new RangeError(`earlyRejection.stages must increase, got ${quote(stages)}`);
   });
   if (stages[stages.length - 1] !== 1) throw new RangeError(`earlyRejection.stages must end with 1 (the full batch), got ${quote(stages)}`);

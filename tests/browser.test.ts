@@ -1,6 +1,6 @@
 // The main entry in a real browser: Debian's Chromium, driven by playwright-core, trains with rso.fit in a page
-// and in a Web Worker, and the model engine's equivalence row runs on webgl. A missing browser fails this test;
-// .ci/run installs it.
+// and in a Web Worker, and the model engine's equivalence row runs on webgl. Without a browser the suite is skipped
+// (under CI it fails); .ci/run installs one.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,13 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertEquivalent } from './equivalence-assert.js';
 import type { EquivalenceReport } from './equivalence-runs.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+import { CHROMIUM, RUN_BROWSER_SUITES, requireBrowser } from './browser-available.js';
 const here = resolve('tests/browser');
 let dir = '';
 let server: ReturnType<typeof createServer> | null = null;
 let url = '';
 
 beforeAll(async () => {
+  if (!RUN_BROWSER_SUITES) return;
+  requireBrowser();
   dir = mkdtempSync(join(tmpdir(), 'rso-browser-'));
   // Bundled from the sources for the browser: a Node built-in anywhere in the main entry fails the build.
   for (const name of ['page', 'worker', 'equivalence-page']) {
@@ -48,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((done) => (server === null ? done() : server.close(() => done())));
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 interface Result {
@@ -60,9 +62,8 @@ interface Result {
   readonly leaked: number;
 }
 
-describe('in Chromium', () => {
+describe.runIf(RUN_BROWSER_SUITES)('in Chromium', () => {
   it('trains with rso.fit in a page and in a Web Worker, with no console error and no leaked tensor', async () => {
-    expect(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -98,7 +99,6 @@ describe('in Chromium', () => {
   const WEBGL_LOSS_TOLERANCE = 1e-5;
 
   it('the model engine ≡ the closure path on webgl for a conv net with BN: same candidate losses (1e-5 relative) and decisions up to a reported near-tie, no leaked tensor', async () => {
-    expect(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-first-run'] });
     try {
       const page = await browser.newPage();

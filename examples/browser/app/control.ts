@@ -5,12 +5,16 @@
  */
 export interface Control {
   pause(): void;
+  /** Pauses at the first checkpoint whose step is at least `step`. */
+  pauseAt(step: number): void;
   resume(): void;
   stop(): void;
   readonly paused: boolean;
   readonly stopped: boolean;
-  /** Resolves at once unless paused; then when resumed or stopped. Calls the hooks on each change. */
-  checkpoint(onPause: () => void, onResume: () => void): Promise<void>;
+  /** True while the loop waits inside {@link Control.checkpoint}: it is at a step boundary, and can be saved. */
+  readonly holding: boolean;
+  /** Resolves at once unless paused (or `step` reached a {@link Control.pauseAt}); then when resumed or stopped. Calls the hooks on each change. */
+  checkpoint(step: number, onPause: () => void, onResume: () => void): Promise<void>;
   /** Seconds of training so far: time spent paused or inside {@link Control.excluded} does not count. */
   seconds(): number;
   /** Runs `f` with the clock stopped (evaluations, saving). */
@@ -36,6 +40,8 @@ export function createControl(): Control {
   const clock = stopwatch();
   let paused = false;
   let stopped = false;
+  let holding = false;
+  let pauseAtStep = Infinity;
   let wake: (() => void) | null = null;
   const release = () => {
     wake?.();
@@ -48,7 +54,11 @@ export function createControl(): Control {
     get stopped() {
       return stopped;
     },
+    get holding() {
+      return holding;
+    },
     pause: () => void (paused = !stopped),
+    pauseAt: (step) => void (pauseAtStep = step),
     resume: () => {
       paused = false;
       release();
@@ -58,11 +68,17 @@ export function createControl(): Control {
       paused = false;
       release();
     },
-    async checkpoint(onPause, onResume) {
+    async checkpoint(step, onPause, onResume) {
+      if (step >= pauseAtStep) {
+        pauseAtStep = Infinity;
+        paused = !stopped;
+      }
       if (!paused) return;
       clock.hold();
+      holding = true;
       onPause();
       await new Promise<void>((done) => (wake = done));
+      holding = false;
       clock.release();
       onResume();
     },

@@ -79,15 +79,15 @@ function setRunning(on: boolean): void {
   for (const id of ['start', 'load']) $<HTMLButtonElement>(id).disabled = on;
 }
 
-/** Starts RSO (and Adam) on the active tab; resolves with every run's outcome. */
-async function start(over: Partial<Settings> = {}, resume = false): Promise<Outcome[]> {
+/** Starts RSO (and Adam) on the active tab; resolves with every run's outcome. `pauseAt` pauses RSO at that step. */
+async function start(over: Partial<Settings> = {}, resume = false, pauseAt?: number): Promise<Outcome[]> {
   const s = settings(over);
   showSettings(s);
   const tab = tabs[active];
   if (!resume) [tab.loss, tab.acc].forEach((c) => c.clear());
   tab.status.textContent = '';
   const trainers: Trainer[] = s.adam && !resume ? ['rso', 'adam'] : ['rso'];
-  runs = Object.fromEntries(trainers.map((t) => [t, startRun(specOf(s, active, t, resume), viewOf(tab, t))]));
+  runs = Object.fromEntries(trainers.map((t) => [t, startRun(specOf(s, active, t, resume), viewOf(tab, t), t === 'rso' ? pauseAt : undefined)]));
   setRunning(true);
   try {
     return await Promise.all(Object.values(runs).map((r) => r.done));
@@ -137,7 +137,7 @@ function selectTab(task: Task): void {
 
 async function makeTab(task: Task): Promise<TabView> {
   const loss = await createChart($(`${task}-loss`), 'Training loss (batch)', 'loss');
-  const acc = await createChart($(`${task}-acc`), 'Test accuracy', 'accuracy');
+  const acc = await createChart($(`${task}-acc`), 'Test accuracy', 'accuracy', true);
   return { task, loss, acc, status: $(`${task}-status`) };
 }
 
@@ -171,8 +171,8 @@ let running: Promise<Outcome[]> = Promise.resolve([]);
 /** What the browser test drives. */
 const api = {
   start: (over: Partial<Settings> = {}) => start(over),
-  /** Starts without waiting; `finished` waits. */
-  begin: (over: Partial<Settings> = {}) => void (running = start(over)),
+  /** Starts without waiting (RSO pausing at step `pauseAt`, if given); `finished` waits. */
+  begin: (over: Partial<Settings> = {}, pauseAt?: number) => void (running = start(over, false, pauseAt)),
   finished: () => running,
   pause: async () => {
     const paused = rso().next('paused');
@@ -184,15 +184,25 @@ const api = {
   save,
   continueSaved,
   reach: (step: number) => rso().reach(step),
+  runTo: (step: number) => rso().runTo(step),
   step: () => rso().step,
   statusText: (task: Task) => tabs[task].status.innerText,
   selectTab,
   frames: () => frames.read(),
   resetFrames: () => frames.reset(),
-  charts: (task: Task) => {
+  /** Draws what is queued, then reports what each chart of the tab holds and shows. */
+  charts: async (task: Task) => {
     const t = tabs[task];
-    [t.loss, t.acc].forEach((c) => c.flush());
-    return { lossPoints: t.loss.count(), accPoints: t.acc.count(), lossLines: t.loss.drawnLines(), accLines: t.acc.drawnLines() };
+    await Promise.all([t.loss.flush(), t.acc.flush()]);
+    const runsOf = (c: Chart) => [...new Set(c.points().map((p) => p.run))];
+    return {
+      lossPoints: t.loss.count(),
+      accPoints: t.acc.count(),
+      lossLines: t.loss.drawn().lines.length,
+      accLines: t.acc.drawn().lines.length,
+      loss: { runs: runsOf(t.loss), ...t.loss.drawn() },
+      acc: { runs: runsOf(t.acc), ...t.acc.drawn() },
+    };
   },
 };
 

@@ -28,8 +28,11 @@ export const SAVE_URL = 'indexeddb://tfjs-rso-demo';
 
 /** Page → worker. */
 export type Command =
-  | { readonly type: 'start'; readonly spec: RunSpec }
+  /** `pauseAt`: pause when the run reaches this step (see {@link Command} `pauseAt`). */
+  | { readonly type: 'start'; readonly spec: RunSpec; readonly pauseAt?: number }
   | { readonly type: 'pause' }
+  /** Pause at the first step boundary at or after `step`, so a pause can be placed exactly, ahead of time. */
+  | { readonly type: 'pauseAt'; readonly step: number }
   | { readonly type: 'resume' }
   | { readonly type: 'stop' }
   | { readonly type: 'save' };

@@ -16,10 +16,15 @@ export interface RunHandle {
   readonly spec: RunSpec;
   readonly done: Promise<Outcome>;
   post(type: 'pause' | 'resume' | 'stop' | 'save'): void;
-  /** Resolves with the step of the next report of this type. */
+  /**
+   * Resolves with the step of the next report of this type. Rejects if the run ends first, so a pause or save
+   * asked for as the run finishes says so instead of waiting forever.
+   */
   next(type: 'paused' | 'saved'): Promise<number>;
-  /** Resolves once the run has reached `step`. */
+  /** Resolves once the run has reached `step` (rejects if it ends first). */
   reach(step: number): Promise<number>;
+  /** Runs on, from a pause or not, and pauses exactly at `step`; resolves with the step it paused at. */
+  runTo(step: number): Promise<number>;
   readonly step: number;
 }
 
@@ -33,6 +38,10 @@ export interface RunView {
 
 interface Live {
   step: number;
+  /** The step the run is paused at, or null. */
+  pausedAt: number | null;
+  /** Set once the run has ended (done, error, or a failed worker). */
+  ended: boolean;
   backend: string;
   threads: number;
   loss: number;
@@ -49,6 +58,8 @@ function statusLine(name: string, spec: RunSpec, s: Live): string {
 /** Draws one report; returns the updated live state. */
 function draw(view: RunView, spec: RunSpec, live: Live, r: Report): void {
   if (r.type === 'ready') Object.assign(live, { backend: r.backend, threads: r.threads, step: r.step });
+  else if (r.type === 'paused') live.pausedAt = r.step;
+  else if (r.type === 'resumed') live.pausedAt = null;
   else if (r.type === 'loss') {
     Object.assign(live, { step: r.step, loss: r.loss, seconds: r.seconds });
     view.loss.add({ run: view.name, step: r.step, seconds: r.seconds, value: r.loss });
@@ -60,13 +71,24 @@ function draw(view: RunView, spec: RunSpec, live: Live, r: Report): void {
   else view.status(statusLine(view.name, spec, live) + (r.type === 'paused' ? ' · paused' : r.type === 'done' ? ' · done' : ''), false);
 }
 
-/** Starts a worker on `spec`, drawing into `view`. */
-export function startRun(spec: RunSpec, view: RunView): RunHandle {
+interface Waiter {
+  test(r: Report): number | null;
+  resolve(step: number): void;
+  reject(e: Error): void;
+}
+
+/** Starts a worker on `spec`, drawing into `view`; with `pauseAt`, the run pauses when it reaches that step. */
+export function startRun(spec: RunSpec, view: RunView, pauseAt?: number): RunHandle {
   const worker = new Worker('worker.js');
-  const live: Live = { step: 0, backend: spec.backend, threads: 1, loss: NaN, acc: NaN, seconds: 0 };
-  const waiters: { test: (r: Report) => number | null; resolve: (step: number) => void }[] = [];
-  let finish: (o: Outcome) => void = () => undefined;
-  const done = new Promise<Outcome>((resolve) => (finish = resolve));
+  const live: Live = { step: 0, pausedAt: null, ended: false, backend: spec.backend, threads: 1, loss: NaN, acc: NaN, seconds: 0 };
+  const waiters: Waiter[] = [];
+  let settle: (o: Outcome) => void = () => undefined;
+  const done = new Promise<Outcome>((resolve) => (settle = resolve));
+  const finish = (o: Outcome) => {
+    live.ended = true;
+    for (const w of waiters.splice(0)) w.reject(new Error(`the ${view.name} run ended at step ${live.step}${o.error === undefined ? '' : ` (${o.error})`}`));
+    settle(o);
+  };
   worker.onmessage = (e: MessageEvent<Report>) => {
     const r = e.data;
     draw(view, spec, live, r);
@@ -85,14 +107,22 @@ export function startRun(spec: RunSpec, view: RunView): RunHandle {
     view.status(`${view.name}: the worker failed: ${e.message}`, true);
     finish({ trainer: view.name, backend: live.backend, threads: live.threads, error: e.message });
   };
-  worker.postMessage({ type: 'start', spec });
-  const wait = (test: (r: Report) => number | null) => new Promise<number>((resolve) => waiters.push({ test, resolve }));
+  worker.postMessage({ type: 'start', spec, ...(pauseAt === undefined ? {} : { pauseAt }) });
+  const wait = (test: (r: Report) => number | null) =>
+    live.ended ? Promise.reject(new Error(`the ${view.name} run has ended (step ${live.step})`)) : new Promise<number>((resolve, reject) => waiters.push({ test, resolve, reject }));
   return {
     spec,
     done,
     post: (type) => worker.postMessage({ type }),
     next: (type) => wait((r) => (r.type === type ? r.step : null)),
     reach: (step) => (live.step >= step ? Promise.resolve(live.step) : wait((r) => (r.type === 'loss' && r.step >= step ? r.step : null))),
+    runTo: (step) => {
+      if (live.pausedAt !== null && live.pausedAt >= step) return Promise.resolve(live.pausedAt);
+      const paused = wait((r) => (r.type === 'paused' && r.step >= step ? r.step : null));
+      worker.postMessage({ type: 'pauseAt', step });
+      worker.postMessage({ type: 'resume' });
+      return paused;
+    },
     get step() {
       return live.step;
     },

@@ -68,6 +68,7 @@ async function afterStep(s: Session, model: tfl.LayersModel, sample: tf.Tensor, 
   if (step % spec.evalEvery === 0) await report(s, model, sample, step);
   await s.afterStep();
   await control.checkpoint(
+    step,
     () => s.post({ type: 'paused', step }),
     () => s.post({ type: 'resumed', step }),
   );
@@ -123,6 +124,8 @@ export async function trainRso(s: Session): Promise<RunEnd> {
   }
   const leaked = tf.memory().numTensors - before;
   if (rso.step % spec.evalEvery !== 0) await report(s, model, sample, rso.step);
+  // A save asked for during the last step is served at the end.
+  await s.afterStep();
   sample.dispose();
   return { model, startStep, step: rso.step, stopped: control.stopped, leaked, tests: s.tests };
 }

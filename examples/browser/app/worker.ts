@@ -27,10 +27,13 @@ let control: Control | null = null;
 let saveNow: (() => Promise<void>) | null = null;
 let saveWanted = false;
 
-/** Saves at once while paused (the run waits at a step boundary), else after the current step. */
+/**
+ * Saves at once while the run waits at a step boundary (paused), else after the current step. A pause asked for
+ * but not yet reached does not count: the step under way would be saved half done.
+ */
 function requestSave(): void {
   if (saveNow === null) post({ type: 'error', message: 'nothing to save: start an RSO run first' });
-  else if (control?.paused === true) void saveNow();
+  else if (control?.holding === true) void saveNow();
   else saveWanted = true;
 }
 
@@ -50,11 +53,12 @@ function weightsOf(model: tfl.LayersModel): Float32Array {
   return out;
 }
 
-async function run(spec: RunSpec): Promise<void> {
+async function run(spec: RunSpec, pauseAt: number | undefined): Promise<void> {
   await useBackend(spec.backend);
   const data = await loadSubset(scope.location.href);
   const ctl = createControl();
   control = ctl;
+  if (pauseAt !== undefined) ctl.pauseAt(pauseAt);
   const session: Session = {
     spec,
     data,
@@ -83,9 +87,10 @@ async function run(spec: RunSpec): Promise<void> {
 scope.onmessage = (e) => {
   const c = e.data;
   if (c.type === 'start') {
-    run(c.spec).catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+    run(c.spec, c.pauseAt).catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
   }
   else if (c.type === 'pause') control?.pause();
+  else if (c.type === 'pauseAt') control?.pauseAt(c.step);
   else if (c.type === 'resume') control?.resume();
   else if (c.type === 'stop') control?.stop();
   else if (c.type === 'save') requestSave();

@@ -27,6 +27,8 @@ export interface Drawn {
 export interface Chart {
   add(p: Point): void;
   clear(): void;
+  /** Removes every point of one series (and its legend entry). */
+  remove(run: string): void;
   setX(x: XAxis): Promise<void>;
   /** Points the chart's view holds (drawn or about to be). */
   count(): number;
@@ -110,6 +112,15 @@ export async function createChart(el: HTMLElement, title: string, yTitle: string
         view = await make();
       });
     },
+    remove(run) {
+      all.splice(0, all.length, ...all.filter((p) => p.run !== run));
+      pending = pending.filter((p) => p.run !== run);
+      runs = runs.filter((r) => r !== run);
+      drawing = drawing.then(async () => {
+        view.finalize();
+        view = await make();
+      });
+    },
     async setX(next) {
       x = next;
       pending = [];
@@ -126,7 +137,7 @@ export async function createChart(el: HTMLElement, title: string, yTitle: string
       return {
         legend: [...el.querySelectorAll('.role-legend-label text')].map((t, k) => ({ run: t.textContent ?? '', colour: paint(symbols[k]) })),
         lines: [...el.querySelectorAll('.mark-line path')].filter((p) => (p.getAttribute('d') ?? '').length > 0).map((p) => p.getAttribute('stroke') ?? ''),
-        dots: el.querySelectorAll('.mark-symbol path').length,
+        dots: el.querySelectorAll('.mark-symbol.role-mark path').length,
       };
     },
     points: () => all,

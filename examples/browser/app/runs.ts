@@ -67,7 +67,12 @@ function draw(view: RunView, spec: RunSpec, live: Live, r: Report): void {
     live.acc = r.acc;
     view.acc.add({ run: view.name, step: r.step, seconds: r.seconds, value: r.acc });
   }
-  if (r.type === 'error') view.status(`${view.name} stopped with an error: ${r.message}`, true);
+  if (r.type === 'error') {
+    view.status(`${view.name} stopped with an error: ${r.message}`, true);
+    // A run that failed before its first step has only its test of the initial weights, which another trainer's
+    // run shares: it has nothing of its own to draw.
+    if (live.step === 0 && !spec.resume) [view.loss, view.acc].forEach((c) => c.remove(view.name));
+  }
   else view.status(statusLine(view.name, spec, live) + (r.type === 'paused' ? ' · paused' : r.type === 'done' ? ' · done' : ''), false);
 }
 

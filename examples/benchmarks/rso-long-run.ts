@@ -19,7 +19,8 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer, evaluateModel, reestimateBatchNorm } from '../../src/index.js';
-import { cifar10ChannelMeans, cifar10ToTensors, loadCifar10, loadMnist, mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { cifar10ChannelMeans, cifar10ToTensors, loadCifar10, mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { loadMnist, smokeLimits } from '../lib/smoke.js';
 import { createCifarNet, createMnistNet } from '../../src/paper/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
@@ -73,7 +74,7 @@ if (dataset === 'mnist') {
   test = mnistToTensors(data.test, { mean });
   trainCount = data.train.count;
 } else {
-  const data = await loadCifar10({ dir: values['cifar-dir']!, ...limits });
+  const data = await loadCifar10({ dir: values['cifar-dir']!, ...smokeLimits(limits) });
   const means = cifar10ChannelMeans(data);
   train = cifar10ToTensors(data.train, { means });
   test = cifar10ToTensors(data.test, { means });

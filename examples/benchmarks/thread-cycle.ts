@@ -14,7 +14,8 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { RSOOptimizer, randomSubset } from '../../src/index.js';
-import { loadMnist, mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { mnistMean, mnistToTensors, nodeWorkers } from '../../src/node/index.js';
+import { loadMnist } from '../lib/smoke.js';
 import { createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { groupTimer } from '../lib/thread-fit.js';

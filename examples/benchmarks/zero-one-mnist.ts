@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer } from '../../src/index.js';
 import type { LossSpec } from '../../src/index.js';
-import { loadMnist, mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { loadMnist } from '../lib/smoke.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
 

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createRng, evaluateModel, reestimateBatchNorm } from '../../src/index.js';
-import { loadMnist, mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { mnistMean, mnistToTensors } from '../../src/node/index.js';
+import { loadMnist } from './smoke.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { machineSpeed } from './run-record.js';
 import type { CurvePoint } from './run-record.js';

@@ -57,6 +57,7 @@ export async function threadFit({ threads, fraction, chunks, batch }: ThreadFitA
       cycles: 1,
       verbose: 0,
       batchNormSamples: 0,
+      loss: 'categoricalCrossentropy',
       workers: nodeWorkers(threads),
       callbacks: { ...timer.callbacks, onTrainBegin: async () => void (trainBegin = performance.now()) },
     });

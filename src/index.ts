@@ -63,4 +63,4 @@ export { reestimateBatchNorm } from './train/batch-norm.js';
 export { evaluateModel } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export type { RSOCallbacks, RSOFitArgs, TensorsOrMap } from './train/fit-args.js';
-export type { LossSpec } from './train/losses.js';
+export type { LossName, LossSpec } from './train/losses.js';

@@ -43,7 +43,8 @@ const ADAPT_NAME = 'rso/adapt';
  *
  * Under `model.fit` and `model.trainOnBatch`, each mini-batch runs `stepsPerBatch` steps (default 1: a new
  * batch per weight, as in the paper), three closure calls each. {@link RSOOptimizer.fit} is the RSO-native
- * trainer with cycles, a time budget and a progress bar.
+ * trainer with cycles, a time budget, tfjs callbacks and one log line per cycle (a terminal progress bar is
+ * `progressBar()` from `tfjs-rso/node`).
  * @see arXiv:2005.05955
  * @example
  * ```ts
@@ -353,7 +354,8 @@ export class RSOOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Trains `model` with RSO in RSO-native units (cycles, steps), with a progress bar and tfjs callbacks.
+   * Trains `model` with RSO in RSO-native units (cycles, steps), with tfjs callbacks and, at `verbose: 1`, one
+   * console line per cycle (for a terminal progress bar, pass `callbacks: [progressBar()]` from `tfjs-rso/node`).
    *
    * @param model - Any LayersModel; an uncompiled one is compiled with this optimizer and `args.loss`.
    * @param x - Inputs, as `model.fit` takes them: a tensor, an array in input order, or a map by input name.

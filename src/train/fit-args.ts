@@ -52,7 +52,11 @@ export interface RSOFitArgs {
   readonly batchNormSamples?: number;
   /** tfjs callbacks: `onTrainBegin`, `onEpochBegin` (a cycle), `onBatchBegin`/`onBatchEnd` (a mini-batch), … */
   readonly callbacks?: RSOCallbacks;
-  /** 1 (default) shows a progress bar on stderr, 0 is silent. */
+  /**
+   * 1 (default) logs one line per cycle with `console.log` (its loss and metrics, steps and seconds), in Node and
+   * in a browser alike; 0 logs nothing. For a terminal progress bar, pass `verbose: 0` and
+   * `callbacks: [progressBar()]` from `tfjs-rso/node`.
+   */
   readonly verbose?: 0 | 1;
   /** How often to yield to the event loop, as `model.fit`'s `yieldEvery`: `'auto'` (default, every 125 ms), `'batch'`, `'epoch'`, `'never'` or milliseconds. */
   readonly yieldEvery?: 'auto' | 'batch' | 'epoch' | 'never' | number;

@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { requireFinite, suggest } from '../policies/validate.js';
+import { LOSS_NAMES } from './losses.js';
 import type { LossSpec } from './losses.js';
 import { outputNamesOf } from './fit-data.js';
 import type { RSOFitArgs } from './fit-args.js';
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
-/** The loss names tfjs-layers' `compile` accepts (its `lossesMap`). */
-export const LOSS_NAMES: readonly string[] = [
-  'meanSquaredError', 'meanAbsoluteError', 'meanAbsolutePercentageError', 'meanSquaredLogarithmicError', 'squaredHinge',
-  'hinge', 'categoricalHinge', 'logcosh', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy',
-  'kullbackLeiblerDivergence', 'poisson', 'cosineProximity',
-];
 
 /**
  * What `rso.fit` minimises, read from the compiled model as `model.fit` reads it: the per-output losses, their
@@ -65,7 +60,7 @@ export function lossEntries(model: LayersModel, loss: RSOFitArgs['loss'] | undef
   }
   for (const e of entries) {
     if (typeof e === 'function') continue;
-    if (typeof e !== 'string' || !LOSS_NAMES.includes(e)) {
+    if (typeof e !== 'string' || !(LOSS_NAMES as readonly string[]).includes(e)) {
       throw new RangeError(`loss: unknown loss ${JSON.stringify(e)}${typeof e === 'string' ? suggest(e, LOSS_NAMES) : ''}; known: ${LOSS_NAMES.join(', ')}, or a function`);
     }
   }

@@ -30,6 +30,12 @@ import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireIn
 export const PAPER_CYCLES = 50;
 
 /**
+ * Most cycles a config may plan, and an `rso.fit` call may run: a bound a run can honour. The paper plans 50; a
+ * million cycles of even a tiny model is more steps than the int32 step counter of a saved state can count.
+ */
+export const MAX_CYCLES = 1_000_000;
+
+/**
  * Options of {@link RSOOptimizer}. Every field is optional; the defaults are the paper's.
  *
  * @remarks Each policy field takes either a policy object (built-in or your own) or, as in a saved config,
@@ -38,7 +44,7 @@ export const PAPER_CYCLES = 50;
 export interface RSOConfig {
   /** Seed of the optimizer's one random generator (default 0). Same seed, init and data ⇒ same weights. */
   readonly seed?: number;
-  /** Planned number of cycles; the σ schedule anneals over it (default 50, the paper's MNIST run). */
+  /** Planned number of cycles, an integer in 1…{@link MAX_CYCLES}; the σ schedule anneals over it (default 50, the paper's MNIST run). */
   readonly cycles?: number;
   /** σ factor per cycle (default `linearSchedule({ from: 1, to: 0.1 })` over `cycles`). */
   readonly sigma?: Schedule | PolicyConfig;
@@ -181,7 +187,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   }
   rejectUnknown('RSOOptimizer config', input, KNOWN_FIELDS, FIELD_HINTS);
   const seed = requireFinite('seed', input.seed ?? 0);
-  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1);
+  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1, MAX_CYCLES);
   const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
   if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
   const bnSigma = input.bnSigma === undefined || input.bnSigma === null ? undefined : requireSigma('bnSigma', input.bnSigma);

@@ -1,6 +1,7 @@
-import { MAX_STEPS_PER_BATCH } from '../optimizer/config.js';
+import { sigmaFactor, stepsOfBatch } from '../optimizer/config.js';
 import type { ResolvedConfig } from '../optimizer/config.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
+import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
 import { createRng, restoreRng } from './rng.js';
 import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
@@ -242,8 +243,8 @@ export class RSOSearch {
       const raw = this.config.bnSigma !== undefined && (t.role === 'gamma' || t.role === 'beta')
         ? this.config.bnSigma
         : this.config.sigmaBase.sigma(t, layer);
-      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || !Number.isFinite(Math.fround(raw)) || Math.fround(raw) <= 0) {
-        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}${Number.isFinite(raw) && raw > 0 ? ' (outside float32)' : ''}`);
+      if (!isSigma(raw)) {
+        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)} (a σ runs ${SIGMA_RANGE})`);
       }
       out[i] = raw;
     });
@@ -381,11 +382,7 @@ export class RSOSearch {
 
   /** Counts one consumed mini-batch and returns how many steps to run on it. */
   stepsForNextBatch(): number {
-    const raw = this.config.stepsPerBatch(this.batch_);
-    const n = Math.round(raw);
-    if (!Number.isFinite(raw) || n < 1 || n > MAX_STEPS_PER_BATCH) {
-      throw new RangeError(`stepsPerBatch: the schedule must return a number in [1, ${MAX_STEPS_PER_BATCH}], got ${String(raw)} at batch ${this.batch_}`);
-    }
+    const n = stepsOfBatch(this.config.stepsPerBatch, this.batch_);
     this.batch_++;
     return n;
   }
@@ -434,10 +431,7 @@ export class RSOSearch {
     if (order.length !== groups.length || seen.size !== groups.length || order.some((i) => !Number.isInteger(i) || i < 0 || i >= groups.length)) {
       throw new RangeError(`layerOrder: must return a permutation of 0…${groups.length - 1}, got ${JSON.stringify(order)}`);
     }
-    const factor = this.config.sigma(this.cycle_, this.config.cycles);
-    if (!Number.isFinite(factor) || factor < 0) {
-      throw new RangeError(`sigma: the schedule must return a finite number ≥ 0, got ${String(factor)} at cycle ${this.cycle_}`);
-    }
+    const factor = sigmaFactor(this.config.sigma, this.cycle_, this.config.cycles);
     this.order = order;
     this.factor = factor;
     this.orderCycle = this.cycle_;

@@ -20,6 +20,7 @@ import type { SearchState } from '../search/search-state.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
 import { describeTensor } from '../search/weight-groups.js';
+import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
 import type { WeightGroup } from '../search/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
@@ -295,7 +296,9 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param weightValues - The named tensors.
    * @throws RangeError naming the field when any part of the state is invalid: the layout, a counter or the
    *   cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
-   *   permutation of 0…255) and indices (0…255), or a σ that is not finite and > 0. Nothing changes then.
+   *   permutation of 0…255) and indices (0…255), a σ outside the range a config accepts, or σ of another length
+   *   than the model's trainable tensors (checked now if bound, else when the optimizer binds; empty only for an
+   *   optimizer saved before it ever bound, at step 0). Nothing changes then.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
@@ -314,16 +317,22 @@ export class RSOOptimizer extends tf.Optimizer {
     const restored = adapt === undefined ? unpacked : { ...unpacked, adapt: Float32Array.from(await adapt.data()) };
     const sigmas = Float32Array.from(await sigma.data());
     sigmas.forEach((v, i) => {
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);
+      if (!isSigma(v)) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v} (a σ runs ${SIGMA_RANGE})`);
     });
-    if (this.search.bound && sigmas.length > 0 && this.search.baseSigmas!.length !== sigmas.length) {
+    if (this.search.bound && this.search.baseSigmas!.length !== sigmas.length) {
       throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME} holds σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
+    }
+    // An optimizer saved before it ever bound has no σ and no step; any later state needs the σ it was saved with.
+    if (sigmas.length === 0 && (unpacked.step > 0 || unpacked.batch > 0 || unpacked.cycle > 0)) {
+      throw new RangeError(
+        `RSOOptimizer.setWeights: ${SIGMA_NAME} is empty but the state is at step ${unpacked.step} (cycle ${unpacked.cycle}, batch ${unpacked.batch}); ` +
+          'a state saved after binding holds one σ per trainable tensor, and σ recomputed from trained weights would part from the uninterrupted run',
+      );
     }
     // Every field is checked before anything changes; restore also checks the cursor against a bound model.
     this.search.restore(restored);
-    if (sigmas.length === 0) return;
     if (this.search.bound) this.search.baseSigmas!.set(sigmas);
-    else this.pendingSigmas = sigmas;
+    else this.pendingSigmas = sigmas.length === 0 ? null : sigmas;
   }
 
   /**
@@ -342,6 +351,7 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param cls - The class (tfjs passes it).
    * @param config - The config.
    * @returns A new optimizer with a fresh state.
+   * @throws RangeError or TypeError naming the field, as the constructor does; RangeError for a field that is null.
    */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
@@ -350,6 +360,12 @@ export class RSOOptimizer extends tf.Optimizer {
     // tfjs adds its own `customObjects` entry when it deserializes a saved model.
     const rest: Record<string, unknown> = { ...config };
     delete rest['customObjects'];
+    // getConfig writes a value for every field it saves; a null in a saved config is damage, not a default.
+    for (const [field, value] of Object.entries(rest)) {
+      if (value === null) {
+        throw new RangeError(`RSOOptimizer.fromConfig: ${field} is null in the saved config; a saved config holds a value for every field it has (a constructed config's null would take the default)`);
+      }
+    }
     return new cls(rest as RSOConfig);
   }
 

@@ -15,7 +15,7 @@ import { checkLossMatches, lossEntries, modelObjective, parseLossWeights } from 
 import type { Objective } from './objective.js';
 import { consoleProgress } from './progress.js';
 import type { Progress } from './progress.js';
-import { chooseRunner } from './runners.js';
+import { checkBeforeCompile, chooseRunner } from './runners.js';
 import type { BatchRunner } from './runners.js';
 import { makeYielder } from './yielder.js';
 import type { Yielder } from './yielder.js';
@@ -80,6 +80,7 @@ function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: 
   const losses = lossEntries(model, args.loss, compiled);
   if (compiled) checkLossMatches(model, args.loss);
   const lossWeights = parseLossWeights(model, args.lossWeights);
+  checkBeforeCompile(optimizer, model, losses, options);
   const owned: tf.Tensor[] = [];
   try {
     const all = modelData(model, ['x', 'y'], x, y, losses);

@@ -141,8 +141,9 @@ export function modelObjective(model: LayersModel, weights: readonly number[], r
  * loss by name is known to give (a loss function may return a batch statistic, such as an error rate).
  */
 export function perExampleReason(objective: Objective): string | null {
-  if (objective.names === undefined) {
-    return 'the model\'s loss is a function, and only a loss compiled by name (such as \'categoricalCrossentropy\') is known to give one loss per example';
-  }
-  return null;
+  return objective.names === undefined ? LOSS_FUNCTION_REASON : null;
 }
+
+/** Why a loss function cannot serve early rejection (see {@link perExampleReason}). */
+export const LOSS_FUNCTION_REASON =
+  'the model\'s loss is a function, and only a loss compiled by name (such as \'categoricalCrossentropy\') is known to give one loss per example';

@@ -65,6 +65,8 @@ export class RSOOptimizer extends tf.Optimizer {
   private pendingSigmas: Float32Array | null = null;
   private lastStep: StepResult | null = null;
   private work = 0;
+  // The tensors the last getWeights returned: owned here, freed by the next getWeights or dispose.
+  private saved: tf.Tensor[] = [];
 
   /**
    * Creates an optimizer.
@@ -278,16 +280,29 @@ export class RSOOptimizer extends tf.Optimizer {
    * tensor's σ multiplier and window counts (`rso/adapt`, float32).
    *
    * @returns The weights; saved by `model.save(…, { includeOptimizer: true })`.
+   * @remarks The tensors belong to the optimizer, as a tfjs optimizer's slot variables do: they stay valid until
+   * the next `getWeights` call or {@link RSOOptimizer.dispose}, which free them (so `model.save`, which does not
+   * dispose what it saves, leaks nothing). Clone one to keep it longer; disposing them yourself is harmless.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     const sigmas = this.search.baseSigmas ?? this.pendingSigmas ?? new Float32Array(0);
     const state = this.search.state();
-    return [
+    const weights: NamedTensor[] = [
       { name: 'iter', tensor: tf.scalar(this.search.step, 'int32') },
       { name: STATE_NAME, tensor: tf.tensor1d(packState(state), 'int32') },
       { name: SIGMA_NAME, tensor: tf.tensor1d(sigmas.slice(), 'float32') },
       ...(state.adapt === undefined ? [] : [{ name: ADAPT_NAME, tensor: tf.tensor1d(state.adapt, 'float32') }]),
     ];
+    tf.dispose(this.saved);
+    this.saved = weights.map((w) => w.tensor);
+    return weights;
+  }
+
+  /** Frees the tensors the last {@link RSOOptimizer.getWeights} returned (the optimizer holds no other tensor). */
+  override dispose(): void {
+    tf.dispose(this.saved);
+    this.saved = [];
+    super.dispose();
   }
 
   /**

@@ -9,7 +9,7 @@ import './policies/sigma-adaptation/index.js';
 import './policies/early-rejection/index.js';
 
 export { RSOOptimizer } from './optimizer/rso-optimizer.js';
-export { PAPER_CYCLES } from './optimizer/config.js';
+export { MAX_CYCLES, PAPER_CYCLES } from './optimizer/config.js';
 export type { RSOConfig, ResolvedConfig } from './optimizer/config.js';
 export type { NamedTensor } from './optimizer/rso-optimizer.js';
 export type { BlockMove, StepResult } from './search/rso-search.js';
@@ -63,4 +63,4 @@ export { reestimateBatchNorm } from './train/batch-norm.js';
 export { evaluateModel } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export type { RSOCallbacks, RSOFitArgs, TensorsOrMap } from './train/fit-args.js';
-export type { LossSpec } from './train/losses.js';
+export type { LossName, LossSpec } from './train/losses.js';

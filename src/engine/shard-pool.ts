@@ -74,4 +74,9 @@ export interface WorkerPool {
   readonly size: number;
   /** Starts `size - 1` workers. */
   start(args: ShardStartArgs): Promise<ShardPool>;
+  /**
+   * Throws when the pool cannot start here (a backend its workers cannot load, say). Optional; `rso.fit` calls it
+   * before it compiles the model or binds the optimizer, so that a corrected call can follow.
+   */
+  check?(): void;
 }

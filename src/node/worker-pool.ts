@@ -67,17 +67,23 @@ function workerSource(): { code: string } | { url: URL } {
   return { url: new URL('./shard-worker.js', self) };
 }
 
+/** The current backend and the package a worker loads it from. */
+function workerBackend(): { backend: string; backendPackage: string } {
+  const backend = tf.getBackend();
+  const backendPackage = BACKEND_PACKAGES[backend];
+  if (backendPackage === undefined) {
+    throw new RangeError(`rso.fit: worker threads need a backend they can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
+  }
+  return { backend, backendPackage };
+}
+
 /** Everything a worker thread receives but its rank, after checking that a worker can rebuild it. */
 async function payload(args: ShardStartArgs, buffer: SharedArrayBuffer, size: number, modules: readonly string[]): Promise<Omit<ShardWorkerData, 'rank'>> {
   const losses = args.losses;
   if (losses === undefined) {
     throw new RangeError('rso.fit: worker threads need the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
   }
-  const backend = tf.getBackend();
-  const backendPackage = BACKEND_PACKAGES[backend];
-  if (backendPackage === undefined) {
-    throw new RangeError(`rso.fit: worker threads need a backend they can load (${Object.keys(BACKEND_PACKAGES).join(', ')}), the current one is ${backend}`);
-  }
+  const { backend, backendPackage } = workerBackend();
   let search: SearchSnapshot;
   try {
     search = args.optimizer.searchSnapshot();
@@ -237,7 +243,7 @@ async function startShardWorkers(args: ShardStartArgs, size: number, modules: re
 export function nodeWorkers(size: number, options: NodeWorkersOptions = {}): WorkerPool {
   requireInteger('nodeWorkers: size', size, 1);
   const modules = moduleUrls(options);
-  return { size, start: (args) => startShardWorkers(args, size, modules) };
+  return { size, start: (args) => startShardWorkers(args, size, modules), check: () => void workerBackend() };
 }
 
 /** Options of {@link nodeWorkers}. */

@@ -1,4 +1,4 @@
-import { createPolicy } from '../policies/registry.js';
+import { createPolicy, isPolicyOf } from '../policies/registry.js';
 import type { ConfigValue, PolicyConfig, PolicyKind } from '../policies/registry.js';
 import { linearSchedule } from '../policies/schedules/index.js';
 import type { Schedule } from '../policies/schedules/index.js';
@@ -30,6 +30,12 @@ import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireIn
 export const PAPER_CYCLES = 50;
 
 /**
+ * Most cycles a config may plan, and an `rso.fit` call may run: a bound a run can honour. The paper plans 50; a
+ * million cycles of even a tiny model is more steps than the int32 step counter of a saved state can count.
+ */
+export const MAX_CYCLES = 1_000_000;
+
+/**
  * Options of {@link RSOOptimizer}. Every field is optional; the defaults are the paper's.
  *
  * @remarks Each policy field takes either a policy object (built-in or your own) or, as in a saved config,
@@ -38,7 +44,7 @@ export const PAPER_CYCLES = 50;
 export interface RSOConfig {
   /** Seed of the optimizer's one random generator (default 0). Same seed, init and data ⇒ same weights. */
   readonly seed?: number;
-  /** Planned number of cycles; the σ schedule anneals over it (default 50, the paper's MNIST run). */
+  /** Planned number of cycles, an integer in 1…{@link MAX_CYCLES}; the σ schedule anneals over it (default 50, the paper's MNIST run). */
   readonly cycles?: number;
   /** σ factor per cycle (default `linearSchedule({ from: 1, to: 0.1 })` over `cycles`). */
   readonly sigma?: Schedule | PolicyConfig;
@@ -148,6 +154,54 @@ const FIELD_HINTS: Readonly<Record<string, string>> = {
 /** Most steps one mini-batch may run: the step counter is saved as an int32. */
 export const MAX_STEPS_PER_BATCH = 2 ** 31 - 1;
 
+/**
+ * The σ factor of a cycle from the `sigma` schedule, checked.
+ *
+ * @param schedule - The σ schedule.
+ * @param cycle - The cycle.
+ * @param cycles - The planned cycles (the schedule's horizon).
+ * @returns The factor.
+ * @throws RangeError unless it is a finite number ≥ 0.
+ */
+export function sigmaFactor(schedule: Schedule, cycle: number, cycles: number): number {
+  const factor = schedule(cycle, cycles);
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 0) {
+    throw new RangeError(`sigma: the schedule must return a finite number ≥ 0, got ${String(factor)} at cycle ${cycle}`);
+  }
+  return factor;
+}
+
+/**
+ * The steps of a mini-batch from the `stepsPerBatch` schedule, rounded and checked.
+ *
+ * @param schedule - The `stepsPerBatch` schedule.
+ * @param batch - Mini-batches consumed before this one.
+ * @returns The step count.
+ * @throws RangeError unless it rounds to an integer in 1…{@link MAX_STEPS_PER_BATCH}.
+ */
+export function stepsOfBatch(schedule: Schedule, batch: number): number {
+  const raw = schedule(batch);
+  const n = Math.round(raw);
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || n < 1 || n > MAX_STEPS_PER_BATCH) {
+    throw new RangeError(`stepsPerBatch: the schedule must return a number in [1, ${MAX_STEPS_PER_BATCH}], got ${String(raw)} at batch ${batch}`);
+  }
+  return n;
+}
+
+/**
+ * Checks, when the optimizer is built, what the schedules give where a run starts and ends: σ factors at the first
+ * and the last planned cycle (finite, ≥ 0, not both 0: a run that would move no weight), and the first batch's
+ * steps. A schedule that goes wrong in between still fails when that cycle or batch comes.
+ */
+function checkSchedules(sigma: Schedule, stepsPerBatch: Schedule, cycles: number): void {
+  const first = sigmaFactor(sigma, 0, cycles);
+  const last = sigmaFactor(sigma, cycles - 1, cycles);
+  if (first === 0 && last === 0) {
+    throw new RangeError(`sigma: the schedule is 0 at the first and the last planned cycle (0 and ${cycles - 1}), so no step would move a weight; give it a value > 0`);
+  }
+  stepsOfBatch(stepsPerBatch, 0);
+}
+
 function isPolicyConfig(v: unknown): v is PolicyConfig {
   return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && !hasMethods(v);
 }
@@ -156,17 +210,14 @@ function hasMethods(v: object): boolean {
   return Object.values(v).some((x) => typeof x === 'function');
 }
 
-function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: () => T, check: (v: object) => boolean): T {
+function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: () => T): T {
   if (value === undefined || value === null) return fallback();
   if (isPolicyConfig(value) && typeof value !== 'function') return createPolicy<T>(kind, value, field);
-  if ((typeof value === 'object' || typeof value === 'function') && check(value)) return value as T;
+  if (isPolicyOf(kind, value)) return value as T;
   throw new TypeError(`${field}: expected a ${kind} policy or its config {"name": ...}, got ${describe(value)}`);
 }
 
 const describe = quote;
-
-const hasMethod = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'function';
-const hasNumber = (name: string) => (v: object) => typeof (v as Record<string, unknown>)[name] === 'number';
 
 /**
  * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
@@ -181,11 +232,10 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   }
   rejectUnknown('RSOOptimizer config', input, KNOWN_FIELDS, FIELD_HINTS);
   const seed = requireFinite('seed', input.seed ?? 0);
-  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1);
+  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1, MAX_CYCLES);
   const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
   if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
   const bnSigma = input.bnSigma === undefined || input.bnSigma === null ? undefined : requireSigma('bnSigma', input.bnSigma);
-  const isSchedule = (v: object) => typeof v === 'function';
 
   let sigmaBase: SigmaRule;
   const sb = input.sigmaBase;
@@ -196,7 +246,7 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     sigmaBase = fixedSigma({ value: sb });
   } else if (typeof sb === 'string') {
     throw new RangeError(`sigmaBase: unknown rule "${sb}"${suggest(sb, ['initStd', 'he'])}; use 'initStd', 'he', a number or a SigmaRule`);
-  } else sigmaBase = policy<SigmaRule>('sigmaRule', 'sigmaBase', sb, initStdSigma, hasMethod('sigma'));
+  } else sigmaBase = policy<SigmaRule>('sigmaRule', 'sigmaBase', sb, initStdSigma);
 
   let stepsPerBatch: Schedule;
   const spb = input.stepsPerBatch;
@@ -204,30 +254,32 @@ export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
     requireInteger('stepsPerBatch', spb, 1, MAX_STEPS_PER_BATCH);
     stepsPerBatch = constantSchedule({ value: spb });
   } else {
-    stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }), isSchedule);
+    stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }));
   }
 
-  const earlyRejection = policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null, (v) => hasMethod('plan')(v) && hasMethod('decide')(v));
-  const probeReuse = policy<ProbeReuse | null>('probeReuse', 'probeReuse', input.probeReuse, () => null, hasMethod('position'));
+  const earlyRejection = policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null);
+  const probeReuse = policy<ProbeReuse | null>('probeReuse', 'probeReuse', input.probeReuse, () => null);
   if (earlyRejection !== null && probeReuse !== null) {
     throw new RangeError('probeReuse: cannot be combined with earlyRejection (a step decided on part of the batch has no full-batch losses to reuse); leave one of them out');
   }
+  const sigma = policy<Schedule>('schedule', 'sigma', input.sigma, () => linearSchedule({ from: 1, to: 0.1 }));
+  checkSchedules(sigma, stepsPerBatch, cycles);
   return {
     seed,
     cycles,
-    sigma: policy<Schedule>('schedule', 'sigma', input.sigma, () => linearSchedule({ from: 1, to: 0.1 }), isSchedule),
+    sigma,
     sigmaBase,
     bnSigma,
-    distribution: policy('distribution', 'distribution', input.distribution, normalDistribution, hasMethod('sample')),
-    layerOrder: policy('layerOrder', 'layerOrder', input.layerOrder, outputToInput, hasMethod('order')),
+    distribution: policy('distribution', 'distribution', input.distribution, normalDistribution),
+    layerOrder: policy('layerOrder', 'layerOrder', input.layerOrder, outputToInput),
     stepsPerBatch,
-    coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep, hasMethod('select')),
-    acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance, hasMethod('accept')),
+    coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep),
+    acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance),
     weightDecay,
     mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
     grids: parseGrids(input.grid),
-    sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null, hasMethod('update')),
-    moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null, hasNumber('norm')),
+    sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null),
+    moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null),
     earlyRejection,
     probeReuse,
   };
@@ -241,7 +293,7 @@ function parseGrids(value: RSOConfig['grid'] | null): WeightGrid[] {
     const missing = (): never => {
       throw new TypeError(`${field}: expected a weightGrid policy or its config {"name": ...}, got ${describe(g)}`);
     };
-    return policy<WeightGrid>('weightGrid', field, g, missing, hasMethod('amplitude'));
+    return policy<WeightGrid>('weightGrid', field, g, missing);
   });
 }
 

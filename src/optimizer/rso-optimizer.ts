@@ -20,6 +20,7 @@ import type { SearchState } from '../search/search-state.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
 import { describeTensor } from '../search/weight-groups.js';
+import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
 import type { WeightGroup } from '../search/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
@@ -43,7 +44,8 @@ const ADAPT_NAME = 'rso/adapt';
  *
  * Under `model.fit` and `model.trainOnBatch`, each mini-batch runs `stepsPerBatch` steps (default 1: a new
  * batch per weight, as in the paper), three closure calls each. {@link RSOOptimizer.fit} is the RSO-native
- * trainer with cycles, a time budget and a progress bar.
+ * trainer with cycles, a time budget, tfjs callbacks and one log line per cycle (a terminal progress bar is
+ * `progressBar()` from `tfjs-rso/node`).
  * @see arXiv:2005.05955
  * @example
  * ```ts
@@ -63,6 +65,8 @@ export class RSOOptimizer extends tf.Optimizer {
   private pendingSigmas: Float32Array | null = null;
   private lastStep: StepResult | null = null;
   private work = 0;
+  // The tensors the last getWeights returned: owned here, freed by the next getWeights or dispose.
+  private saved: tf.Tensor[] = [];
 
   /**
    * Creates an optimizer.
@@ -276,16 +280,29 @@ export class RSOOptimizer extends tf.Optimizer {
    * tensor's σ multiplier and window counts (`rso/adapt`, float32).
    *
    * @returns The weights; saved by `model.save(…, { includeOptimizer: true })`.
+   * @remarks The tensors belong to the optimizer, as a tfjs optimizer's slot variables do: they stay valid until
+   * the next `getWeights` call or {@link RSOOptimizer.dispose}, which free them (so `model.save`, which does not
+   * dispose what it saves, leaks nothing). Clone one to keep it longer; disposing them yourself is harmless.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     const sigmas = this.search.baseSigmas ?? this.pendingSigmas ?? new Float32Array(0);
     const state = this.search.state();
-    return [
+    const weights: NamedTensor[] = [
       { name: 'iter', tensor: tf.scalar(this.search.step, 'int32') },
       { name: STATE_NAME, tensor: tf.tensor1d(packState(state), 'int32') },
       { name: SIGMA_NAME, tensor: tf.tensor1d(sigmas.slice(), 'float32') },
       ...(state.adapt === undefined ? [] : [{ name: ADAPT_NAME, tensor: tf.tensor1d(state.adapt, 'float32') }]),
     ];
+    tf.dispose(this.saved);
+    this.saved = weights.map((w) => w.tensor);
+    return weights;
+  }
+
+  /** Frees the tensors the last {@link RSOOptimizer.getWeights} returned (the optimizer holds no other tensor). */
+  override dispose(): void {
+    tf.dispose(this.saved);
+    this.saved = [];
+    super.dispose();
   }
 
   /**
@@ -294,7 +311,9 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param weightValues - The named tensors.
    * @throws RangeError naming the field when any part of the state is invalid: the layout, a counter or the
    *   cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
-   *   permutation of 0…255) and indices (0…255), or a σ that is not finite and > 0. Nothing changes then.
+   *   permutation of 0…255) and indices (0…255), a σ outside the range a config accepts, or σ of another length
+   *   than the model's trainable tensors (checked now if bound, else when the optimizer binds; empty only for an
+   *   optimizer saved before it ever bound, at step 0). Nothing changes then.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
@@ -313,16 +332,22 @@ export class RSOOptimizer extends tf.Optimizer {
     const restored = adapt === undefined ? unpacked : { ...unpacked, adapt: Float32Array.from(await adapt.data()) };
     const sigmas = Float32Array.from(await sigma.data());
     sigmas.forEach((v, i) => {
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v}`);
+      if (!isSigma(v)) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v} (a σ runs ${SIGMA_RANGE})`);
     });
-    if (this.search.bound && sigmas.length > 0 && this.search.baseSigmas!.length !== sigmas.length) {
+    if (this.search.bound && this.search.baseSigmas!.length !== sigmas.length) {
       throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME} holds σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
+    }
+    // An optimizer saved before it ever bound has no σ and no step; any later state needs the σ it was saved with.
+    if (sigmas.length === 0 && (unpacked.step > 0 || unpacked.batch > 0 || unpacked.cycle > 0)) {
+      throw new RangeError(
+        `RSOOptimizer.setWeights: ${SIGMA_NAME} is empty but the state is at step ${unpacked.step} (cycle ${unpacked.cycle}, batch ${unpacked.batch}); ` +
+          'a state saved after binding holds one σ per trainable tensor, and σ recomputed from trained weights would part from the uninterrupted run',
+      );
     }
     // Every field is checked before anything changes; restore also checks the cursor against a bound model.
     this.search.restore(restored);
-    if (sigmas.length === 0) return;
     if (this.search.bound) this.search.baseSigmas!.set(sigmas);
-    else this.pendingSigmas = sigmas;
+    else this.pendingSigmas = sigmas.length === 0 ? null : sigmas;
   }
 
   /**
@@ -341,6 +366,7 @@ export class RSOOptimizer extends tf.Optimizer {
    * @param cls - The class (tfjs passes it).
    * @param config - The config.
    * @returns A new optimizer with a fresh state.
+   * @throws RangeError or TypeError naming the field, as the constructor does; RangeError for a field that is null.
    */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
@@ -349,11 +375,18 @@ export class RSOOptimizer extends tf.Optimizer {
     // tfjs adds its own `customObjects` entry when it deserializes a saved model.
     const rest: Record<string, unknown> = { ...config };
     delete rest['customObjects'];
+    // getConfig writes a value for every field it saves; a null in a saved config is damage, not a default.
+    for (const [field, value] of Object.entries(rest)) {
+      if (value === null) {
+        throw new RangeError(`RSOOptimizer.fromConfig: ${field} is null in the saved config; a saved config holds a value for every field it has (a constructed config's null would take the default)`);
+      }
+    }
     return new cls(rest as RSOConfig);
   }
 
   /**
-   * Trains `model` with RSO in RSO-native units (cycles, steps), with a progress bar and tfjs callbacks.
+   * Trains `model` with RSO in RSO-native units (cycles, steps), with tfjs callbacks and, at `verbose: 1`, one
+   * console line per cycle (for a terminal progress bar, pass `callbacks: [progressBar()]` from `tfjs-rso/node`).
    *
    * @param model - Any LayersModel; an uncompiled one is compiled with this optimizer and `args.loss`.
    * @param x - Inputs, as `model.fit` takes them: a tensor, an array in input order, or a map by input name.

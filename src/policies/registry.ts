@@ -27,6 +27,35 @@ export const POLICY_KINDS = ['schedule', 'distribution', 'layerOrder', 'sigmaRul
 /** The categories of pluggable policies. */
 export type PolicyKind = (typeof POLICY_KINDS)[number];
 
+const method = (name: string) => (v: unknown) => (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as Record<string, unknown>)[name] === 'function';
+
+/** What a policy of each kind must be, as the core calls it: the test, and its description for errors. */
+const SHAPES: Readonly<Record<PolicyKind, { readonly test: (v: unknown) => boolean; readonly what: string }>> = {
+  schedule: { test: (v) => typeof v === 'function', what: 'a function (count, horizon) => number' },
+  distribution: { test: method('sample'), what: 'an object with sample(rng)' },
+  layerOrder: { test: method('order'), what: 'an object with order(groups, context)' },
+  sigmaRule: { test: method('sigma'), what: 'an object with sigma(tensor, layer)' },
+  coordinates: { test: method('select'), what: 'an object with select(size, context)' },
+  acceptance: { test: method('accept'), what: 'an object with accept(losses)' },
+  weightGrid: { test: method('amplitude'), what: 'an object with amplitude(sigma)' },
+  sigmaAdaptation: { test: method('update'), what: 'an object with update(multiplier, moved, window)' },
+  moves: { test: (v) => typeof v === 'object' && v !== null && typeof (v as { norm?: unknown }).norm === 'number', what: 'an object with a number norm' },
+  earlyRejection: { test: (v) => method('plan')(v) && method('decide')(v), what: 'an object with plan(rows) and decide(sums, tested, candidates)' },
+  probeReuse: { test: method('position'), what: 'an object with position(losses)' },
+};
+
+/**
+ * Whether `value` has the shape the core needs of a policy of `kind` (a schedule is a function; the others are
+ * objects with their methods), so that a wrong value fails when it is given, not at the first step.
+ *
+ * @param kind - The policy category.
+ * @param value - Anything.
+ * @returns True when `value` can serve as a policy of that kind.
+ */
+export function isPolicyOf(kind: PolicyKind, value: unknown): boolean {
+  return SHAPES[kind].test(value);
+}
+
 /** A factory that rebuilds a policy from its config. */
 export type PolicyFactory = (config: PolicyConfig) => unknown;
 
@@ -125,7 +154,8 @@ export function policyNames(kind: PolicyKind): string[] {
  * @param config - A config produced by a policy's `.config`.
  * @param field - The config field being parsed, quoted in errors.
  * @returns The policy.
- * @throws RangeError when the name is not registered.
+ * @throws RangeError when the name is not registered; TypeError when the factory returns something that is not a
+ *   policy of that kind (see {@link isPolicyOf}).
  * @example
  * ```ts
  * const schedule = createPolicy<Schedule>('schedule', { name: 'constant', value: 1 });
@@ -143,14 +173,19 @@ export function createPolicy<T>(kind: PolicyKind, config: PolicyConfig, field: s
         `Register custom policies with registerPolicy('${kind}', name, factory).`,
     );
   }
+  let made: unknown;
   try {
-    return factory(config) as T;
+    made = factory(config);
   } catch (e) {
     // Name the config field in errors of the factory's own validation.
     if (e instanceof RangeError) throw new RangeError(`${field}: ${e.message}`, { cause: e });
     if (e instanceof TypeError) throw new TypeError(`${field}: ${e.message}`, { cause: e });
     throw e;
   }
+  if (!isPolicyOf(kind, made)) {
+    throw new TypeError(`${field}: the factory registered as ${kind} "${config.name}" returned ${quote(made)}, not ${SHAPES[kind].what}`);
+  }
+  return made as T;
 }
 
 /** Attaches a config to a policy value, returning the same value typed with it. */

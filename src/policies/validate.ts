@@ -63,18 +63,26 @@ export function requireBoolean(field: string, value: unknown): boolean {
 }
 
 /** Largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Smallest normal float32, 2^-126: below it a σ is a denormal that moves no weight of any useful size. */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/** Whether `v` is a σ a run can use: a number from {@link FLOAT32_MIN_NORMAL} to {@link FLOAT32_MAX}. */
+export function isSigma(v: unknown): v is number {
+  return typeof v === 'number' && v >= FLOAT32_MIN_NORMAL && v <= FLOAT32_MAX;
+}
+
+/** The range of {@link isSigma}, for error messages. */
+export const SIGMA_RANGE = `from ${FLOAT32_MIN_NORMAL.toExponential(3)} (the smallest normal float32) to ${FLOAT32_MAX.toExponential(3)}`;
 
 /**
- * Throws a RangeError naming `field` unless `value` is a σ: a finite number > 0 that stays finite and > 0 in
- * float32 (σ is stored per tensor in float32).
+ * Throws a RangeError naming `field` unless `value` is a σ: a finite number > 0 that stays finite and normal in
+ * float32 (σ is stored per tensor in float32), see {@link isSigma}.
  */
 export function requireSigma(field: string, value: unknown): number {
   const v = requireNonNegative(field, value, true);
-  const f = Math.fround(v);
-  if (f <= 0 || v > FLOAT32_MAX) {
-    throw new RangeError(`${field} must be > 0 and finite in float32 (${FLOAT32_MAX.toExponential(3)} at most), got ${v}`);
-  }
+  if (!isSigma(v)) throw new RangeError(`${field} must be > 0 and finite in float32: ${SIGMA_RANGE}, got ${v}`);
   return v;
 }
 

@@ -1,6 +1,7 @@
-import { MAX_STEPS_PER_BATCH } from '../optimizer/config.js';
+import { sigmaFactor, stepsOfBatch } from '../optimizer/config.js';
 import type { ResolvedConfig } from '../optimizer/config.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
+import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
 import { createRng, restoreRng } from './rng.js';
 import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
@@ -62,24 +63,45 @@ export interface StepProposal {
   readonly delta: number;
   /**
    * w, w + Δ, w − Δ (w after weight decay), rounded to float32; on a weight grid, w and its neighbours. For a block
-   * move, the values of scalar `flat` in each candidate.
+   * move, the values of scalar `flat` in each candidate. A candidate that is not finite in float32 is replaced by
+   * w, so it ties and is never kept.
    */
   readonly candidates: Float32Array;
   /** The block a block move changes, or null for a scalar step. */
   readonly block: BlockMove | null;
 }
 
-/** w + t · Δ for candidates (w, w + Δ, w − Δ), rounded to float32. */
-function along(candidates: ArrayLike<number>, t: number): number {
-  return Math.fround(candidates[0]! + t * (candidates[1]! - candidates[0]!));
+/**
+ * w + t · Δ for candidates (w, w + Δ, w − Δ), rounded to float32; where that is not finite in float32, the
+ * accepted candidate (finite, see {@link finiteCandidates}).
+ */
+function along(candidates: ArrayLike<number>, t: number, accepted: number): number {
+  const v = Math.fround(candidates[0]! + t * (candidates[1]! - candidates[0]!));
+  return Number.isFinite(v) ? v : candidates[accepted]!;
 }
 
 /** {@link along} for each scalar of a block. */
-function alongBlock(candidates: readonly Float32Array[], t: number): Float32Array {
+function alongBlock(candidates: readonly Float32Array[], t: number, accepted: number): Float32Array {
   const [w, plus] = candidates as readonly [Float32Array, Float32Array];
+  const kept = candidates[accepted]!;
   const out = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) out[i] = w[i]! + t * (plus[i]! - w[i]!);
+  for (let i = 0; i < w.length; i++) {
+    out[i] = w[i]! + t * (plus[i]! - w[i]!);
+    if (!Number.isFinite(out[i]!)) out[i] = kept[i]!;
+  }
   return out;
+}
+
+/**
+ * Puts candidate 0 (the current value) in place of every candidate that is not finite after float32 rounding:
+ * an infinite or NaN draw, or a finite one that overflows float32 once scaled by σ or added to w. Such a
+ * candidate then ties with w and is never kept, so no weight becomes infinite or NaN (a dead unit behind a ReLU
+ * would otherwise accept it without any change in the loss).
+ */
+function finiteCandidates(candidates: Float32Array): void {
+  for (let k = 1; k < candidates.length; k++) {
+    if (!Number.isFinite(candidates[k]!)) candidates[k] = candidates[0]!;
+  }
 }
 
 /** The coordinate to visit next, with its perturbation. */
@@ -242,8 +264,8 @@ export class RSOSearch {
       const raw = this.config.bnSigma !== undefined && (t.role === 'gamma' || t.role === 'beta')
         ? this.config.bnSigma
         : this.config.sigmaBase.sigma(t, layer);
-      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || !Number.isFinite(Math.fround(raw)) || Math.fround(raw) <= 0) {
-        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)}${Number.isFinite(raw) && raw > 0 ? ' (outside float32)' : ''}`);
+      if (!isSigma(raw)) {
+        throw new RangeError(`sigmaBase: σ for "${t.name}" must be finite and > 0, got ${String(raw)} (a σ runs ${SIGMA_RANGE})`);
       }
       out[i] = raw;
     });
@@ -287,6 +309,8 @@ export class RSOSearch {
       candidates[0] = wd > 0 ? previous * (1 - wd) : previous;
       candidates[1] = candidates[0]! + delta;
       candidates[2] = candidates[0]! - delta;
+      // One check on the float32 values: the sum of two finite float32 is finite.
+      if (!Number.isFinite(candidates[1]! + candidates[2]!)) finiteCandidates(candidates);
     } else {
       delta = grid.step;
       gridCandidates(grid, previous, candidates);
@@ -324,6 +348,11 @@ export class RSOSearch {
       values[0][i] = wd > 0 ? w * (1 - wd) : w;
       values[1][i] = values[0][i]! + d;
       values[2][i] = values[0][i]! - d;
+      // As for a scalar step: a weight whose candidate is not finite in float32 stays at its current value there.
+      if (!Number.isFinite(values[1][i]! + values[2][i]!)) {
+        if (!Number.isFinite(values[1][i]!)) values[1][i] = values[0][i]!;
+        if (!Number.isFinite(values[2][i]!)) values[2][i] = values[0][i]!;
+      }
     }
     const candidates = Float32Array.of(values[0][at]!, values[1][at]!, values[2][at]!);
     return { tensor: p.tensor, flat: p.flat, previous: previous[at]!, delta: scale * Math.sqrt(n), candidates, block: { flats, previous, candidates: values } };
@@ -351,8 +380,8 @@ export class RSOSearch {
     if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
     const result: StepResult = {
       tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block,
-      value: t === null ? p.candidates[accepted]! : along(p.candidates, t),
-      blockValues: p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t),
+      value: t === null ? p.candidates[accepted]! : along(p.candidates, t, accepted),
+      blockValues: p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t, accepted),
     };
     this.pending = null;
     this.step_++;
@@ -381,11 +410,7 @@ export class RSOSearch {
 
   /** Counts one consumed mini-batch and returns how many steps to run on it. */
   stepsForNextBatch(): number {
-    const raw = this.config.stepsPerBatch(this.batch_);
-    const n = Math.round(raw);
-    if (!Number.isFinite(raw) || n < 1 || n > MAX_STEPS_PER_BATCH) {
-      throw new RangeError(`stepsPerBatch: the schedule must return a number in [1, ${MAX_STEPS_PER_BATCH}], got ${String(raw)} at batch ${this.batch_}`);
-    }
+    const n = stepsOfBatch(this.config.stepsPerBatch, this.batch_);
     this.batch_++;
     return n;
   }
@@ -434,10 +459,7 @@ export class RSOSearch {
     if (order.length !== groups.length || seen.size !== groups.length || order.some((i) => !Number.isInteger(i) || i < 0 || i >= groups.length)) {
       throw new RangeError(`layerOrder: must return a permutation of 0…${groups.length - 1}, got ${JSON.stringify(order)}`);
     }
-    const factor = this.config.sigma(this.cycle_, this.config.cycles);
-    if (!Number.isFinite(factor) || factor < 0) {
-      throw new RangeError(`sigma: the schedule must return a finite number ≥ 0, got ${String(factor)} at cycle ${this.cycle_}`);
-    }
+    const factor = sigmaFactor(this.config.sigma, this.cycle_, this.config.cycles);
     this.order = order;
     this.factor = factor;
     this.orderCycle = this.cycle_;

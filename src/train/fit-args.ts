@@ -3,6 +3,7 @@ import type { ModelFitArgs } from '@tensorflow/tfjs-layers';
 import { createPolicy } from '../policies/registry.js';
 import type { PolicyConfig } from '../policies/registry.js';
 import { constantSchedule } from '../policies/schedules/index.js';
+import { MAX_CYCLES } from '../optimizer/config.js';
 import type { Schedule } from '../policies/schedules/index.js';
 import { quote, rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
 import type { LossSpec } from './losses.js';
@@ -25,7 +26,10 @@ export interface RSOFitArgs {
    * planned `cycles`.
    */
   readonly batchSize?: number | Schedule | PolicyConfig;
-  /** Cycles to run from the current position (default: the rest of the planned `cycles`, at least 1). */
+  /**
+   * Cycles to run from the current position, an integer in 1…{@link MAX_CYCLES} (default: the rest of the planned
+   * `cycles`, at least 1).
+   */
   readonly cycles?: number;
   /** Stop after this many steps in this call (held to the step, also with `stepsPerBatch` > 1). */
   readonly maxSteps?: number;
@@ -52,7 +56,11 @@ export interface RSOFitArgs {
   readonly batchNormSamples?: number;
   /** tfjs callbacks: `onTrainBegin`, `onEpochBegin` (a cycle), `onBatchBegin`/`onBatchEnd` (a mini-batch), … */
   readonly callbacks?: RSOCallbacks;
-  /** 1 (default) shows a progress bar on stderr, 0 is silent. */
+  /**
+   * 1 (default) logs one line per cycle with `console.log` (its loss and metrics, steps and seconds), in Node and
+   * in a browser alike; 0 logs nothing. For a terminal progress bar, pass `verbose: 0` and
+   * `callbacks: [progressBar()]` from `tfjs-rso/node`.
+   */
   readonly verbose?: 0 | 1;
   /** How often to yield to the event loop, as `model.fit`'s `yieldEvery`: `'auto'` (default, every 125 ms), `'batch'`, `'epoch'`, `'never'` or milliseconds. */
   readonly yieldEvery?: 'auto' | 'batch' | 'epoch' | 'never' | number;
@@ -198,7 +206,7 @@ export function parseFitArgs(args: RSOFitArgs): FitOptions {
   if (workers !== null) scheduleForWorkers(batchSize);
   return {
     batchSize,
-    cycles: args.cycles === undefined ? undefined : requireInteger('cycles', args.cycles, 1),
+    cycles: args.cycles === undefined ? undefined : requireInteger('cycles', args.cycles, 1, MAX_CYCLES),
     maxSteps: optional(args.maxSteps, (v) => requireInteger('maxSteps', v, 1), Infinity),
     timeBudgetSeconds: optional(args.timeBudgetSeconds, (v) => requireNonNegative('timeBudgetSeconds', v, true), Infinity),
     lossReduction: oneOf('lossReduction', args.lossReduction, ['mean', 'sum'], 'mean'),

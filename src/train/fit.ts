@@ -15,7 +15,7 @@ import { checkLossMatches, lossEntries, modelObjective, parseLossWeights } from 
 import type { Objective } from './objective.js';
 import { consoleProgress } from './progress.js';
 import type { Progress } from './progress.js';
-import { chooseRunner } from './runners.js';
+import { checkBeforeCompile, chooseRunner } from './runners.js';
 import type { BatchRunner } from './runners.js';
 import { makeYielder } from './yielder.js';
 import type { Yielder } from './yielder.js';
@@ -29,6 +29,8 @@ interface Setup {
   readonly lossWeights: number[];
   readonly train: DataSet;
   readonly val: DataSet | null;
+  /** The first cycle whose batch size was not checked before training (see {@link checkShards}). */
+  readonly checkedUntil: number;
   /** Tensors made by the checks (slices, reshapes), disposed at the end. */
   readonly owned: tf.Tensor[];
 }
@@ -78,6 +80,7 @@ function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: 
   const losses = lossEntries(model, args.loss, compiled);
   if (compiled) checkLossMatches(model, args.loss);
   const lossWeights = parseLossWeights(model, args.lossWeights);
+  checkBeforeCompile(optimizer, model, losses, options);
   const owned: tf.Tensor[] = [];
   try {
     const all = modelData(model, ['x', 'y'], x, y, losses);
@@ -99,34 +102,57 @@ function checkSetup(optimizer: Trainee, model: LayersModel, x: TensorsOrMap, y: 
       owned.push(...train.owned, ...val.owned);
     }
     if (rowsOf(train) === 0) throw new RangeError('rso.fit: no training examples');
-    checkShards(options, cyclesOf(optimizer, options), batchSizes(options.batchSize, optimizer.config.cycles, rowsOf(train)), rowsOf(train));
-    return { options, compiled, lossWeights, train, val, owned };
+    const checkedUntil = checkShards(options, cyclesOf(optimizer, options), batchSizes(options.batchSize, optimizer.config.cycles, rowsOf(train)), rowsOf(train));
+    return { options, compiled, lossWeights, train, val, checkedUntil, owned };
   } catch (e) {
     tf.dispose(owned);
     throw e;
   }
 }
 
+/** Largest cycle a saved state can hold (its counters are int32). */
+const MAX_CYCLE_COUNT = 2 ** 31 - 1;
+
 /** The cycles this call runs: from the optimizer's current cycle, `cycles` of them or the rest of the plan. */
 function cyclesOf(optimizer: Trainee, options: FitOptions): { readonly start: number; readonly end: number } {
   const start = optimizer.cycle;
-  return { start, end: start + (options.cycles ?? Math.max(1, optimizer.config.cycles - start)) };
+  const end = start + (options.cycles ?? Math.max(1, optimizer.config.cycles - start));
+  if (end > MAX_CYCLE_COUNT) {
+    throw new RangeError(`cycles: the optimizer is at cycle ${start}, and ${end - start} more cycles would pass ${MAX_CYCLE_COUNT}, the most a saved state can count`);
+  }
+  return { start, end };
 }
 
 /**
- * Checks the batch size of every cycle to run (a schedule that gives a bad size fails here, before training);
- * with workers, every batch (the last one of a pass too) must give each thread at least one row.
+ * Cycles of a batch-size schedule checked before training starts (every cycle of a call up to this many); the
+ * later ones are checked as each begins, so the check never walks a long plan.
  */
-function checkShards(options: FitOptions, cycles: { readonly start: number; readonly end: number }, sizeOf: (cycle: number) => number, n: number): void {
+const CHECKED_AHEAD = 1000;
+
+/**
+ * Checks the batch size of the cycles to run, before training: every cycle of a call of up to
+ * {@link CHECKED_AHEAD} cycles, one for a constant size (a schedule that gives a bad size fails here). With
+ * workers, every batch (the last one of a pass too) must give each thread at least one row.
+ *
+ * @returns The first cycle not checked; {@link checkCycle} checks it and the later ones as they begin.
+ */
+function checkShards(options: FitOptions, cycles: { readonly start: number; readonly end: number }, sizeOf: (cycle: number) => number, n: number): number {
+  const constant = options.batchSize.config?.['name'] === 'constant';
+  const until = constant ? cycles.end : Math.min(cycles.end, cycles.start + CHECKED_AHEAD);
+  const several = cycles.end - cycles.start > 1;
+  for (let c = cycles.start; c < (constant ? cycles.start + 1 : until); c++) checkCycle(options, c, sizeOf, n, several);
+  return until;
+}
+
+/** Checks the batch size of one cycle (see {@link checkShards}). */
+function checkCycle(options: FitOptions, cycle: number, sizeOf: (cycle: number) => number, n: number, named: boolean): void {
   const threads = options.workers?.size ?? 1;
-  for (let c = cycles.start; c < cycles.end; c++) {
-    const size = sizeOf(c);
-    const last = n - (Math.ceil(n / size) - 1) * size;
-    if (last < threads) {
-      throw new RangeError(
-        `rso.fit: ${threads} workers need batches of at least ${threads} examples, but at batchSize ${size}${cycles.end - cycles.start > 1 ? ` (cycle ${c})` : ''} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
-      );
-    }
+  const size = sizeOf(cycle);
+  const last = n - (Math.ceil(n / size) - 1) * size;
+  if (last < threads) {
+    throw new RangeError(
+      `rso.fit: ${threads} workers need batches of at least ${threads} examples, but at batchSize ${size}${named ? ` (cycle ${cycle})` : ''} the last batch of a pass over ${n} examples has ${last}; choose another batchSize`,
+    );
   }
 }
 
@@ -248,6 +274,7 @@ function cycleLogs(run: Run, lossSum: number, batches: number): Record<string, n
 async function trainCycle(run: Run): Promise<void> {
   const { optimizer, callbacks, model } = run;
   const cycle = optimizer.cycle;
+  if (cycle >= run.setup.checkedUntil) checkCycle(run.setup.options, cycle, run.batcher.size, rowsOf(run.setup.train), true);
   await callbacks.onEpochBegin(cycle);
   let lossSum = 0;
   let batches = 0;

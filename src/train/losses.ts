@@ -1,14 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { metrics } from '@tensorflow/tfjs-layers';
 
-/** A loss by name, or a function returning per-example losses or a scalar. */
-export type LossSpec =
-  | 'categoricalCrossentropy'
-  | 'sparseCategoricalCrossentropy'
-  | 'meanSquaredError'
-  | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
+/** The loss names tfjs-layers' `compile` accepts (its `lossesMap`), which `rso.fit` accepts too. */
+export const LOSS_NAMES = [
+  'meanSquaredError', 'meanAbsoluteError', 'meanAbsolutePercentageError', 'meanSquaredLogarithmicError', 'squaredHinge',
+  'hinge', 'categoricalHinge', 'logcosh', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy',
+  'kullbackLeiblerDivergence', 'poisson', 'cosineProximity',
+] as const;
 
-/** Resolves a {@link LossSpec} to a function of (yTrue, yPred) returning a scalar, mean- or sum-reduced. */
+/** A loss by name, as tfjs-layers' `compile` takes it: one of {@link LOSS_NAMES}. */
+export type LossName = (typeof LOSS_NAMES)[number];
+
+/** A loss by name, or a function returning per-example losses or a scalar. */
+export type LossSpec = LossName | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
+
+/**
+ * Resolves one of three common losses, or a loss function, to a function of (yTrue, yPred) returning a scalar,
+ * mean- or sum-reduced (used by the benchmarks to evaluate a model outside `rso.fit`).
+ *
+ * @param spec - `'categoricalCrossentropy'`, `'sparseCategoricalCrossentropy'`, `'meanSquaredError'` or a
+ *   function of (yTrue, yPred) giving per-example losses.
+ * @param reduction - `'mean'` or `'sum'` over the examples.
+ * @returns The loss function.
+ * @throws RangeError for another name or reduction.
+ */
 export function resolveLoss(spec: LossSpec, reduction: 'mean' | 'sum'): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
   let perExample: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
   if (typeof spec === 'function') perExample = spec;

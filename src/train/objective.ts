@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { requireFinite, suggest } from '../policies/validate.js';
+import { LOSS_NAMES } from './losses.js';
 import type { LossSpec } from './losses.js';
 import { outputNamesOf } from './fit-data.js';
 import type { RSOFitArgs } from './fit-args.js';
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
-/** The loss names tfjs-layers' `compile` accepts (its `lossesMap`). */
-export const LOSS_NAMES: readonly string[] = [
-  'meanSquaredError', 'meanAbsoluteError', 'meanAbsolutePercentageError', 'meanSquaredLogarithmicError', 'squaredHinge',
-  'hinge', 'categoricalHinge', 'logcosh', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy',
-  'kullbackLeiblerDivergence', 'poisson', 'cosineProximity',
-];
 
 /**
  * What `rso.fit` minimises, read from the compiled model as `model.fit` reads it: the per-output losses, their
@@ -65,7 +60,7 @@ export function lossEntries(model: LayersModel, loss: RSOFitArgs['loss'] | undef
   }
   for (const e of entries) {
     if (typeof e === 'function') continue;
-    if (typeof e !== 'string' || !LOSS_NAMES.includes(e)) {
+    if (typeof e !== 'string' || !(LOSS_NAMES as readonly string[]).includes(e)) {
       throw new RangeError(`loss: unknown loss ${JSON.stringify(e)}${typeof e === 'string' ? suggest(e, LOSS_NAMES) : ''}; known: ${LOSS_NAMES.join(', ')}, or a function`);
     }
   }
@@ -146,8 +141,9 @@ export function modelObjective(model: LayersModel, weights: readonly number[], r
  * loss by name is known to give (a loss function may return a batch statistic, such as an error rate).
  */
 export function perExampleReason(objective: Objective): string | null {
-  if (objective.names === undefined) {
-    return 'the model\'s loss is a function, and only a loss compiled by name (such as \'categoricalCrossentropy\') is known to give one loss per example';
-  }
-  return null;
+  return objective.names === undefined ? LOSS_FUNCTION_REASON : null;
 }
+
+/** Why a loss function cannot serve early rejection (see {@link perExampleReason}). */
+export const LOSS_FUNCTION_REASON =
+  'the model\'s loss is a function, and only a loss compiled by name (such as \'categoricalCrossentropy\') is known to give one loss per example';

@@ -15,7 +15,9 @@ import { scheduleForWorkers } from './fit-args.js';
 import { forward } from './evaluate.js';
 import type { FitOptions } from './fit-args.js';
 import type { DataSet } from './fit-data.js';
-import { perExampleReason } from './objective.js';
+import { LOSS_FUNCTION_REASON, perExampleReason } from './objective.js';
+import type { LossSpec } from './losses.js';
+import { serializeConfig } from '../optimizer/config.js';
 import type { Objective } from './objective.js';
 
 /** Runs the steps of one mini-batch with one of the two evaluators. */
@@ -113,17 +115,49 @@ function prefixBatches(batch: Batch): { get(rows: number): Batch; dispose(): voi
 function earlyRejectionOf(ctx: RunnerContext): EarlyRejection | null {
   const rule = ctx.optimizer.config.earlyRejection;
   if (rule === null) return null;
-  const reason = perExampleReason(ctx.objective);
+  checkEarlyRejection(rule, perExampleReason(ctx.objective), ctx.model, ctx.options);
+  return rule;
+}
+
+function checkEarlyRejection(rule: EarlyRejection, reason: string | null, model: LayersModel, options: FitOptions): void {
   if (reason !== null) throw new RangeError(`rso.fit: earlyRejection needs one loss per example, but ${reason}. Compile the model with a loss by name, or leave earlyRejection out`);
-  const penalties = tf.tidy(() => ctx.model.calculateLosses().length);
+  const penalties = tf.tidy(() => model.calculateLosses().length);
   if (penalties > 0) {
     throw new RangeError(`rso.fit: earlyRejection needs a loss that is a mean or a sum over examples, but the model has ${penalties} regularizer penalties, which are not; remove the regularizers or leave earlyRejection out`);
   }
-  const workers = ctx.options.workers?.size ?? 1;
+  const workers = options.workers?.size ?? 1;
   if (rule.minExamples < workers) {
     throw new RangeError(`rso.fit: earlyRejection.minExamples (${rule.minExamples}) must be at least the number of threads (${workers}), so that every thread has a row of every stage`);
   }
-  return rule;
+}
+
+/**
+ * The runner checks that need neither a compiled model nor a bound optimizer, run before either happens, so that
+ * a refused call leaves the model as it was and a corrected call can follow: with workers, losses by name, an
+ * optimizer config a thread can rebuild and the pool's own check; with early rejection, its loss, penalty and
+ * thread rules.
+ *
+ * @param optimizer - The optimizer.
+ * @param model - The model, compiled or not.
+ * @param losses - The loss of each output, as the model will train on it.
+ * @param options - The parsed arguments.
+ * @throws RangeError saying what to change.
+ */
+export function checkBeforeCompile(optimizer: Trainee, model: LayersModel, losses: readonly LossSpec[], options: FitOptions): void {
+  const functions = losses.some((l) => typeof l === 'function');
+  if (options.workers !== null) {
+    if (functions) {
+      throw new RangeError('rso.fit: worker threads need the loss by name (e.g. "categoricalCrossentropy"); a loss function cannot be sent to a worker thread');
+    }
+    try {
+      serializeConfig(optimizer.config);
+    } catch (e) {
+      throw new RangeError(`rso.fit: worker threads need an optimizer config they can rebuild: ${(e as Error).message}`, { cause: e });
+    }
+    options.workers.check?.();
+  }
+  const rule = optimizer.config.earlyRejection;
+  if (rule !== null) checkEarlyRejection(rule, functions ? LOSS_FUNCTION_REASON : null, model, options);
 }
 
 /** The early rejection counters for `history.params`: per stage, steps that evaluated it and steps decided there. */

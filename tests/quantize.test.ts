@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, quantizeModel, quantizedGrid, roundingError } from '../src/index.js';
+import { nodeWorkers } from '../src/node/index.js';
+import { toyData, useCpu } from './helpers.js';
+import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
+
+beforeAll(useCpu);
+
+const maxCodeOf = (bits: number) => (bits === 1 ? 1 : 2 ** (bits - 1) - 1);
+
+describe('fitScale', () => {
+  it('finds a scale whose rounding error is at most that of a brute-force scan over 4,000 scales (seeded fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ min: -4, max: 4, noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 24 }),
+        fc.integer({ min: 1, max: 8 }),
+        (raw, bits) => {
+          const values = Float32Array.from(raw);
+          const fitted = fitScale(values, bits);
+          expect(fitted.scale).toBeGreaterThan(0);
+          expect(fitted.sse).toBe(roundingError(values, fitted.scale, bits));
+          const maxAbs = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          if (maxAbs === 0) return;
+          // The scan covers (0, 2 · max|w| / maxCode]; beyond it every code only shrinks.
+          const top = (2 * maxAbs) / maxCodeOf(bits);
+          let brute = Infinity;
+          for (let p = 1; p <= 4000; p++) brute = Math.min(brute, roundingError(values, Math.fround((top * p) / 4000), bits));
+          expect(fitted.sse).toBeLessThanOrEqual(brute * (1 + 1e-6) + 1e-12);
+        },
+      ),
+      { seed: 26, numRuns: 150 },
+    );
+  });
+
+  it('gives the hand-derived scales: binary mean |w|, ternary of 0.9, −1.1, 0.05, 1.0, and max |w| / maxCode', () => {
+    // Binary: every code is ±1, so E(s) = Σ (|w| − s)², least at s = mean |w| = (1 + 3 + 2) / 3 = 2.
+    expect(fitScale(Float32Array.of(1, -3, 2), 1).scale).toBe(2);
+    // Ternary: codes 1, −1, 0, 1 at s = (0.9 + 1.1 + 1.0) / 3 = 1, error 0.01 + 0.01 + 0.0025 + 0 = 0.0225.
+    const t = fitScale(Float32Array.of(0.9, -1.1, 0.05, 1.0), 2);
+    expect(t.scale).toBeCloseTo(1, 6);
+    expect(t.sse).toBeCloseTo(0.0225, 6);
+    // 4-bit max-abs: 1.4 / 7 = 0.2.
+    expect(fitScale(Float32Array.of(1.4, -0.3, 0.1), 4, 'maxAbs').scale).toBe(Math.fround(0.2));
+    // An all-zero channel gets a positive scale and no error (binary: the nearest levels ±2^−24).
+    expect(fitScale(new Float32Array(5), 3).sse).toBe(0);
+  });
+});
+
+describe('quantizeModel', () => {
+  it('writes each kernel\'s levels into the model, per output channel, and leaves biases and BN alone', () => {
+    const model = namedConvSeq(4);
+    const before = model.weights.map((w) => w.read().dataSync().slice());
+    const q = quantizeModel(model, { bits: 3 });
+    expect(q.kernels.map((k) => k.name)).toEqual(['q_conv1/kernel', 'q_conv2/kernel', 'q_dense/kernel']);
+    for (const k of q.kernels) {
+      expect(k.scales.length).toBe(k.shape[k.shape.length - 1]);
+      const w = model.weights.find((v) => v.name === k.name)!;
+      expect(Array.from(w.read().dataSync())).toEqual(Array.from(dequantize(k)));
+      for (const c of k.codes) expect(Math.abs(c)).toBeLessThanOrEqual(3);
+    }
+    model.weights.forEach((w, i) => {
+      if (!q.kernels.some((k) => k.name === w.name)) expect(Array.from(w.read().dataSync())).toEqual(Array.from(before[i]!));
+    });
+    model.dispose();
+  });
+
+  it('fits no worse than max-abs, per channel no worse than per tensor', () => {
+    for (const bits of [1, 2, 3, 4, 8]) {
+      const err = (scales: 'channel' | 'tensor', fit: 'mse' | 'maxAbs') => {
+        const m = namedConvSeq(5);
+        const e = quantizeModel(m, { bits, scales, fit }).kernels.reduce((s, k) => s + k.sse, 0);
+        m.dispose();
+        return e;
+      };
+      const channel = err('channel', 'mse');
+      expect(channel).toBeLessThanOrEqual(err('tensor', 'mse') + 1e-9);
+      expect(err('tensor', 'mse')).toBeLessThanOrEqual(err('tensor', 'maxAbs') + 1e-9);
+    }
+  });
+
+  it('names the field of a bad option', () => {
+    const model = namedConvSeq(1);
+    expect(() => quantizeModel(model, { bits: 9 })).toThrow(/quantizeModel\.bits .*9/);
+    expect(() => quantizeModel(model, { bits: 2, scales: 'row' as never })).toThrow(/quantizeModel\.scales must be 'channel' or 'tensor', got "row"/);
+    expect(() => quantizeModel(model, { bits: 2, fit: 'l1' as never })).toThrow(/quantizeModel\.fit must be 'mse' or 'maxAbs', got "l1"/);
+    expect(() => quantizeModel(model, { bits: 2, layers: ['q_conv9'] })).toThrow(/quantizeModel\.layers: no weight or layer is named "q_conv9"/);
+    expect(() => quantizeModel(model, { bits: 2, bit: 3 } as never)).toThrow(/unknown .*"bit"/);
+    model.dispose();
+  });
+});
+
+describe('fittedGrid', () => {
+  it('rejects bad options, naming the field', () => {
+    expect(() => fittedGrid({ bits: 0, tensors: [{ name: 'a', steps: [1] }] })).toThrow(/fittedGrid\.bits/);
+    expect(() => fittedGrid({ bits: 2, tensors: [] })).toThrow(/fittedGrid\.tensors must name at least one tensor/);
+    expect(() => fittedGrid({ bits: 2, tensors: [{ name: 'a', steps: [1, -2] }] })).toThrow(/fittedGrid\.tensors\[0\]\.steps\[1\] must be finite and > 0 in float32, got -2/);
+    expect(() => fittedGrid({ bits: 2, tensors: [{ name: 'a', steps: [1] }, { name: 'a', steps: [1] }] })).toThrow(/fittedGrid\.tensors\[1\]\.name: "a" is listed twice/);
+    // The wrong number of steps for a tensor is found when the optimizer binds.
+    const model = namedConvSeq(1);
+    const opt = new RSOOptimizer({ grid: fittedGrid({ bits: 2, tensors: [{ name: 'q_dense/kernel', steps: [1, 2] }] }) });
+    expect(() => opt.bind(model.trainableWeights.map((w) => w.read() as tf.Variable))).toThrow(/"q_dense\/kernel.*" \(shape \[3, 3\]\) needs 1 step or 3 \(one per output channel\), got 2/);
+    model.dispose();
+  });
+
+  it('round-trips through the optimizer config with its steps', () => {
+    const opt = new RSOOptimizer({ seed: 1, grid: namedPerChannelGrid() });
+    const again = RSOOptimizer.fromConfig(RSOOptimizer, opt.getConfig());
+    expect(again.getConfig()['grid']).toEqual(opt.getConfig()['grid']);
+    expect(JSON.parse(JSON.stringify(opt.getConfig()['grid']))).toMatchObject([{ name: 'fitted', bits: 3, tensors: [{ name: 'q_conv1/kernel', steps: [Math.fround(0.15), Math.fround(0.2), Math.fround(0.25)] }, {}, {}] }]);
+  });
+});
+
+describe('RSO on a quantized model\'s grid', () => {
+  afterAll(useCpu);
+  it('keeps every kernel on its channel\'s levels, searches BN and biases, and exports the codes and scales', async () => {
+    const { x, y } = toyData(96, [6, 6, 1], 8);
+    const model = namedConvSeq(6);
+    const q = quantizeModel(model, { bits: 2 });
+    const continuous = model.trainableWeights.filter((w) => !q.kernels.some((k) => k.name === w.name)).map((w) => w.read().dataSync().slice());
+    const opt = new RSOOptimizer({ seed: 2, grid: quantizedGrid(q) });
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 150, verbose: 0, batchNormSamples: 0 });
+    const exported = exportQuantized(model, opt);
+    expect(exported.map((e) => e.name)).toEqual(q.kernels.map((k) => k.name));
+    exported.forEach((e, i) => {
+      expect(Array.from(e.scales!)).toEqual(Array.from(q.kernels[i]!.scales));
+      expect(Array.from(model.weights.find((w) => w.name === e.name)!.read().dataSync())).toEqual(Array.from(dequantize({ codes: e.codes, scales: e.scales! })));
+    });
+    const changed = exported.some((e, i) => e.codes.some((c, k) => c !== q.kernels[i]!.codes[k]));
+    expect(changed).toBe(true);
+    const after = model.trainableWeights.filter((w) => !q.kernels.some((k) => k.name === w.name)).map((w) => w.read().dataSync());
+    expect(after.some((a, i) => a.some((v, k) => v !== continuous[i]![k]))).toBe(true);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('gives the same weights on two worker threads as on one thread', async () => {
+    const { x, y } = toyData(96, [6, 6, 1], 9);
+    const run = async (workers: boolean) => {
+      const model = namedConvSeq(7);
+      const opt = new RSOOptimizer({ seed: 5, grid: namedPerChannelGrid() });
+      await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 120, verbose: 0, batchNormSamples: 0, ...(workers ? { workers: nodeWorkers(2) } : {}) });
+      const out = model.weights.map((w) => Array.from(w.read().dataSync()));
+      model.dispose();
+      return out;
+    };
+    const one = await run(false);
+    const two = await run(true);
+    expect(two).toEqual(one);
+    expect(one[0]).not.toEqual(Array.from(namedConvSeq(7).weights[0]!.read().dataSync()));
+    tf.dispose([x, y]);
+  });
+});

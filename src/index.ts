@@ -61,6 +61,8 @@ export type { QuantizedKernel, QuantizedModel, QuantizeOptions, WeightsHolder } 
 export { PACKED_FORMAT_VERSION, packTensors, packedCodeBytes, unpackTensors } from './quantize/pack.js';
 export type { CodedTensor, FloatTensor, PackedTensor } from './quantize/pack.js';
 export { loadPackedModel, packModel, packedValues, setPackedWeights } from './quantize/packed-model.js';
+export { repairQuantized } from './optimizer/repair-quantized.js';
+export type { RepairQuantizedOptions, RepairQuantizedResult } from './optimizer/repair-quantized.js';
 export { exportQuantized } from './optimizer/export-quantized.js';
 export type { QuantizedTensor } from './optimizer/export-quantized.js';
 export type { TensorGrid } from './search/tensor-grids.js';

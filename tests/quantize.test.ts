@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, quantizeModel, quantizedGrid, roundingError } from '../src/index.js';
+import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, packModel, quantizeModel, quantizedGrid, repairQuantized, roundingError } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
-import { toyData, useCpu } from './helpers.js';
+import { tinyMlp, toyData, useCpu } from './helpers.js';
 import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
 
 beforeAll(useCpu);
@@ -150,5 +150,35 @@ describe('RSO on a quantized model\'s grid', () => {
     expect(two).toEqual(one);
     expect(one[0]).not.toEqual(Array.from(namedConvSeq(7).weights[0]!.read().dataSync()));
     tf.dispose([x, y]);
+  });
+});
+
+describe('repairQuantized', () => {
+  it('raises the accuracy of a binarized small model, and reports it before and after', async () => {
+    const { x, y } = toyData(128, [8], 21);
+    const model = tinyMlp(3);
+    // A float model first: Adam on the toy data.
+    model.compile({ optimizer: tf.train.adam(0.03), loss: 'categoricalCrossentropy' });
+    await model.fit(x, y, { epochs: 60, batchSize: 32, verbose: 0 });
+    const r = await repairQuantized(model, x, y, { quantize: { bits: 1 }, optimizer: { seed: 3 }, fit: { loss: 'categoricalCrossentropy', batchSize: 64, cycles: 2, verbose: 0, batchNormSamples: 64 } });
+    console.log(`binary tiny MLP: accuracy ${r.before.acc} → ${r.after.acc}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)}`);
+    expect(r.after.loss).toBeLessThan(r.before.loss);
+    expect(r.after.acc).toBeGreaterThan(r.before.acc);
+    expect(r.optimizer.cycle).toBe(2);
+    // Still on the grid of the fitted scales.
+    expect(() => packModel(model, r.quantized)).not.toThrow();
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('names a bad option', async () => {
+    const { x, y } = toyData(8, [8], 1);
+    const model = tinyMlp(1);
+    await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, steps: 5 } as never)).rejects.toThrow(/unknown option "steps"/);
+    await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, optimizer: { grid: null } as never })).rejects.toThrow(/optimizer\.grid is set from the quantization/);
+    await expect(repairQuantized(model, x, y, { quantize: 2 } as never)).rejects.toThrow(/options\.quantize must be/);
+    await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, fit: { maxSteps: -1 } })).rejects.toThrow(/maxSteps/);
+    tf.dispose([x, y]);
+    model.dispose();
   });
 });

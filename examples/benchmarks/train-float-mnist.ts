@@ -107,7 +107,7 @@ const command = `npm run bench:train-float -- ${process.argv.slice(2).join(' ')}
 const bytes = await saveFloatModel(model, values.out!, {
   description: 'The paper\'s MNIST network (createMnistNet) trained with Adam; BN moving statistics re-estimated from the first 2,000 training images (centred on the training mean).',
   inputMean: data.inputMean, command, backend, seed, batchSize, lr: lr0, lrDecay, trainImages: n,
-  testAccuracy: best.accuracy, steps, epochs, trainSeconds: Math.round(clock.train()), wallSeconds: Math.round(clock.wall()),
+  testAccuracy: best.accuracy, steps, epochs: Math.round((steps * batchSize * 100) / n) / 100, trainSeconds: Math.round(clock.train()), wallSeconds: Math.round(clock.wall()),
   loadAverageStart: loadStart, loadAverageEnd: loadEnd, date: new Date().toISOString(),
 });
-console.log(`saved ${values.out} (weights.bin ${bytes} bytes): test accuracy ${(best.accuracy * 100).toFixed(2)}% after ${steps} steps, ${epochs} epochs, ${clock.train().toFixed(0)} s training, ${clock.wall().toFixed(0)} s wall; load ${loadEnd.join(' ')}`);
+console.log(`saved ${values.out} (weights.bin ${bytes} bytes): test accuracy ${(best.accuracy * 100).toFixed(2)}% after ${steps} steps (${((steps * batchSize) / n).toFixed(2)} epochs), ${clock.train().toFixed(0)} s training, ${clock.wall().toFixed(0)} s wall; load ${loadEnd.join(' ')}`);

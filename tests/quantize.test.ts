@@ -135,20 +135,42 @@ describe('RSO on a quantized model\'s grid', () => {
     model.dispose();
   });
 
-  it('gives the same weights on two worker threads as on one thread', async () => {
+  it('makes the decisions of one thread on two worker threads, up to a near-tie, on a quantized model\'s grid', async () => {
     const { x, y } = toyData(96, [6, 6, 1], 9);
+    const STEPS = 120;
     const run = async (workers: boolean) => {
+      // Not the first model of these names in this process: its variables are named q_conv1/kernel_N, while a
+      // worker's copy has the plain names, which quantizedGrid uses.
       const model = namedConvSeq(7);
-      const opt = new RSOOptimizer({ seed: 5, grid: namedPerChannelGrid() });
-      await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: 120, verbose: 0, batchNormSamples: 0, ...(workers ? { workers: nodeWorkers(2) } : {}) });
-      const out = model.weights.map((w) => Array.from(w.read().dataSync()));
+      const q = quantizeModel(model, { bits: 3 });
+      const opt = new RSOOptimizer({ seed: 5, grid: quantizedGrid(q) });
+      const steps: { tensor: number; flat: number; accepted: number; losses: number[] }[] = [];
+      await opt.fit(model, x, y, {
+        loss: 'categoricalCrossentropy', batchSize: 48, maxSteps: STEPS, verbose: 0, batchNormSamples: 0,
+        callbacks: { onBatchEnd: async () => void steps.push({ ...opt.lastStepResult!, losses: Array.from(opt.lastStepResult!.losses) }) },
+        ...(workers ? { workers: nodeWorkers(2) } : {}),
+      });
+      expect(model.weights[0]!.name).toMatch(/_\d+$/);
+      expect(() => packModel(model, q)).not.toThrow();
       model.dispose();
-      return out;
+      return steps;
     };
     const one = await run(false);
     const two = await run(true);
-    expect(two).toEqual(one);
-    expect(one[0]).not.toEqual(Array.from(namedConvSeq(7).weights[0]!.read().dataSync()));
+    expect(two).toHaveLength(STEPS);
+    // Shard losses are summed in another order: the runs may part only at a tie within float32 rounding (the
+    // conv bias in front of BN cancels, so its three candidates tie exactly), after most steps agreed.
+    let same = 0;
+    for (; same < STEPS; same++) {
+      const [a, b] = [one[same]!, two[same]!];
+      expect([b.tensor, b.flat]).toEqual([a.tensor, a.flat]);
+      for (let k = 0; k < 3; k++) expect(Math.abs(a.losses[k]! - b.losses[k]!)).toBeLessThan(1e-5 * Math.abs(a.losses[k]!));
+      if (a.accepted !== b.accepted) {
+        expect(Math.abs(a.losses[a.accepted]! - a.losses[b.accepted]!)).toBeLessThan(1e-6 * Math.abs(a.losses[a.accepted]!));
+        break;
+      }
+    }
+    expect(same).toBeGreaterThanOrEqual(STEPS / 2);
     tf.dispose([x, y]);
   });
 });

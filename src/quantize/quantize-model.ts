@@ -140,7 +140,8 @@ export function dequantize(kernel: Pick<QuantizedKernel, 'codes' | 'scales'>): F
  * neighbouring levels of its channel on the training loss.
  *
  * @param q - The result of {@link quantizeModel}.
- * @returns A {@link fittedGrid} covering exactly the quantized tensors with their scales.
+ * @returns A {@link fittedGrid} covering exactly the quantized tensors with their scales, named without tfjs's
+ *   `_N` suffix (so that it matches a worker thread's copy of the model, and a model of the same layer names).
  * @example
  * ```ts
  * const q = quantizeModel(model, { bits: 2 });
@@ -148,5 +149,6 @@ export function dequantize(kernel: Pick<QuantizedKernel, 'codes' | 'scales'>): F
  * ```
  */
 export function quantizedGrid(q: QuantizedModel): WeightGrid {
-  return fittedGrid({ bits: q.bits, tensors: q.kernels.map((k) => ({ name: k.name, steps: Array.from(k.scales) })) });
+  // Names without tfjs's `_N` suffix: a worker thread's copy of the model has variables of the plain names.
+  return fittedGrid({ bits: q.bits, tensors: q.kernels.map((k) => ({ name: k.name.replace(/_\d+$/, ''), steps: Array.from(k.scales) })) });
 }

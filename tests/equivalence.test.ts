@@ -8,6 +8,7 @@ import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
 import type { StepRecord as Record } from './equivalence-runs.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
+import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu } from './helpers.js';
 import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
@@ -57,6 +58,9 @@ const ROWS: readonly Row[] = [
   ['cpu', 'Sequential conv/BN/pool/dense with binary kernels', () => tinyConvSeq(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
   ['wasm', 'functional DAG with binary kernels: conv chains into a residual add', () => chainResidual(2), true, false, CONV_INPUT, { grid: binaryGrid() }],
   ['cpu', 'Sequential MLP with 3-bit kernels, batched candidates', () => tinyMlp(2), true, true, MLP_INPUT, { grid: uniformGrid({ bits: 3 }) }],
+  // A fitted grid: a step per output channel, given (as quantizeModel fits them) rather than derived from σ.
+  ['cpu', 'Sequential conv/BN/pool/dense with 3-bit kernels, a step per output channel', () => namedConvSeq(2), true, false, CONV_INPUT, { grid: namedPerChannelGrid() }],
+  ['wasm', 'Sequential conv/BN/pool/dense with 3-bit kernels, a step per output channel, batched candidates', () => namedConvSeq(3), true, true, CONV_INPUT, { grid: namedPerChannelGrid() }],
   // σ adapted per tensor from its share of moves (window 10, so that it changes within the run).
   ['cpu', 'Sequential conv/BN/pool/dense with σ adaptation', () => tinyConvSeq(2), true, false, CONV_INPUT, { sigmaAdaptation: successRule({ window: 10 }) }],
   // Block moves: each kernel step moves every weight of one output channel; the delta paths take the channel change.

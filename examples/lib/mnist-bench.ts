@@ -22,15 +22,20 @@ export interface MnistTensors {
   readonly test: { readonly xs: tf.Tensor; readonly ys: tf.Tensor };
   readonly bnSample: tf.Tensor;
   readonly trainCount: number;
+  /** The pixel value subtracted from every image. */
+  readonly inputMean: number;
 }
 
-/** Loads MNIST (the first `trainLimit` training images, all 10,000 test images). */
-export async function loadMnistTensors(trainLimit: number): Promise<MnistTensors> {
+/**
+ * Loads MNIST (the first `trainLimit` training images, all 10,000 test images), centred on `mean` (default: the
+ * mean pixel of the images loaded).
+ */
+export async function loadMnistTensors(trainLimit: number, centre?: number): Promise<MnistTensors> {
   const data = await loadMnist({ trainLimit, testLimit: 10_000 });
-  const mean = mnistMean(data);
+  const mean = centre ?? mnistMean(data);
   const train = mnistToTensors(data.train, { mean });
   const test = mnistToTensors(data.test, { mean });
-  return { train, test, bnSample: tf.slice(train.xs, 0, Math.min(BN_SAMPLES, data.train.count)), trainCount: data.train.count };
+  return { train, test, bnSample: tf.slice(train.xs, 0, Math.min(BN_SAMPLES, data.train.count)), trainCount: data.train.count, inputMean: mean };
 }
 
 /** Test accuracy of `model` on all test images, after re-estimating its BN statistics from the BN sample. */

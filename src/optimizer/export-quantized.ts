@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { codeOf, levelOf } from '../search/tensor-grids.js';
+import { codeOf, levelOf, stepAt } from '../search/tensor-grids.js';
 import type { RSOOptimizer } from './rso-optimizer.js';
 
 /** One gridded weight tensor as int8 codes: value = code × scale. */
@@ -10,8 +10,10 @@ export interface QuantizedTensor {
   readonly shape: readonly number[];
   /** The codes, row-major, in −maxCode … maxCode. */
   readonly codes: Int8Array;
-  /** The value of code 1 (float32). */
+  /** The value of code 1 (float32); of channel 0 on a per-channel grid. */
   readonly scale: number;
+  /** The value of code 1 per output channel (the last axis) on a per-channel grid, else null. */
+  readonly scales: Float32Array | null;
 }
 
 /**
@@ -42,11 +44,11 @@ export function exportQuantized(model: { readonly trainableWeights: readonly { r
     const values = value.dataSync() as Float32Array;
     const codes = new Int8Array(values.length);
     values.forEach((w, k) => {
-      const code = codeOf(grid, w);
-      if (levelOf(grid, code) !== w) throw new RangeError(`exportQuantized: ${weight.name}[${k}] = ${w} is not on its grid (step ${grid.step}); was it changed outside the optimizer?`);
+      const code = codeOf(grid, w, k);
+      if (levelOf(grid, code, k) !== w) throw new RangeError(`exportQuantized: ${weight.name}[${k}] = ${w} is not on its grid (step ${stepAt(grid, k)}); was it changed outside the optimizer?`);
       codes[k] = code;
     });
-    out.push({ name: weight.name, shape: [...value.shape], codes, scale: Math.fround(grid.step) });
+    out.push({ name: weight.name, shape: [...value.shape], codes, scale: Math.fround(grid.step), scales: grid.steps ? Float32Array.from(grid.steps) : null });
   }
   if (out.length === 0) throw new Error('exportQuantized: none of the model\'s trainable weights is one the optimizer searched on a grid');
   return out;

@@ -407,7 +407,7 @@ function snapVariables(variables: readonly tf.Variable[], grids: readonly (Tenso
     if (grid === null) return;
     const v = variables[i]!;
     const values = v.dataSync() as Float32Array;
-    const snapped = values.map((w) => snapToGrid(grid, w));
+    const snapped = values.map((w, k) => snapToGrid(grid, w, k));
     if (snapped.some((w, k) => w !== values[k])) tf.tidy(() => v.assign(tf.tensor(snapped, v.shape, 'float32')));
   });
 }

@@ -7,7 +7,7 @@ import type { Rng, RngState } from './rng.js';
 import { checkSearchState } from './search-state.js';
 import type { SearchState } from './search-state.js';
 import { SigmaAdapter } from './sigma-adapter.js';
-import { assignGrids, gridCandidates } from './tensor-grids.js';
+import { assignGrids, gridCandidates, stepAt } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from './weight-groups.js';
 import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
@@ -312,8 +312,8 @@ export class RSOSearch {
       // One check on the float32 values: the sum of two finite float32 is finite.
       if (!Number.isFinite(candidates[1]! + candidates[2]!)) finiteCandidates(candidates);
     } else {
-      delta = grid.step;
-      gridCandidates(grid, previous, candidates);
+      delta = stepAt(grid, p.flat);
+      gridCandidates(grid, previous, candidates, p.flat);
     }
     return { tensor: p.tensor, flat: p.flat, previous, delta, candidates, block: null };
   }

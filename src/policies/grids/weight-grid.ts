@@ -23,6 +23,14 @@ export interface WeightGrid extends Configurable {
    * @param sigma - The tensor's base σ.
    */
   amplitude(sigma: number): number;
+  /**
+   * The exact step (value of code 1) of a tensor, given rather than derived from σ: one number for the tensor,
+   * or one per output channel (the last axis). Optional; null or absent means "use {@link WeightGrid.amplitude}".
+   *
+   * @param names - The tensor's names, most specific first: its variable name, that name without tfjs's `_N`
+   *   suffix, its layer name.
+   */
+  stepsOf?(names: readonly string[]): readonly number[] | null;
 }
 
 /** Options shared by the grid factories. */

@@ -1,9 +1,10 @@
 // Every command the docs give (README.md, docs/guide.md, docs/benchmarks.md), and how CI exercises it.
 //
-// Usage: node .ci/doc-commands.mjs [--list | --check | --run [--only <key>]]
+// Usage: node .ci/doc-commands.mjs [--list | --check | --run [--jobs n] [--only <key>]]
 //   --list   each documented command, where it is, and how it is exercised;
 //   --check  fails when a command has no way to be exercised (tests/doc-commands.test.ts runs this in npm test);
-//   --run    runs the smoke form of each distinct command (CI): the documented command with the small-run
+//   --run    runs the smoke form of each distinct command (CI), --jobs n at a time (default 2), or --only
+//            those whose script path contains <key>: the documented command with the small-run
 //            flags of .ci/doc-commands.json appended (a later flag wins), so it takes the same code path on tiny
 //            data in seconds. A command CI already runs as it is (npm test, npm run build, …) is not run again.
 //
@@ -11,7 +12,7 @@
 // inline code span, that starts with `npm run`, `npm test`, `npx tsx`, `npx vitest`, `node --import tsx`,
 // `node .ci/` or `bash .ci/`. `a && b` counts as two commands. Placeholders (`<dir>`, `V`) mark a template: it is exercised
 // through its script's smoke form.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -138,45 +139,84 @@ function missingRequirement(requires) {
 }
 
 /**
- * Runs one smoke command in `out`, so that out/ and .cache/ of the documented command land there and a later
- * command (a plot, a summary) finds what an earlier one wrote. The script is given by its path in the repo.
+ * Runs one smoke command in `dir`, so that the out/ and .cache/ of the documented command land in the temporary
+ * folder (out/ is shared by every run, so a plot or a summary finds what an earlier command wrote; .cache/ is the
+ * run's own). The script is given by its path in the repo.
  */
-function runOne(argv, out) {
+function runOne(argv, dir) {
   const [file, ...rest] = argv;
   const args = rest.map((a) => a.replaceAll('$REPO', process.cwd()));
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', TSX, resolve(file), ...args], { cwd: out, encoding: 'utf8', timeout: 240_000, env: { ...process.env, RSO_SMOKE: '1' } });
-  return { ok: r.status === 0, seconds: ((Date.now() - t0) / 1000).toFixed(1), line: argv.join(' '), log: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', TSX, resolve(file), ...args], { cwd: dir, env: { ...process.env, RSO_SMOKE: '1' } });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const timer = setTimeout(() => child.kill(), 240_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ ok: code === 0, seconds: (Date.now() - t0) / 1000, line: argv.join(' '), log });
+    });
+  });
 }
 
-function runSmokes(all, only) {
+/** Runs a smoke entry (its prepare commands, then itself) in its own folder; returns whether it passed. */
+async function runEntry(c, out, k) {
+  const missing = missingRequirement(c.plan.requires);
+  if (missing !== null) {
+    console.log(`skip          ${c.plan.argv.join(' ')}   (${c.doc}:${c.line}): needs ${missing}`);
+    return true;
+  }
+  const dir = join(out, `run-${k}`);
+  mkdirSync(join(dir, '.cache'), { recursive: true });
+  // Worker threads resolve tsx from the working directory.
+  symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+  symlinkSync(join(out, 'out'), join(dir, 'out'));
+  const steps = [];
+  for (const argv of [...c.plan.prepare, c.plan.argv]) {
+    const r = await runOne(argv, dir);
+    steps.push(r);
+    if (!r.ok) break;
+  }
+  const bad = steps.find((r) => !r.ok);
+  const seconds = steps.reduce((t, r) => t + r.seconds, 0).toFixed(1);
+  if (bad === undefined) console.log(`ok   ${seconds.padStart(6)} s  ${steps.at(-1).line}   (${c.doc}:${c.line})`);
+  else console.log(`FAIL ${seconds.padStart(6)} s  ${bad.line}   (${c.doc}:${c.line})\n${bad.log.split('\n').slice(-25).join('\n')}`);
+  return bad === undefined;
+}
+
+/** Runs entries `jobs` at a time; returns how many failed. */
+async function runPool(entries, out, jobs, offset) {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const k = next++;
+      if (!(await runEntry(entries[k], out, offset + k))) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return failed;
+}
+
+/**
+ * Runs the smoke forms `jobs` at a time (one a core), then the commands that read others' outputs (`after` in
+ * .ci/doc-commands.json: plots). Returns how many failed.
+ */
+async function runSmokes(all, only, jobs) {
   const out = mkdtempSync(join(tmpdir(), 'doc-commands-'));
   mkdirSync(join(out, 'out'));
-  mkdirSync(join(out, '.cache'));
-  // Worker threads resolve tsx from the working directory.
-  symlinkSync(resolve('node_modules'), join(out, 'node_modules'));
   const runs = smokeRuns(all, only);
+  const isAfter = (c) => (PLAN.smoke[c.plan.key] ?? PLAN.smoke[c.plan.file])?.after === true;
+  const t0 = Date.now();
   let failed = 0;
   try {
-    for (const c of runs) {
-      const missing = missingRequirement(c.plan.requires);
-      if (missing !== null) {
-        console.log(`skip          ${c.plan.argv.join(' ')}   (${c.doc}:${c.line}): needs ${missing}`);
-        continue;
-      }
-      const steps = [...c.plan.prepare, c.plan.argv].map((argv) => runOne(argv, out));
-      const bad = steps.find((r) => !r.ok);
-      const seconds = steps.reduce((t, r) => t + Number(r.seconds), 0).toFixed(1);
-      if (bad === undefined) console.log(`ok   ${seconds.padStart(6)} s  ${steps.at(-1).line}   (${c.doc}:${c.line})`);
-      else {
-        failed++;
-        console.log(`FAIL ${seconds.padStart(6)} s  ${bad.line}   (${c.doc}:${c.line})\n${bad.log.split('\n').slice(-25).join('\n')}`);
-      }
-    }
+    failed += await runPool(runs.filter((c) => !isAfter(c)), out, jobs, 0);
+    failed += await runPool(runs.filter(isAfter), out, jobs, runs.length);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  console.log(`${runs.length - failed} of ${runs.length} smoke runs passed (the others failed or were skipped for a missing requirement)`);
+  console.log(`${runs.length - failed} of ${runs.length} smoke runs passed or were skipped for a missing requirement, ${jobs} at a time, in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return failed;
 }
 
@@ -191,7 +231,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`${all.length} documented commands: ${Object.entries(counts).map(([how, n]) => `${n} ${how}`).join(', ')}`);
   if (missing.length > 0) process.exit(1);
   if (mode === '--run') {
-    const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-    if (runSmokes(all, only) > 0) process.exit(1);
+    const flag = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
+    if ((await runSmokes(all, flag('--only'), Number(flag('--jobs') ?? 2))) > 0) process.exit(1);
   }
 }

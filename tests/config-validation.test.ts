@@ -73,7 +73,7 @@ const validParams: Record<string, Record<string, PolicyConfig>> = {
   distribution: { discrete: { name: 'discrete', values: [1] } },
   sigmaRule: { fixed: { name: 'fixed', value: 0.1 } },
   coordinates: { randomSubset: { name: 'randomSubset', fraction: 0.5 } },
-  weightGrid: { uniform: { name: 'uniform', bits: 3 } },
+  weightGrid: { uniform: { name: 'uniform', bits: 3 }, fitted: { name: 'fitted', bits: 2, tensors: [{ name: 'dense/kernel', steps: [0.1, 0.2] }] } },
 };
 
 describe('every built-in policy factory rejects unknown and wrong-typed parameters', () => {

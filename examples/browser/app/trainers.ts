@@ -7,11 +7,13 @@ import type { Control } from './control.js';
 import type { Split } from './data.js';
 import { buildModel } from './models.js';
 import { SAVE_URL } from './protocol.js';
-import type { Report, RunSpec, SigmaName, TestPoint } from './protocol.js';
+import type { Report, RunSpec, ShrinkTable, SigmaName, TestPoint } from './protocol.js';
 
 /** What a trainer gets from the worker. */
 export interface Session {
   readonly spec: RunSpec;
+  /** The URL the served files (data, float model) are relative to. */
+  readonly base: string;
   readonly data: { readonly train: Split; readonly test: Split };
   readonly control: Control;
   post(r: Report): void;
@@ -31,6 +33,8 @@ export interface RunEnd {
   readonly stopped: boolean;
   readonly leaked: number;
   readonly tests: readonly TestPoint[];
+  /** A shrink run's table and packed file. */
+  readonly shrink?: { readonly table: ShrinkTable; readonly packed: Uint8Array };
 }
 
 // The σ schedule is planned over this many cycles (the page runs a few hundred to a few thousand steps).
@@ -38,7 +42,7 @@ const PLANNED_CYCLES = 10;
 // Adam's learning rate for these small nets (tfjs's default, 0.001, is slow on them).
 const ADAM_LEARNING_RATE = 0.01;
 // Training images that re-estimate the BN statistics before each test, as the paper's authors do (they use 2,000).
-const BN_SAMPLE = 500;
+export const BN_SAMPLE = 500;
 
 const SCHEDULES: Record<SigmaName, () => Schedule> = {
   linear: () => linearSchedule({ from: 1, to: 0.1 }),
@@ -47,12 +51,15 @@ const SCHEDULES: Record<SigmaName, () => Schedule> = {
   constant: () => constantSchedule({ value: 1 }),
 };
 
-/** The wasm backend's threads (its threaded build runs when the page is cross-origin isolated); 1 elsewhere. */
-const backendThreads = () => (tf.getBackend() === 'wasm' ? getThreadsCount() : 1);
+/** The optimizer settings the page chooses: seed and σ schedule (planned over {@link PLANNED_CYCLES}). */
+export const rsoSettings = (spec: RunSpec) => ({ seed: spec.seed, cycles: PLANNED_CYCLES, sigma: SCHEDULES[spec.sigma]() });
 
-/** Test accuracy and loss at the current weights, BN statistics re-estimated from `sample` first. */
-function testMetrics(model: tfl.LayersModel, test: Split, sample: tf.Tensor): { acc: number; loss: number } {
-  reestimateBatchNorm(model, sample);
+/** The wasm backend's threads (its threaded build runs when the page is cross-origin isolated); 1 elsewhere. */
+export const backendThreads = () => (tf.getBackend() === 'wasm' ? getThreadsCount() : 1);
+
+/** Test accuracy and loss at the current weights, BN statistics re-estimated from `sample` first (unless null). */
+export function testMetrics(model: tfl.LayersModel, test: Split, sample: tf.Tensor | null): { acc: number; loss: number } {
+  if (sample !== null) reestimateBatchNorm(model, sample);
   const [acc, loss] = tf.tidy(() => {
     const pred = model.predict(test.x, { batchSize: 250 }) as tf.Tensor;
     const acc = tf.mean(tf.cast(tf.equal(tf.argMax(pred, 1), tf.argMax(test.y, 1)), 'float32'));
@@ -62,7 +69,7 @@ function testMetrics(model: tfl.LayersModel, test: Split, sample: tf.Tensor): { 
 }
 
 /** Posts the step's loss, tests every `evalEvery` steps, serves a save, and waits while paused. */
-async function afterStep(s: Session, model: tfl.LayersModel, sample: tf.Tensor, step: number, loss: number): Promise<void> {
+export async function afterStep(s: Session, model: tfl.LayersModel, sample: tf.Tensor, step: number, loss: number): Promise<void> {
   const { control, spec } = s;
   s.post({ type: 'loss', step, seconds: control.seconds(), loss });
   if (step % spec.evalEvery === 0) await report(s, model, sample, step);
@@ -74,7 +81,7 @@ async function afterStep(s: Session, model: tfl.LayersModel, sample: tf.Tensor, 
   );
 }
 
-async function report(s: Session, model: tfl.LayersModel, sample: tf.Tensor, step: number): Promise<void> {
+export async function report(s: Session, model: tfl.LayersModel, sample: tf.Tensor, step: number): Promise<void> {
   const { acc, loss } = await s.control.excluded(() => testMetrics(model, s.data.test, sample));
   s.tests.push({ step, acc, loss });
   s.post({ type: 'accuracy', step, seconds: s.control.seconds(), acc, loss });
@@ -87,7 +94,7 @@ async function rsoModel(spec: RunSpec): Promise<{ model: tfl.LayersModel; rso: R
     return { model, rso: model.optimizer };
   }
   const model = buildModel(spec.task, spec.seed);
-  const rso = new RSOOptimizer({ seed: spec.seed, cycles: PLANNED_CYCLES, sigma: SCHEDULES[spec.sigma]() });
+  const rso = new RSOOptimizer(rsoSettings(spec));
   model.compile({ optimizer: rso, loss: 'categoricalCrossentropy' });
   return { model, rso };
 }

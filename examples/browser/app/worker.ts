@@ -1,4 +1,5 @@
-// The demo's training worker: one run (RSO or Adam, one network, one backend) per worker. The page posts
+// The demo's training worker: one run (RSO, Adam, or the shrink tab's quantize and repair; one network, one
+// backend) per worker. The page posts
 // commands (protocol.ts) and draws what this posts back.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -11,6 +12,7 @@ import { createControl } from './control.js';
 import type { Control } from './control.js';
 import { loadSubset } from './data.js';
 import type { Command, Report, RunResult, RunSpec } from './protocol.js';
+import { trainShrink } from './shrink-trainer.js';
 import { trainAdam, trainRso } from './trainers.js';
 import type { Session } from './trainers.js';
 
@@ -61,6 +63,7 @@ async function run(spec: RunSpec, pauseAt: number | undefined): Promise<void> {
   if (pauseAt !== undefined) ctl.pauseAt(pauseAt);
   const session: Session = {
     spec,
+    base: scope.location.href,
     data,
     control: ctl,
     post,
@@ -73,10 +76,13 @@ async function run(spec: RunSpec, pauseAt: number | undefined): Promise<void> {
     },
   };
   try {
-    const end = spec.trainer === 'rso' ? await trainRso(session) : await trainAdam(session);
+    const end = await (spec.trainer === 'rso' ? trainRso : spec.trainer === 'adam' ? trainAdam : trainShrink)(session);
     const weights = weightsOf(end.model);
     end.model.dispose();
-    const result: RunResult = { step: end.step, startStep: end.startStep, seconds: ctl.seconds(), stopped: end.stopped, weights, leaked: end.leaked, tests: end.tests };
+    const result: RunResult = {
+      step: end.step, startStep: end.startStep, seconds: ctl.seconds(), stopped: end.stopped, weights, leaked: end.leaked, tests: end.tests,
+      ...(end.shrink === undefined ? {} : { shrink: end.shrink }),
+    };
     post({ type: 'done', result }, [weights.buffer]);
   } finally {
     saveNow = null;

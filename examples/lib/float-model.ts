@@ -5,11 +5,12 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-/** The committed float model's folder, relative to the repository root. */
-export const FLOAT_MODEL_DIR = 'examples/benchmarks/weights/mnist-float';
+/** The committed float model's folder (absolute, so a script finds it from any working directory). */
+export const FLOAT_MODEL_DIR = fileURLToPath(new URL('../benchmarks/weights/mnist-float', import.meta.url));
 
 /**
  * Saves `model` as `<dir>/model.json` and `<dir>/weights.bin` (every weight, the BN moving statistics

@@ -38,9 +38,12 @@ export async function loadMnistTensors(trainLimit: number, centre?: number): Pro
   return { train, test, bnSample: tf.slice(train.xs, 0, Math.min(BN_SAMPLES, data.train.count)), trainCount: data.train.count, inputMean: mean };
 }
 
-/** Test accuracy of `model` on all test images, after re-estimating its BN statistics from the BN sample. */
-export function testAccuracy(model: tfl.LayersModel, data: MnistTensors): number {
-  reestimateBatchNorm(model, data.bnSample);
+/**
+ * Test accuracy of `model` on all test images, after re-estimating its BN statistics from the BN sample (unless
+ * `reestimate` is false: the model as it is, such as after `roundForPacking`).
+ */
+export function testAccuracy(model: tfl.LayersModel, data: MnistTensors, reestimate = true): number {
+  if (reestimate) reestimateBatchNorm(model, data.bnSample);
   return evaluateModel(model, data.test.xs, data.test.ys, resolveLoss('categoricalCrossentropy', 'mean'), EVAL_BATCH).acc;
 }
 

@@ -87,15 +87,15 @@ export interface ShrinkTable {
    * plus a float32 min and scale per tensor.
    */
   readonly uint8Bytes: number;
-  /** Test accuracy rounded to nearest, before the repair (BN statistics re-estimated). */
+  /** Test accuracy rounded to nearest, before the repair (BN statistics re-estimated), as exported: after `roundForPacking`. */
   readonly roundedAcc: number;
-  /** Bytes of `packModel`'s file before the repair. */
+  /** Bytes of `packModel(model, q, { names: false, float16: true })` before the repair. */
   readonly packedBytesBefore: number;
-  /** Test accuracy after the repair. */
+  /** Test accuracy after the repair, as exported: after `roundForPacking`. */
   readonly repairedAcc: number;
-  /** Bytes of `packModel`'s file after the repair. */
+  /** Bytes of `packModel(model, q, { names: false, float16: true })` after the repair. */
   readonly packedBytesAfter: number;
-  /** `loadPackedModel(model.toJSON(), file)` predicts the test images exactly as the repaired model does. */
+  /** `loadPackedModel(model.toJSON(), file)` predicts the test images exactly as the repaired, rounded model does. */
   readonly reloadMatches: boolean;
 }
 

@@ -6,7 +6,7 @@ import { RSOOptimizer, loadPackedModel, packModel, quantizeModel, quantizedGrid,
 import type { Split } from './data.js';
 import { FLOAT_MODEL_URL } from './protocol.js';
 import type { ShrinkTable } from './protocol.js';
-import { BN_SAMPLE, afterStep, backendThreads, report, rsoSettings, testMetrics } from './trainers.js';
+import { BN_SAMPLE, backendThreads, fitSteps, report, rsoSettings, testMetrics } from './trainers.js';
 import type { RunEnd, Session } from './trainers.js';
 
 // tfjs-converter's uint8 quantization stores a float32 min and scale per tensor in model.json.
@@ -71,20 +71,7 @@ export async function trainShrink(s: Session): Promise<RunEnd> {
     const rso = new RSOOptimizer({ ...rsoSettings(spec), grid: quantizedGrid(q) });
     model.compile({ optimizer: rso, loss: 'categoricalCrossentropy' });
     table({ roundedAcc, packedBytesBefore });
-    if (spec.maxSteps > 0) {
-      await rso.fit(model, data.train.x, data.train.y, {
-        batchSize: spec.batchSize,
-        maxSteps: spec.maxSteps,
-        verbose: 0,
-        batchNormSamples: 0,
-        callbacks: {
-          onBatchEnd: async (_batch: number, logs?: tfl.Logs) => {
-            await afterStep(run, model, sample, rso.step, logs?.['loss'] ?? NaN);
-            if (control.stopped) model.stopTraining = true;
-          },
-        },
-      });
-    }
+    if (spec.maxSteps > 0) await fitSteps(run, model, rso, sample, spec.maxSteps);
     if (rso.step % spec.evalEvery !== 0) await report(run, model, sample, rso.step);
     // The repair moves biases and BN off float16: round again and measure the model as exported.
     roundForPacking(model, q);

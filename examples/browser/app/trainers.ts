@@ -99,6 +99,22 @@ async function rsoModel(spec: RunSpec): Promise<{ model: tfl.LayersModel; rso: R
   return { model, rso };
 }
 
+/** `rso.fit` for `steps` steps on the session's training set, posting each step and honouring pause and stop. */
+export async function fitSteps(s: Session, model: tfl.LayersModel, rso: RSOOptimizer, sample: tf.Tensor, steps: number): Promise<void> {
+  await rso.fit(model, s.data.train.x, s.data.train.y, {
+    batchSize: s.spec.batchSize,
+    maxSteps: steps,
+    verbose: 0,
+    batchNormSamples: 0,
+    callbacks: {
+      onBatchEnd: async (_batch: number, logs?: tfl.Logs) => {
+        await afterStep(s, model, sample, rso.step, logs?.['loss'] ?? NaN);
+        if (s.control.stopped) model.stopTraining = true;
+      },
+    },
+  });
+}
+
 /**
  * RSO with `rso.fit`, up to `spec.maxSteps` optimizer steps. Pausing waits inside the batch callback, so the
  * `rso.fit` call is suspended, not ended; a saved run continues from its optimizer state.
@@ -115,20 +131,7 @@ export async function trainRso(s: Session): Promise<RunEnd> {
     s.post({ type: 'saved', step: rso.step });
   }));
   const before = tf.memory().numTensors;
-  if (spec.maxSteps > startStep) {
-    await rso.fit(model, data.train.x, data.train.y, {
-      batchSize: spec.batchSize,
-      maxSteps: spec.maxSteps - startStep,
-      verbose: 0,
-      batchNormSamples: 0,
-      callbacks: {
-        onBatchEnd: async (_batch: number, logs?: tfl.Logs) => {
-          await afterStep(s, model, sample, rso.step, logs?.['loss'] ?? NaN);
-          if (control.stopped) model.stopTraining = true;
-        },
-      },
-    });
-  }
+  if (spec.maxSteps > startStep) await fitSteps(s, model, rso, sample, spec.maxSteps - startStep);
   const leaked = tf.memory().numTensors - before;
   if (rso.step % spec.evalEvery !== 0) await report(s, model, sample, rso.step);
   // A save asked for during the last step is served at the end.

@@ -38,8 +38,8 @@ export { inputToOutput, outputToInput, shuffledOrder } from './policies/layer-or
 export type { LayerOrder, LayerOrderContext, LayerOrderGroup } from './policies/layer-order/index.js';
 export { fixedSigma, heSigma, initStdSigma, SCRIPT_BN_SIGMA } from './policies/sigma/index.js';
 export type { SigmaRule, SigmaTensor } from './policies/sigma/index.js';
-export { fullSweep, randomSubset } from './policies/coordinates/index.js';
-export type { CoordinateContext, CoordinateSelection, RandomSubsetOptions } from './policies/coordinates/index.js';
+export { fullSweep, randomSubset, rankedSubset } from './policies/coordinates/index.js';
+export type { CoordinateContext, CoordinateSelection, RandomSubsetOptions, RankedSubsetOptions, RankedTensor } from './policies/coordinates/index.js';
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, fittedGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
@@ -57,6 +57,8 @@ export type { FittedGridOptions, FittedSteps, GridOptions, LayerName, UniformGri
 export { fitScale, roundingError } from './quantize/fit-scale.js';
 export type { FittedScale, ScaleFit } from './quantize/fit-scale.js';
 export { dequantize, quantizeModel, quantizedGrid, quantizeTensor } from './quantize/quantize-model.js';
+export { roundingOrder } from './quantize/rounding-order.js';
+export type { RoundingOrderOptions } from './quantize/rounding-order.js';
 export type { QuantizedKernel, QuantizedModel, QuantizeOptions, WeightsHolder } from './quantize/quantize-model.js';
 export { PACKED_FORMAT_VERSION, float16Round, packTensors, packedCodeBytes, unpackTensors } from './quantize/pack.js';
 export type { CodedTensor, FloatTensor, PackOptions, PackedTensor } from './quantize/pack.js';

@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, rankedSubset, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
 import type { StepRecord as Record } from './equivalence-runs.js';
 import { NO_GRADIENT_OPS, opMlp } from './no-gradient-models.js';
-import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
+import { NAMED_KERNELS, namedConvSeq, namedPerChannelGrid, scrambledCosts } from './quantize-models.js';
 import type { NoGradientOp } from './no-gradient-models.js';
 import { chainResidual, mlpResidual, tinyConvSeq, tinyMlp, tinyResidual, toyData, useCpu } from './helpers.js';
 import { regularizedConvNet, regularizedMlp, reusedSubModel, sharedConvNet, sharedDenseMlp } from './shared-models.js';
@@ -68,6 +68,11 @@ const ROWS: readonly Row[] = [
   ['cpu', 'Sequential MLP with block moves', () => tinyMlp(2), true, false, MLP_INPUT, { moves: channelBlocks() }],
   // Per-group shares: a random half and quarter of the two conv blocks per cycle, every dense weight.
   ['cpu', 'Sequential conv/BN/pool/dense with block moves and per-group shares', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: channelBlocks(), coordinates: randomSubset({ fraction: [0.5, 0.25, 1] }) }],
+  // Ranked shares, as roundingOrder spends a repair: the cheaper 40% of each kernel on its grid, every BN and bias scalar.
+  ['cpu', 'Sequential conv/BN/pool/dense with 3-bit kernels per channel, visiting the cheapest 40% of each kernel', () => namedConvSeq(2), true, false, CONV_INPUT, {
+    grid: namedPerChannelGrid(),
+    coordinates: rankedSubset({ fraction: 0.4, tensors: NAMED_KERNELS.map((k, i) => ({ name: k.name, costs: scrambledCosts(k.size, i) })) }),
+  }],
   ['wasm', 'functional DAG with block moves: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true, CONV_INPUT, { moves: channelBlocks({ norm: 2 }) }],
 ];
 

@@ -31,3 +31,15 @@ export function namedPerChannelGrid(bits = 3): WeightGrid {
     ],
   });
 }
+
+/** Seeded-free deterministic costs for a tensor of `size` scalars: a fixed scramble of 0 … 1. */
+export function scrambledCosts(size: number, salt: number): number[] {
+  return Array.from({ length: size }, (_, k) => ((k * 7919 + salt * 104729) % 997) / 997);
+}
+
+/** The shapes of {@link namedConvSeq}'s kernels, by name. */
+export const NAMED_KERNELS = [
+  { name: 'q_conv1/kernel', size: 3 * 3 * 1 * 3 },
+  { name: 'q_conv2/kernel', size: 3 * 3 * 3 * 3 },
+  { name: 'q_dense/kernel', size: 3 * 3 },
+] as const;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, packModel, quantizeModel, quantizedGrid, repairQuantized, roundingError } from '../src/index.js';
+import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, packModel, quantizeModel, quantizeTensor, quantizedGrid, repairQuantized, roundingError, roundingOrder } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import { tinyMlp, toyData, useCpu } from './helpers.js';
 import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
@@ -87,6 +87,45 @@ describe('quantizeModel', () => {
     expect(() => quantizeModel(model, { bits: 2, fit: 'l1' as never })).toThrow(/quantizeModel\.fit must be 'mse' or 'maxAbs', got "l1"/);
     expect(() => quantizeModel(model, { bits: 2, layers: ['q_conv9'] })).toThrow(/quantizeModel\.layers: no weight or layer is named "q_conv9"/);
     expect(() => quantizeModel(model, { bits: 2, bit: 3 } as never)).toThrow(/unknown .*"bit"/);
+    model.dispose();
+  });
+});
+
+describe('roundingOrder', () => {
+  it('records each weight\'s margin to the nearest other level (hand-derived), and visits the closest calls', () => {
+    // Ternary, s = 1 (see fitScale above): codes 1, −1, 0, 1. Margins: 0.9 → |0.9 − 0| (code 2 is off the grid);
+    // −1.1 → |−1.1 − 0|; 0.05 → min(|0.05 − 1|, |0.05 + 1|); 1.0 → |1 − 0|.
+    const t = quantizeTensor('w', [4, 1], Float32Array.of(0.9, -1.1, 0.05, 1.0), 2, 'tensor', 'mse');
+    expect(Array.from(t.codes)).toEqual([1, -1, 0, 1]);
+    expect(Array.from(t.margins!)).toEqual([0.9, 1.1, 0.95, 1].map(Math.fround));
+    // Binary, s = 2: x = w / s = 0.5, −1.5, 1 with codes 1, −1, 1; the other level is −code: |x + code|.
+    expect(Array.from(quantizeTensor('w', [3, 1], Float32Array.of(1, -3, 2), 1, 'tensor', 'mse').margins!)).toEqual([1.5, 2.5, 2]);
+    // 3-bit, s = 1: 2.45 → code 2, nearest other 3 at 0.55; 3.9 → code 3 (clipped), other 2 at 1.9.
+    expect(Array.from(quantizeTensor('w', [3, 1], Float32Array.of(2.45, 3.9, 1), 3, 'tensor', 'maxAbs').margins!).map((m) => +m.toFixed(4))).toEqual(
+      [2.45, 3.9, 1].map((w) => { const s = 3.9 / 3; const x = w / s; const c = Math.min(3, Math.round(x)); return +Math.min(...[c - 1, c + 1].filter((o) => Math.abs(o) <= 3).map((o) => Math.abs(x - o))).toFixed(4); }),
+    );
+  });
+
+  it('selects the weights of least margin in each kernel, round-trips through the optimizer config, and names a bad option', () => {
+    const model = namedConvSeq(4);
+    const q = quantizeModel(model, { bits: 2 });
+    const order = roundingOrder(q, { fraction: 0.25 });
+    const opt = new RSOOptimizer({ seed: 1, grid: quantizedGrid(q), coordinates: order });
+    const again = new RSOOptimizer(opt.getConfig() as never);
+    expect(again.getConfig()).toEqual(opt.getConfig());
+    expect((opt.getConfig()['coordinates'] as { name: string }).name).toBe('rankedSubset');
+    // On the dense kernel [3, 3] alone: the 2 (round(0.25 · 9)) positions of least margin.
+    const dense = q.kernels.find((k) => k.name.startsWith('q_dense'))!;
+    const info = { name: dense.name, layer: 'q_dense', role: 'kernel' as const, shape: dense.shape, size: 9 };
+    const picked = Array.from(order.select(9, { cycle: 0, seed: 1, group: 0, groups: 1, tensors: [info] })!);
+    expect(picked).toHaveLength(2);
+    // Search position k = o·3 + i ↦ flat i·3 + o; the picked margins are the two least (rounded to 1/1000).
+    const flatOf = (k: number) => (k % 3) * 3 + Math.floor(k / 3);
+    const rounded = Array.from(dense.margins!, (m) => Math.round(m * 1000) / 1000);
+    const least = [...rounded].sort((a, b) => a - b).slice(0, 2);
+    expect(picked.map((k) => rounded[flatOf(k)]!).sort((a, b) => a - b)).toEqual(least);
+    expect(() => roundingOrder(q, { fraction: 1.5 })).toThrow(/roundingOrder.fraction must be ≤ 1/);
+    expect(() => roundingOrder({ ...q, kernels: q.kernels.map(({ margins: _m, ...k }) => k) }, { fraction: 0.5 })).toThrow(/has no margins; quantize the model with quantizeModel/);
     model.dispose();
   });
 });

@@ -222,20 +222,66 @@ describe('coordinate selection', () => {
   it('randomSubset visits the requested share of each group, seeded by (seed, cycle)', async () => {
     const { randomSubset } = await import('../src/index.js');
     const sel = randomSubset({ fraction: 0.25 });
-    const a = sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })!;
+    const a = sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2, tensors: [] })!;
     expect(a.length).toBe(25);
     expect(new Set(a).size).toBe(25);
     expect(Array.from(a)).toEqual([...a].sort((x, y) => x - y));
-    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })).toEqual(a);
-    expect(sel.select(100, { cycle: 1, seed: 1, group: 0, groups: 2 })).not.toEqual(a);
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2, tensors: [] })).toEqual(a);
+    expect(sel.select(100, { cycle: 1, seed: 1, group: 0, groups: 2, tensors: [] })).not.toEqual(a);
   });
   it('randomSubset with one share per group visits each group’s share, sweeping a share of 1 whole', async () => {
     const { randomSubset } = await import('../src/index.js');
     const sel = randomSubset({ fraction: [0.25, 1] });
-    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })!.length).toBe(25);
-    expect(sel.select(100, { cycle: 0, seed: 1, group: 1, groups: 2 })).toBeNull();
-    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2 })).toEqual(randomSubset({ fraction: 0.25 }).select(100, { cycle: 0, seed: 1, group: 0, groups: 2 }));
-    expect(() => sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 3 })).toThrow(/coordinates: randomSubset.fraction lists 2 shares \(\[0.25,1\]\), but the model has 3 weight groups/);
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2, tensors: [] })!.length).toBe(25);
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 1, groups: 2, tensors: [] })).toBeNull();
+    expect(sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 2, tensors: [] })).toEqual(randomSubset({ fraction: 0.25 }).select(100, { cycle: 0, seed: 1, group: 0, groups: 2, tensors: [] }));
+    expect(() => sel.select(100, { cycle: 0, seed: 1, group: 0, groups: 3, tensors: [] })).toThrow(/coordinates: randomSubset.fraction lists 2 shares \(\[0.25,1\]\), but the model has 3 weight groups/);
+  });
+  it('rankedSubset visits the cheapest share of each ranked tensor in search order, and every other scalar', async () => {
+    const { rankedSubset } = await import('../src/index.js');
+    // A dense kernel [in 2, out 3], row-major flat i·3 + o, searched filter by filter: position k = o·2 + i.
+    const kernel = describeTensor('d/kernel_4', [2, 3]);
+    const bias = describeTensor('d/bias', [3]);
+    // Row-major costs: flat 0 (i0,o0) 0.9, 1 (i0,o1) 0.1, 2 (i0,o2) 0.5, 3 (i1,o0) 0.2, 4 (i1,o1) 0.8, 5 (i1,o2) 0.3.
+    const costs = [0.9, 0.1, 0.5, 0.2, 0.8, 0.3];
+    const sel = rankedSubset({ fraction: 0.5, tensors: [{ name: 'd/kernel', costs }] });
+    // The cheapest three: flats 1, 3, 5 ↦ positions (o1,i0) = 2, (o0,i1) = 1, (o2,i1) = 5; then the bias at 6, 7, 8.
+    const context = { cycle: 0, seed: 1, group: 0, groups: 1, tensors: [kernel, bias] };
+    expect(Array.from(sel.select(9, context)!)).toEqual([1, 2, 5, 6, 7, 8]);
+    expect(Array.from({ length: 6 }, (_, k) => searchOrderToFlat(kernel, k))).toEqual([0, 3, 1, 4, 2, 5]);
+    // The same in every cycle and seed; a share of 1 over every ranked tensor is the full sweep.
+    expect(sel.select(9, { ...context, cycle: 3, seed: 8 })).toEqual(sel.select(9, context));
+    expect(rankedSubset({ fraction: 1, tensors: [{ name: 'd/kernel', costs }] }).select(9, context)).toBeNull();
+    // Ties go to the earlier position; at least one scalar per ranked tensor.
+    expect(Array.from(rankedSubset({ fraction: 0.01, tensors: [{ name: 'd/kernel', costs: [1, 1, 1, 1, 1, 1] }] }).select(6, { ...context, tensors: [kernel] })!)).toEqual([0]);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: [{ name: 'd/kernel', costs: [1, 2] }] }).select(9, context)).toThrow(/rankedSubset lists 2 costs for "d\/kernel_4", which has 6 scalars/);
+  });
+  it('rankedSubset names the field of a bad option', async () => {
+    const { rankedSubset } = await import('../src/index.js');
+    const t = [{ name: 'd/kernel', costs: [0.1] }];
+    expect(() => rankedSubset({ fraction: 0, tensors: t })).toThrow(/rankedSubset.fraction must be > 0/);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: [] })).toThrow(/rankedSubset.tensors must name at least one tensor/);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: [...t, { name: 'd/kernel_2', costs: [1] }] })).toThrow(/rankedSubset.tensors\[1\].name: "d\/kernel_2" is listed twice/);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: [{ name: 'd/kernel', costs: [0.1, NaN] }] })).toThrow(/rankedSubset.tensors\[0\].costs\[1\] must be a finite number, got NaN/);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: [{ name: '', costs: [1] }] })).toThrow(/rankedSubset.tensors\[0\].name must be a tensor name/);
+    expect(() => rankedSubset({ fraction: 0.5, tensors: t, share: 1 } as never)).toThrow(/unknown/);
+  });
+  it('rankedSubset round-trips through the optimizer config and runs its share of a cycle', () => {
+    const values = [new Float32Array(40), new Float32Array(40)];
+    const ev = quadratic(values, [new Float32Array(40), new Float32Array(40)]);
+    const costs = Array.from({ length: 40 }, (_, k) => 40 - k);
+    const s = boundSearch(
+      { coordinates: { name: 'rankedSubset', fraction: 0.25, tensors: [{ name: 'a/kernel', costs }] }, sigmaBase: 1 },
+      [{ name: 'a/kernel', shape: [40, 1] }, { name: 'b/kernel', shape: [40, 1] }],
+      values,
+    );
+    const perGroup = new Map<string, number>();
+    while (s.cycle === 0) {
+      const group = s.currentGroupName();
+      perGroup.set(group, (perGroup.get(group) ?? 0) + 1);
+      runStep(s, ev);
+    }
+    expect(Object.fromEntries(perGroup)).toEqual({ a: 10, b: 40 });
   });
   it('a cycle with per-group shares runs share × size steps in each group', () => {
     const values = [new Float32Array(40), new Float32Array(40)];

@@ -3,14 +3,17 @@
  * kernels, four ways, with the download size of each.
  *
  *   npm run bench:shrink -- [--bits 1,2,3,4] [--rows 1,2,3,4] [--budget 190] [--workers 2] [--batch-size 500]
- *       [--cycles 1] [--lr 0.001,0.0003,0.003] [--ste-batch-size 128] [--ste-seconds S] [--train-limit 60000]
- *       [--seed 42] [--float-model examples/benchmarks/weights/mnist-float] [--out out/shrink]
+ *       [--cycles 1] [--max-steps N] [--fraction 1] [--select closest|random] [--lr 0.001,0.0003,0.003]
+ *       [--ste-batch-size 128] [--ste-seconds S] [--train-limit 60000] [--seed 42]
+ *       [--float-model examples/benchmarks/weights/mnist-float] [--out out/shrink]
  *
  * Rows, per bit width:
  * 1. round to nearest, one max |w| / maxCode scale per tensor (what a converter does);
  * 2. round to nearest, per-channel scales of least rounding error (`quantizeModel`);
  * 3. RSO repair from (2) on the fitted grid (`quantizedGrid`), biases and BN searched too, on `--workers`
- *    threads, until `--budget` seconds or `--cycles` cycles;
+ *    threads, until `--budget` seconds, `--cycles` cycles or `--max-steps` steps; with `--fraction` below 1, each
+ *    cycle visits that share of each kernel: the closest rounding calls (`roundingOrder`, the default
+ *    `--select closest`) or a random share (`randomSubset`, `--select random`);
  * 4. Adam + STE-QAT fine-tuning from the float model, forward on the scales of (2), for the wall time (3) took
  *    (or `--ste-seconds`), once per `--lr`; the best is reported and every one recorded.
  * Plus the float model and a converter-style affine uint8 copy of every weight. Test accuracy is on all 10,000
@@ -47,6 +50,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'batch-size': { type: 'string', default: '500' },
     cycles: { type: 'string', default: '1' },
+    'max-steps': { type: 'string' },
+    fraction: { type: 'string', default: '1' },
+    select: { type: 'string', default: 'closest' },
     lr: { type: 'string', default: '0.001,0.0003,0.003' },
     'ste-batch-size': { type: 'string', default: '128' },
     'ste-seconds': { type: 'string' },
@@ -74,6 +80,11 @@ const budgetSeconds = positive('budget', values.budget);
 const workers = intFlag('workers', values.workers, 1);
 const batchSize = intFlag('batch-size', values['batch-size'], 1);
 const cycles = intFlag('cycles', values.cycles, 1);
+const maxSteps = values['max-steps'] === undefined ? undefined : intFlag('max-steps', values['max-steps'], 1);
+const fraction = positive('fraction', values.fraction);
+if (fraction > 1) throw new RangeError(`--fraction must be in (0, 1], got ${values.fraction}`);
+const select = values.select;
+if (select !== 'closest' && select !== 'random') throw new RangeError(`--select must be closest or random, got ${String(select)}`);
 const lrs = list('lr', values.lr, Number).map((x) => positive('lr', String(x)));
 const steBatch = intFlag('ste-batch-size', values['ste-batch-size'], 1);
 const steSeconds = values['ste-seconds'] === undefined ? undefined : positive('ste-seconds', values['ste-seconds']);
@@ -124,10 +135,11 @@ for (const bits of bitsList) {
   row['rtnFittedPerChannel'] = { accuracy: e2.accuracy, packedBytes: e2.packed.length, sse: q2.kernels.reduce((s, k) => s + k.sse, 0) };
   let repairWall: number | undefined;
   if (rows.has(3)) {
-    const opt = new rso.RSOOptimizer({ seed, grid: rso.quantizedGrid(q2) });
+    const coordinates = fraction === 1 ? undefined : select === 'closest' ? rso.roundingOrder(q2, { fraction }) : rso.randomSubset({ fraction });
+    const opt = new rso.RSOOptimizer({ seed, grid: rso.quantizedGrid(q2), ...(coordinates === undefined ? {} : { coordinates }) });
     const t0 = performance.now();
     const history = await opt.fit(m2, data.train.xs, data.train.ys, {
-      loss: 'categoricalCrossentropy', batchSize, cycles, timeBudgetSeconds: budgetSeconds, verbose: 0,
+      loss: 'categoricalCrossentropy', batchSize, cycles, timeBudgetSeconds: budgetSeconds, verbose: 0, ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(workers > 1 ? { workers: nodeWorkers(workers) } : {}),
     });
     repairWall = (performance.now() - t0) / 1000;
@@ -160,7 +172,7 @@ const record = {
   floatModel: { dir: floatDir, accuracy: floatAccuracy, accuracyWhenTrained: meta.testAccuracy ?? null },
   bytes: { float32: counts.float32Bytes, converterUint8: counts.uint8Bytes, weights: counts.weights, tensors: counts.tensors },
   converterUint8Accuracy: uint8Accuracy,
-  flags: { bits: bitsList, rows: [...rows], budgetSeconds, workers, batchSize, cycles, lrs, steBatch, steSeconds: steSeconds ?? null },
+  flags: { bits: bitsList, rows: [...rows], budgetSeconds, workers, batchSize, cycles, maxSteps: maxSteps ?? null, fraction, select, lrs, steBatch, steSeconds: steSeconds ?? null },
   results,
   machine: machineNote(loadStart),
   loadAverageEnd: loadEnd,

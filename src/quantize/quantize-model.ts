@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fittedGrid } from '../policies/grids/index.js';
+import { codeRange, fittedGrid } from '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
 import { quote, readOptions, requireArray, requireInteger } from '../policies/validate.js';
 import { describeTensor } from '../search/weight-groups.js';
@@ -35,6 +35,12 @@ export interface QuantizedKernel {
   readonly scales: Float32Array;
   /** The sum of squared rounding errors against the weights quantized. */
   readonly sse: number;
+  /**
+   * Per scalar, row-major: how far the weight quantized sat from the nearest level other than its own, in steps
+   * (|w / s − ℓ| for the nearest ℓ of code ± 1 on the grid; binary: −code). Near 0.5 the rounding was a close
+   * call; {@link roundingOrder} visits those first. Absent when the codes did not come from `quantizeModel`.
+   */
+  readonly margins?: Float32Array;
 }
 
 /** A quantized model's kernels and how they were quantized, from {@link quantizeModel}. */
@@ -117,6 +123,7 @@ export function quantizeTensor(name: string, shape: readonly number[], values: F
   const channels = scales === 'tensor' || shape.length === 0 ? 1 : shape[shape.length - 1]!;
   const out = new Float32Array(channels);
   const codes = new Int8Array(values.length);
+  const margins = new Float32Array(values.length);
   let sse = 0;
   const column = new Float32Array(values.length / channels);
   for (let c = 0; c < channels; c++) {
@@ -124,9 +131,22 @@ export function quantizeTensor(name: string, shape: readonly number[], values: F
     const fitted = fitScale(column, bits, fit);
     out[c] = fitted.scale;
     sse += fitted.sse;
-    for (let r = 0; r < column.length; r++) codes[r * channels + c] = roundCode(column[r]!, fitted.scale, bits);
+    for (let r = 0; r < column.length; r++) {
+      const k = r * channels + c;
+      codes[k] = roundCode(column[r]!, fitted.scale, bits);
+      margins[k] = otherLevelDistance(column[r]! / fitted.scale, codes[k]!, bits);
+    }
   }
-  return { name, shape: [...shape], codes, scales: out, sse };
+  return { name, shape: [...shape], codes, scales: out, sse, margins };
+}
+
+/** The distance from `x` (a weight in steps) to the nearest grid code other than `code`: code ± 1, or −code for binary. */
+function otherLevelDistance(x: number, code: number, bits: number): number {
+  const { maxCode, zero } = codeRange(bits);
+  if (!zero) return Math.abs(x + code);
+  let best = Infinity;
+  for (const other of [code - 1, code + 1]) if (Math.abs(other) <= maxCode) best = Math.min(best, Math.abs(x - other));
+  return best;
 }
 
 /** The float32 values of a quantized tensor: fround(code × scale of its channel). */

@@ -248,7 +248,8 @@ export class RSOSearch {
   private selectionFor(gi: number, group: WeightGroup): { readonly count: number } {
     const key = `${this.cycle_}/${gi}`;
     if (this.selectionKey !== key) {
-      const selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi, groups: this.groups.length });
+      const tensors = group.tensors.map((t) => this.tensors[t]!);
+      const selection = this.config.coordinates.select(group.size, { cycle: this.cycle_, seed: this.config.seed, group: gi, groups: this.groups.length, tensors });
       checkSelection(selection, group, this.cycle_);
       this.selection = selection;
       this.selectionKey = key;

@@ -1,3 +1,4 @@
+import type { WeightTensorInfo } from '../../search/weight-groups.js';
 import type { Configurable } from '../registry.js';
 
 /** Context passed when a weight group starts in a cycle. */
@@ -10,13 +11,18 @@ export interface CoordinateContext {
   readonly group: number;
   /** Number of weight groups in the model. */
   readonly groups: number;
+  /**
+   * The group's tensors in search order: positions 0 … size − 1 run through the first tensor's scalars (each in
+   * its search order, `searchOrderToFlat`), then the next tensor's.
+   */
+  readonly tensors: readonly WeightTensorInfo[];
 }
 
 /**
  * Decides which scalars of a weight group a cycle visits, and in which order.
  *
  * @remarks Return `null` for a full sweep in the paper's order, or the search-order positions to visit
- * (each in 0 … size − 1). It must be a pure function of (size, cycle, seed, group, groups).
+ * (each in 0 … size − 1). It must be a pure function of (size, cycle, seed, group, groups, tensors).
  * @example
  * ```ts
  * const firstHalf: CoordinateSelection = {

@@ -72,7 +72,10 @@ const validParams: Record<string, Record<string, PolicyConfig>> = {
   schedule: { piecewise: { name: 'piecewise', boundaries: [1], values: [1, 0.5] } },
   distribution: { discrete: { name: 'discrete', values: [1] } },
   sigmaRule: { fixed: { name: 'fixed', value: 0.1 } },
-  coordinates: { randomSubset: { name: 'randomSubset', fraction: 0.5 } },
+  coordinates: {
+    randomSubset: { name: 'randomSubset', fraction: 0.5 },
+    rankedSubset: { name: 'rankedSubset', fraction: 0.5, tensors: [{ name: 'dense/kernel', costs: [0.3, 0.1] }] },
+  },
   weightGrid: { uniform: { name: 'uniform', bits: 3 }, fitted: { name: 'fitted', bits: 2, tensors: [{ name: 'dense/kernel', steps: [0.1, 0.2] }] } },
 };
 

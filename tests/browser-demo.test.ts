@@ -24,14 +24,16 @@ const BATCH = 64;
 const SEED = 7;
 // Responsiveness bounds. Training runs in workers, so the page's main thread only draws the charts (a few ms
 // per redraw, at most every 250 ms) and a frame comes every ~17 ms when the machine is idle.
-// - Task lag: how late a 50 ms timer on the main thread fires. 1 s means the main thread was held for most of a
-//   second, which is what training on the page itself does between two yields of rso.fit (125 ms plus the
-//   step that ends the chunk; one Adam step of this net on cpu takes over 2 s here). Measured here: at most 154 ms.
+// - Longest task: how long one task held the main thread (the browser's long-task entries, over 50 ms). 1 s is
+//   what training on the page itself does between two yields of rso.fit (125 ms plus the step that ends the
+//   chunk; one Adam step of this net on cpu takes over 2 s here). A timer's lateness is printed too but not
+//   bounded: it also counts time the operating system gave other processes, and with the other core busy and
+//   more jobs sharing it, one timer once fired 1.02 s late on a page whose training ran in workers.
 // - Frame gaps: a frame also needs the GPU process. 2 s on cpu and wasm (measured here with two workers training
 //   and other jobs sharing the 2 cores: up to 1.5 s). On webgl the worker's shaders run in that same process,
 //   on the CPU (SwiftShader), so a frame waits behind them: 5 s there (measured: up to 3.3 s, while the main
 //   thread's task lag stayed at 123 ms). On a real GPU that wait is far shorter.
-const TASK_LAG_BOUND_MS = 1000;
+const LONGEST_TASK_BOUND_MS = 1000;
 // The shrink tab's repair: a few hundred steps (the logits, then the first of the last conv's 2,304 weights) on
 // batches of 128, enough for the test loss to fall from the rounded model's.
 const SHRINK_STEPS = 300;
@@ -136,7 +138,7 @@ describe.runIf(RUN_BROWSER_SUITES)('the browser demo in Chromium', () => {
       const adam = backend === 'wasm';
       const steps = STEPS_ON[backend]!;
       const outcomes = await call<Outcome[]>(page, 'start', { backend, maxSteps: steps, batchSize: BATCH, seed: SEED, adam });
-      const frames = await call<{ count: number; maxGapMs: number; maxGapAtMs: number; maxTaskLagMs: number }>(page, 'frames');
+      const frames = await call<{ count: number; maxGapMs: number; maxGapAtMs: number; maxTaskMs: number; maxTaskLagMs: number }>(page, 'frames');
       const charts = await call<Charts>(page, 'charts', 'conv');
       const rso = rsoOf(outcomes);
       expect(rso.error, `RSO on ${backend}`).toBeUndefined();
@@ -163,11 +165,21 @@ describe.runIf(RUN_BROWSER_SUITES)('the browser demo in Chromium', () => {
       console.log(
         `${backend} (${rso.threads} thread${rso.threads > 1 ? 's' : ''}): RSO ${steps} steps in ${r.seconds.toFixed(1)} s of training = ${(steps / r.seconds).toFixed(2)} steps/s; ` +
           `test loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}, accuracy ${first.acc.toFixed(3)} → ${last.acc.toFixed(3)}; ` +
-          `${frames.count} frames, longest gap ${frames.maxGapMs.toFixed(0)} ms at ${frames.maxGapAtMs.toFixed(0)} ms; worst task lag ${frames.maxTaskLagMs.toFixed(0)} ms`,
+          `${frames.count} frames, longest gap ${frames.maxGapMs.toFixed(0)} ms at ${frames.maxGapAtMs.toFixed(0)} ms; longest task ${frames.maxTaskMs.toFixed(0)} ms, worst timer lag ${frames.maxTaskLagMs.toFixed(0)} ms`,
       );
       expect(frames.count).toBeGreaterThan(10);
       expect(frames.maxGapMs).toBeLessThan(FRAME_GAP_BOUND_MS[backend]!);
-      expect(frames.maxTaskLagMs).toBeLessThan(TASK_LAG_BOUND_MS);
+      expect(frames.maxTaskMs).toBeLessThan(LONGEST_TASK_BOUND_MS);
+      if (adam) {
+        // The measure sees a held thread: a 300 ms task on the page is counted.
+        await page.evaluate(() => {
+          setTimeout(() => {
+            const until = performance.now() + 300;
+            while (performance.now() < until);
+          }, 0);
+        });
+        await expect.poll(async () => (await call<{ maxTaskMs: number }>(page, 'frames')).maxTaskMs).toBeGreaterThanOrEqual(290);
+      }
       expect(errors).toEqual([]);
       await page.close();
     });

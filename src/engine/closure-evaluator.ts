@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
-import { stageSums } from '../policies/early-rejection/paired-test.js';
+import { stageSums } from '../base/stage-sums.js';
 import { createWeightWriter, freezeVariables, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 import type { VariableSnapshot } from './weight-writer.js';
 

@@ -11,22 +11,22 @@ export interface NamedTensor {
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
 import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
-import { runBatch } from '../search/run-batch.js';
+import { runBatch } from '../train/run-batch.js';
 import { snapshotOf } from '../search/snapshot.js';
 import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
-import { packState, unpackState } from '../search/search-state.js';
-import type { SearchState } from '../search/search-state.js';
+import { packState, unpackState } from '../base/search-state.js';
+import type { SearchState } from '../base/search-state.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
-import { describeTensor } from '../search/weight-groups.js';
-import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
-import type { WeightGroup } from '../search/weight-groups.js';
+import { describeTensor } from '../base/weight-groups.js';
+import { isSigma, SIGMA_RANGE } from '../base/validate.js';
+import type { WeightGroup } from '../base/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
 import type { RSOFitArgs, TensorsOrMap } from '../train/fit-args.js';
-import { parseConfig, serializeConfig } from './config.js';
-import type { RSOConfig, ResolvedConfig } from './config.js';
+import { parseConfig, serializeConfig } from '../config/config.js';
+import type { RSOConfig, ResolvedConfig } from '../config/config.js';
 
 /** Weight names used by {@link RSOOptimizer.getWeights}. */
 const STATE_NAME = 'rso/state';

@@ -1,16 +1,16 @@
-import { sigmaFactor, stepsOfBatch } from '../optimizer/config.js';
-import type { ResolvedConfig } from '../optimizer/config.js';
+import { sigmaFactor, stepsOfBatch } from '../config/config.js';
+import type { ResolvedConfig } from '../config/config.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
-import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
-import { createRng, restoreRng } from './rng.js';
-import type { Rng, RngState } from './rng.js';
-import { checkSearchState } from './search-state.js';
-import type { SearchState } from './search-state.js';
+import { isSigma, SIGMA_RANGE } from '../base/validate.js';
+import { createRng, restoreRng } from '../base/rng.js';
+import type { Rng, RngState } from '../base/rng.js';
+import { checkSearchState } from '../base/search-state.js';
+import type { SearchState } from '../base/search-state.js';
 import { SigmaAdapter } from './sigma-adapter.js';
 import { assignGrids, gridCandidates, stepAt } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
-import { groupWeights, searchOrderToFlat } from './weight-groups.js';
-import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
+import { groupWeights, searchOrderToFlat } from '../base/weight-groups.js';
+import type { WeightGroup, WeightTensorInfo } from '../base/weight-groups.js';
 
 /** What one RSO step did. */
 export interface StepResult {

@@ -189,15 +189,16 @@ export class RSOSearch {
 
   /**
    * Binds the search to a list of tensors. σ is computed from `values` unless restored sigmas exist.
+   *
+   * @throws RangeError when there is nothing to search, or the restored σ or cursor do not fit the tensors. The
+   *   messages name no public method: the caller adds where the user called it.
    */
   bind(tensors: readonly WeightTensorInfo[], values: (i: number) => Float32Array, restoredSigmas: Float32Array | null): void {
     if (tensors.length === 0 || tensors.every((t) => t.size === 0)) {
-      throw new RangeError('RSOOptimizer: the model has no trainable weights (0 trainable scalars); nothing to search');
+      throw new RangeError('the model has no trainable weights (0 trainable scalars); nothing to search');
     }
     if (restoredSigmas !== null && restoredSigmas.length !== tensors.length) {
-      throw new RangeError(
-        `RSOOptimizer.setWeights: rso/sigma holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
-      );
+      throw new RangeError(`the restored state holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`);
     }
     this.tensors = tensors;
     this.groups = groupWeights(tensors, this.config.mergeNormalization);
@@ -208,7 +209,7 @@ export class RSOSearch {
       this.grids = assignGrids(this.config.grids, tensors, this.sigmas);
       this.adapter = this.makeAdapter(this.pendingAdapt);
       this.pendingAdapt = null;
-      if (this.cursorUnchecked) this.checkCursor('RSOOptimizer: the restored state');
+      if (this.cursorUnchecked) this.checkCursor('the restored state');
     } catch (e) {
       this.tensors = [];
       this.groups = [];

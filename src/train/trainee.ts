@@ -25,8 +25,8 @@ export interface Trainee extends tf.Optimizer, ShardedOptimizer {
   searchState(): SearchState;
   /** The name of the group under the cursor. */
   currentGroup(): string;
-  /** Binds the search to the model's trainable variables. */
-  bind(variables: readonly tf.Variable[]): void;
+  /** Binds the search to the model's trainable variables; the error messages name `caller`, the public method. */
+  bind(variables: readonly tf.Variable[], caller?: string): void;
   /** Runs the steps of one mini-batch. */
   runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult;
 }

@@ -40,6 +40,19 @@ describe('layering of src/', () => {
     expect(layers.base).toEqual([]);
   });
 
+  it('is the table docs/internals.md draws, row for row', () => {
+    const doc = readFileSync('docs/internals.md', 'utf8');
+    const rows = [...doc.matchAll(/^(\S+)\s+─→ (.+)$/gm)];
+    const drawn = Object.fromEntries(
+      rows.map(([, folder, imports]) => [
+        folder === 'index.ts' ? '.' : folder!.replace(/\/$/, ''),
+        imports === 'nothing' ? [] : imports!.split(' ').map((x) => x.replace(/\/\(types\)$/, ':types').replace(/\/$/, '')).sort(),
+      ]),
+    );
+    expect(rows.length).toBe(Object.keys(layers).length);
+    expect(drawn).toEqual(Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, [...v].sort()])));
+  });
+
   it('finds static, side-effect, type-only, re-export and dynamic imports', () => {
     const text = [
       "import { a } from './a.js';",

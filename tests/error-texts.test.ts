@@ -111,7 +111,7 @@ describe('error texts name the public method, never from inside the core', () =>
     await opt.setWeights(saved);
     const w = [v, tf.variable(tf.tensor1d([0.3]), true, 'errtext_vec2/kernel')];
     expect(() => opt.minimize(() => tf.tidy(() => tf.add(tf.sum(tf.square(w[0]!)), tf.sum(w[1]!)) as tf.Scalar), false, w)).toThrow(
-      /^RSOOptimizer\.minimize: the restored state holds σ for 1 tensors, the model has 2 trainable tensors$/,
+      /^RSOOptimizer\.minimize: rso\/sigma holds σ for 1 tensors, the model has 2 trainable tensors$/,
     );
     tf.dispose([...w, ...saved.map((s) => s.tensor)]);
   });
@@ -123,7 +123,7 @@ describe('error texts name the public method, never from inside the core', () =>
     const opt = new RSOOptimizer({ seed: 1 });
     await opt.setWeights(saved);
     await expect(opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 4, verbose: 0 })).rejects.toThrow(
-      /^rso\.fit: the restored state holds σ for 1 tensors, the model has \d+ trainable tensors$/,
+      /^rso\.fit: rso\/sigma holds σ for 1 tensors, the model has \d+ trainable tensors$/,
     );
     tf.dispose([x, y, ...saved.map((s) => s.tensor)]);
     model.dispose();

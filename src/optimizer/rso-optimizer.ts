@@ -229,8 +229,12 @@ export class RSOOptimizer extends tf.Optimizer {
     if (before !== null && !infos.some((t) => before.sigmas.has(t.name))) {
       throw new Error(`${caller}: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`);
     }
+    const restored = before === null ? this.pendingSigmas : null;
+    if (restored !== null && restored.length !== infos.length && infos.some((t) => t.size > 0)) {
+      throw new RangeError(`${caller}: ${SIGMA_NAME} holds σ for ${restored.length} tensors, the model has ${infos.length} trainable tensors`);
+    }
     const values = (i: number) => Float32Array.from(variables[i]!.dataSync() as Float32Array);
-    named(caller, () => this.search.bind(infos, values, before === null ? this.pendingSigmas : null));
+    named(caller, () => this.search.bind(infos, values, restored));
     if (before !== null) {
       const sigmas = this.search.baseSigmas!;
       infos.forEach((t, i) => (sigmas[i] = before.sigmas.get(t.name) ?? sigmas[i]!));

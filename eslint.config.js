@@ -17,7 +17,7 @@ export default tseslint.config(
       // All randomness must come from the optimizer's seeded generator (seedrandom).
       'no-restricted-properties': [
         'error',
-        { object: 'Math', property: 'random', message: 'Use the seeded RNG (src/search/rng.ts); Math.random is banned in src/.' },
+        { object: 'Math', property: 'random', message: 'Use the seeded RNG (src/base/rng.ts); Math.random is banned in src/.' },
       ],
       'no-restricted-syntax': [
         'error',

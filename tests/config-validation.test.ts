@@ -16,7 +16,7 @@ import {
   randomSubset,
 } from '../src/index.js';
 import type { PolicyConfig, PolicyKind, RSOConfig } from '../src/index.js';
-import { rejectUnknown, suggest } from '../src/policies/validate.js';
+import { rejectUnknown, suggest } from '../src/base/validate.js';
 
 /** Unknown or wrong-typed arguments are errors that name the field and suggest the right one. */
 describe('did-you-mean helpers', () => {

@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
-import type { CoordinateSelection } from '../src/index.js';
+import type { CoordinateSelection, NamedTensor } from '../src/index.js';
 import { allocateReducer, attachReducer } from '../src/engine/reducer.js';
-import { useCpu } from './helpers.js';
+import { readLoss } from '../src/engine/closure-evaluator.js';
+import { parseConfig } from '../src/config/config.js';
+import { describeTensor } from '../src/base/weight-groups.js';
+import { RSOSearch } from '../src/search/rso-search.js';
+import { tinyDense, toyData, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -61,3 +65,68 @@ describe('error texts', () => {
     expect(() => attachReducer(other, 1, 2).allReduce([1])).toThrow(/^sharded engine: stopped because the main thread failed$/);
   });
 });
+
+/** The search core and the engine say what went wrong; the public method the user called names itself. */
+describe('error texts name the public method, never from inside the core', () => {
+  const publicName = /RSOOptimizer|rso\.fit|setWeights|minimize/;
+
+  /** The saved state of an optimizer that searched one 3-scalar tensor for one step. */
+  async function oneTensorState(): Promise<NamedTensor[]> {
+    const v = tf.variable(tf.tensor1d([0.5, -0.2, 0.1]), true, 'errtext_one/kernel');
+    const opt = new RSOOptimizer({ seed: 1 });
+    opt.minimize(() => tf.tidy(() => tf.sum(tf.square(v)) as tf.Scalar), false, [v]);
+    const saved = (await opt.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+    opt.dispose();
+    v.dispose();
+    return saved;
+  }
+
+  it('the core and the engine throw neutral messages', () => {
+    const tensors = [describeTensor('a/kernel', [3]), describeTensor('b/kernel', [2])];
+    const bind = (sigmas: Float32Array | null, t = tensors) => () => new RSOSearch(parseConfig({})).bind(t, (i) => new Float32Array(t[i]!.size), sigmas);
+    const texts = [bind(Float32Array.of(0.1)), bind(null, [])].map((f) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    });
+    expect(texts).toEqual(['the restored state holds σ for 1 tensors, the model has 2 trainable tensors', 'the model has no trainable weights (0 trainable scalars); nothing to search']);
+    const loss = tf.tensor1d([1, 2]);
+    expect(() => readLoss(loss)).toThrow(/^the loss function must return a scalar tensor, got shape \[2\]$/);
+    expect(() => readLoss(loss)).not.toThrow(publicName);
+    loss.dispose();
+  });
+
+  it('minimize names itself for a non-scalar closure and for a restored state that does not fit', async () => {
+    const v = tf.variable(tf.tensor1d([0.5, -0.2]), true, 'errtext_vec/kernel');
+    const before = tf.memory().numTensors;
+    expect(() => new RSOOptimizer({ seed: 1 }).minimize(() => tf.mul(v, 2) as unknown as tf.Scalar, false, [v])).toThrow(
+      /^RSOOptimizer\.minimize: the loss closure must return a scalar tensor, got shape \[2\]$/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    const saved = await oneTensorState();
+    const opt = new RSOOptimizer({ seed: 1 });
+    await opt.setWeights(saved);
+    const w = [v, tf.variable(tf.tensor1d([0.3]), true, 'errtext_vec2/kernel')];
+    expect(() => opt.minimize(() => tf.tidy(() => tf.add(tf.sum(tf.square(w[0]!)), tf.sum(w[1]!)) as tf.Scalar), false, w)).toThrow(
+      /^RSOOptimizer\.minimize: rso\/sigma holds σ for 1 tensors, the model has 2 trainable tensors$/,
+    );
+    tf.dispose([...w, ...saved.map((s) => s.tensor)]);
+  });
+
+  it('rso.fit names itself for a restored state that does not fit the model', async () => {
+    const saved = await oneTensorState();
+    const model = tinyDense();
+    const { x, y } = toyData(8, [4]);
+    const opt = new RSOOptimizer({ seed: 1 });
+    await opt.setWeights(saved);
+    await expect(opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 4, verbose: 0 })).rejects.toThrow(
+      /^rso\.fit: rso\/sigma holds σ for 1 tensors, the model has \d+ trainable tensors$/,
+    );
+    tf.dispose([x, y, ...saved.map((s) => s.tensor)]);
+    model.dispose();
+  });
+});
+

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RSOSearch } from '../src/search/rso-search.js';
-import { runStep } from '../src/search/run-batch.js';
-import { describeTensor, groupWeights, searchOrderToFlat } from '../src/search/weight-groups.js';
-import { parseConfig } from '../src/optimizer/config.js';
-import type { RSOConfig } from '../src/optimizer/config.js';
+import { runStep } from '../src/train/run-batch.js';
+import { describeTensor, groupWeights, searchOrderToFlat } from '../src/base/weight-groups.js';
+import { parseConfig } from '../src/config/config.js';
+import type { RSOConfig } from '../src/config/config.js';
 import type { CandidateEvaluator } from '../src/engine/evaluator.js';
 import { constantSchedule, greedyAcceptance, heSigma, initStdSigma } from '../src/index.js';
 import type { PerturbationDistribution } from '../src/index.js';

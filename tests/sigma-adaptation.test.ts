@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, constantSchedule, successRule } from '../src/index.js';
 import type { CandidateEvaluator, RSOConfig } from '../src/index.js';
-import { parseConfig } from '../src/optimizer/config.js';
+import { parseConfig } from '../src/config/config.js';
 import { RSOSearch } from '../src/search/rso-search.js';
-import { runStep } from '../src/search/run-batch.js';
-import { describeTensor } from '../src/search/weight-groups.js';
+import { runStep } from '../src/train/run-batch.js';
+import { describeTensor } from '../src/base/weight-groups.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
 import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 

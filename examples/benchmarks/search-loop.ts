@@ -6,6 +6,7 @@
  *
  * Each round times every root once, in turn, so that the machine's drift touches all of them alike.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { intFlag } from '../lib/flags.js';
 
@@ -29,11 +30,17 @@ const SHAPES: [string, number[]][] = [
   ['logits/kernel', [16, 10]],
 ];
 
+/** Imports the first of `paths` that exists under `root` (files moved between checkouts: the newer place first). */
+async function importFrom(root: string, ...paths: string[]) {
+  const path = paths.find((p) => existsSync(`${root}/${p}`)) ?? paths[0]!;
+  return import(`${root}/${path}`);
+}
+
 async function timeRoot(root: string): Promise<number> {
-  const { RSOSearch } = await import(`${root}/src/search/rso-search.ts`);
-  const { parseConfig } = await import(`${root}/src/optimizer/config.ts`);
-  const { describeTensor } = await import(`${root}/src/search/weight-groups.ts`);
-  const { runStep } = await import(`${root}/src/search/run-batch.ts`);
+  const { RSOSearch } = await importFrom(root, 'src/search/rso-search.ts');
+  const { parseConfig } = await importFrom(root, 'src/config/config.ts', 'src/optimizer/config.ts');
+  const { describeTensor } = await importFrom(root, 'src/base/weight-groups.ts', 'src/search/weight-groups.ts');
+  const { runStep } = await importFrom(root, 'src/train/run-batch.ts', 'src/search/run-batch.ts');
   const values = SHAPES.map(([, shape]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) * 0.1));
   const search = new RSOSearch(parseConfig({ seed: 1 }));
   search.bind(SHAPES.map(([name, shape]) => describeTensor(name, shape)), (i: number) => values[i]!, null);

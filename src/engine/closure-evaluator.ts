@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
-import { stageSums } from '../policies/early-rejection/paired-test.js';
+import { stageSums } from '../base/stage-sums.js';
 import { createWeightWriter, freezeVariables, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 import type { VariableSnapshot } from './weight-writer.js';
 
@@ -24,15 +24,23 @@ export interface ClosureStages {
   loss(rows: number): tf.Tensor1D;
 }
 
+/**
+ * Checks that a loss function returned a scalar tensor.
+ *
+ * @param loss - What the function returned.
+ * @param source - The function, as the message names it (a public caller adds its own name).
+ * @returns `loss`.
+ * @throws TypeError when `loss` is not a tensor of one element.
+ */
+export function requireScalar(loss: unknown, source: string): tf.Tensor {
+  if (!(loss instanceof tf.Tensor)) throw new TypeError(`${source} must return a scalar tensor, got ${typeof loss}`);
+  if (loss.size !== 1) throw new TypeError(`${source} must return a scalar tensor, got shape [${loss.shape.join(', ')}]`);
+  return loss;
+}
+
 /** Reads a loss tensor, checking it is a scalar. */
 export function readLoss(loss: tf.Tensor): number {
-  if (!(loss instanceof tf.Tensor)) {
-    throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got ${typeof loss}`);
-  }
-  if (loss.size !== 1) {
-    throw new TypeError(`RSOOptimizer.minimize: the loss closure must return a scalar tensor, got shape [${loss.shape.join(', ')}]`);
-  }
-  return loss.dataSync()[0]!;
+  return requireScalar(loss, 'the loss function').dataSync()[0]!;
 }
 
 /**

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { WeightGroup } from '../search/weight-groups.js';
+import type { WeightGroup } from '../base/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import { stageCounts } from './evaluator.js';
 import type { StagedEvaluator } from './evaluator.js';
-import { stageSums } from '../policies/early-rejection/paired-test.js';
+import { stageSums } from '../base/stage-sums.js';
 import { createChannelNorm } from './channel-norm.js';
 import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';

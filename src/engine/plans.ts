@@ -1,6 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { WeightGroup } from '../search/weight-groups.js';
+import type { WeightGroup } from '../base/weight-groups.js';
 import { canStack, cutGraph } from './graph.js';
 import type { GraphCut, ModelGraph } from './graph.js';
 import { matchDeltaChain } from './delta-chain.js';

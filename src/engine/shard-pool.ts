@@ -1,4 +1,4 @@
-import type { PolicyConfig } from '../policies/registry.js';
+import type { PolicyConfig } from '../base/policy-config.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ShardReducer } from './reducer.js';

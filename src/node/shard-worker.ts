@@ -5,9 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { runBatch } from '../search/run-batch.js';
+import { runBatch } from '../train/run-batch.js';
 import { searchFromSnapshot } from '../search/snapshot.js';
-import { describeTensor } from '../search/weight-groups.js';
+import { describeTensor } from '../base/weight-groups.js';
 import { batchSizes, makeBatcher } from '../train/batcher.js';
 import { stageBatches } from '../train/stage-batches.js';
 import { createPolicy } from '../policies/registry.js';

@@ -7,7 +7,7 @@ import type { ShardPool, ShardStartArgs, WorkerPool } from '../engine/shard-pool
 import type { SearchSnapshot } from '../search/snapshot.js';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { rejectUnknown, requireInteger } from '../policies/validate.js';
+import { rejectUnknown, requireInteger } from '../base/validate.js';
 
 /** How long worker threads may take to load tfjs, the model and the data. */
 const START_TIMEOUT_MS = 120_000;

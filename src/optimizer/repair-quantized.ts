@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { History, LayersModel } from '@tensorflow/tfjs-layers';
-import { quote } from '../policies/validate.js';
+import { quote } from '../base/validate.js';
 import { quantizeModel, quantizedGrid } from '../quantize/quantize-model.js';
 import type { QuantizedModel, QuantizeOptions } from '../quantize/quantize-model.js';
 import { reestimateBatchNorm } from '../train/batch-norm.js';
@@ -8,7 +8,7 @@ import { evaluateModel } from '../train/evaluate.js';
 import type { Evaluation } from '../train/evaluate.js';
 import type { RSOFitArgs } from '../train/fit-args.js';
 import { resolveLoss } from '../train/losses.js';
-import type { RSOConfig } from './config.js';
+import type { RSOConfig } from '../config/config.js';
 import { RSOOptimizer } from './rso-optimizer.js';
 
 // rso.fit's default BN re-estimation sample (fit-args.ts), used for the "before" measurement too.

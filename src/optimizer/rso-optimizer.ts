@@ -8,25 +8,25 @@ export interface NamedTensor {
   /** The value. */
   tensor: tf.Tensor;
 }
-import { createClosureEvaluator } from '../engine/closure-evaluator.js';
+import { createClosureEvaluator, requireScalar } from '../engine/closure-evaluator.js';
 import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
-import { runBatch } from '../search/run-batch.js';
+import { runBatch } from '../train/run-batch.js';
 import { snapshotOf } from '../search/snapshot.js';
 import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
-import { packState, unpackState } from '../search/search-state.js';
-import type { SearchState } from '../search/search-state.js';
+import { packState, unpackState } from '../base/search-state.js';
+import type { SearchState } from '../base/search-state.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
-import { describeTensor } from '../search/weight-groups.js';
-import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
-import type { WeightGroup } from '../search/weight-groups.js';
+import { describeTensor } from '../base/weight-groups.js';
+import { isSigma, SIGMA_RANGE } from '../base/validate.js';
+import type { WeightGroup } from '../base/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
 import type { RSOFitArgs, TensorsOrMap } from '../train/fit-args.js';
-import { parseConfig, serializeConfig } from './config.js';
-import type { RSOConfig, ResolvedConfig } from './config.js';
+import { parseConfig, serializeConfig } from '../config/config.js';
+import type { RSOConfig, ResolvedConfig } from '../config/config.js';
 
 /** Weight names used by {@link RSOOptimizer.getWeights}. */
 const STATE_NAME = 'rso/state';
@@ -157,8 +157,8 @@ export class RSOOptimizer extends tf.Optimizer {
     if (variables.length === 0 && varList === undefined) {
       throw new RangeError('RSOOptimizer.minimize: the loss closure reads no trainable variable, so there is nothing to search; pass varList or read the variables in f');
     }
-    this.bind(variables);
-    const evaluator = createClosureEvaluator(variables, f);
+    this.bind(variables, 'RSOOptimizer.minimize');
+    const evaluator = createClosureEvaluator(variables, checkedClosure(f));
     try {
       this.runSteps(evaluator);
     } catch (e) {
@@ -215,19 +215,26 @@ export class RSOOptimizer extends tf.Optimizer {
    * tensors searched before keep their σ.
    *
    * @param variables - The trainable variables, in the model's order.
+   * @param caller - The public method the user called, which the error messages name (`minimize` passes
+   *   `'RSOOptimizer.minimize'`, `fit` passes `'rso.fit'`).
    */
-  bind(variables: readonly tf.Variable[]): void {
+  bind(variables: readonly tf.Variable[], caller = 'RSOOptimizer.bind'): void {
     const names = variables.map((v) => `${v.name}:${v.shape.join('x')}`).join(',');
     if (this.boundNames === names) return;
     for (const v of variables) {
-      if (v.dtype !== 'float32') throw new TypeError(`RSOOptimizer: variable "${v.name}" has dtype ${v.dtype}; only float32 is searched`);
+      if (v.dtype !== 'float32') throw new TypeError(`${caller}: variable "${v.name}" has dtype ${v.dtype}; only float32 is searched`);
     }
     const infos = variables.map((v) => describeTensor(v.name, v.shape));
     const before = this.search.bound ? { state: this.search.state(), sigmas: this.sigmasByName() } : null;
     if (before !== null && !infos.some((t) => before.sigmas.has(t.name))) {
-      throw new Error(`RSOOptimizer: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`);
+      throw new Error(`${caller}: this optimizer searches [${this.boundNames}] but was called with [${names}]. Use one optimizer per model.`);
     }
-    this.search.bind(infos, (i) => Float32Array.from(variables[i]!.dataSync() as Float32Array), before === null ? this.pendingSigmas : null);
+    const restored = before === null ? this.pendingSigmas : null;
+    if (restored !== null && restored.length !== infos.length && infos.some((t) => t.size > 0)) {
+      throw new RangeError(`${caller}: ${SIGMA_NAME} holds σ for ${restored.length} tensors, the model has ${infos.length} trainable tensors`);
+    }
+    const values = (i: number) => Float32Array.from(variables[i]!.dataSync() as Float32Array);
+    named(caller, () => this.search.bind(infos, values, restored));
     if (before !== null) {
       const sigmas = this.search.baseSigmas!;
       infos.forEach((t, i) => (sigmas[i] = before.sigmas.get(t.name) ?? sigmas[i]!));
@@ -400,6 +407,21 @@ export class RSOOptimizer extends tf.Optimizer {
 }
 
 tf.serialization.registerClass(RSOOptimizer);
+
+/** Runs `run`, prefixing the message of any error it throws with `caller`: the public method the user called. */
+function named(caller: string, run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof Error) e.message = `${caller}: ${e.message}`;
+    throw e;
+  }
+}
+
+/** The user's loss closure, checked where `minimize` received it: each call must return a scalar tensor. */
+function checkedClosure(f: () => tf.Scalar): () => tf.Scalar {
+  return () => requireScalar(f(), 'RSOOptimizer.minimize: the loss closure') as tf.Scalar;
+}
 
 /** Moves every weight of a gridded tensor to its nearest grid level (a no-op for weights already on it). */
 function snapVariables(variables: readonly tf.Variable[], grids: readonly (TensorGrid | null)[]): void {

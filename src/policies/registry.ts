@@ -1,19 +1,7 @@
-import { quote, rejectUnknown, requireBoolean, suggest } from './validate.js';
+import { quote, rejectUnknown, requireBoolean, suggest } from '../base/validate.js';
+import type { ConfigValue, PolicyConfig } from '../base/policy-config.js';
 
-/** JSON value allowed in a policy config. */
-export type ConfigValue = number | boolean | string | null | readonly ConfigValue[] | { readonly [key: string]: ConfigValue };
-
-/**
- * The serializable description of a built-in or registered policy: its registry name plus its parameters.
- *
- * @remarks Keep string parameters under the `name` key only: tfjs rewrites other string values to camelCase
- * when it reloads a saved model.
- */
-export interface PolicyConfig {
-  /** The registry name, e.g. `'linear'`. */
-  readonly name: string;
-  readonly [param: string]: ConfigValue;
-}
+export type { ConfigValue, PolicyConfig } from '../base/policy-config.js';
 
 /** Any policy that can describe itself, so that an optimizer using it can be saved. */
 export interface Configurable {

@@ -1,5 +1,5 @@
 import { codeRange } from '../policies/grids/index.js';
-import { quote } from '../policies/validate.js';
+import { quote } from '../base/validate.js';
 
 /** One tensor of a packed file: float32 values, or codes with their scales. */
 export type PackedTensor = FloatTensor | CodedTensor;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { quote, readOptions } from '../policies/validate.js';
+import { quote, readOptions } from '../base/validate.js';
 import { roundCode } from './fit-scale.js';
 import { float16Round, packTensors, unpackTensors } from './pack.js';
 import type { PackOptions, PackedTensor } from './pack.js';

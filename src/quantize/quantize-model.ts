@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { codeRange, fittedGrid } from '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
-import { quote, readOptions, requireArray, requireInteger } from '../policies/validate.js';
-import { describeTensor } from '../search/weight-groups.js';
+import { quote, readOptions, requireArray, requireInteger } from '../base/validate.js';
+import { describeTensor } from '../base/weight-groups.js';
 import { fitScale, roundCode } from './fit-scale.js';
 import type { ScaleFit } from './fit-scale.js';
 

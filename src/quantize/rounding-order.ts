@@ -1,6 +1,6 @@
 import { rankedSubset } from '../policies/coordinates/index.js';
 import type { CoordinateSelection } from '../policies/coordinates/index.js';
-import { readOptions, requireShare } from '../policies/validate.js';
+import { readOptions, requireShare } from '../base/validate.js';
 import type { QuantizedModel } from './quantize-model.js';
 
 /** Options of {@link roundingOrder}. */

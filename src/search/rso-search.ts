@@ -1,16 +1,16 @@
-import { sigmaFactor, stepsOfBatch } from '../optimizer/config.js';
-import type { ResolvedConfig } from '../optimizer/config.js';
+import { sigmaFactor, stepsOfBatch } from '../config/config.js';
+import type { ResolvedConfig } from '../config/config.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
-import { isSigma, SIGMA_RANGE } from '../policies/validate.js';
-import { createRng, restoreRng } from './rng.js';
-import type { Rng, RngState } from './rng.js';
-import { checkSearchState } from './search-state.js';
-import type { SearchState } from './search-state.js';
+import { isSigma, SIGMA_RANGE } from '../base/validate.js';
+import { createRng, restoreRng } from '../base/rng.js';
+import type { Rng, RngState } from '../base/rng.js';
+import { checkSearchState } from '../base/search-state.js';
+import type { SearchState } from '../base/search-state.js';
 import { SigmaAdapter } from './sigma-adapter.js';
 import { assignGrids, gridCandidates, stepAt } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
-import { groupWeights, searchOrderToFlat } from './weight-groups.js';
-import type { WeightGroup, WeightTensorInfo } from './weight-groups.js';
+import { groupWeights, searchOrderToFlat } from '../base/weight-groups.js';
+import type { WeightGroup, WeightTensorInfo } from '../base/weight-groups.js';
 
 /** What one RSO step did. */
 export interface StepResult {
@@ -189,15 +189,16 @@ export class RSOSearch {
 
   /**
    * Binds the search to a list of tensors. σ is computed from `values` unless restored sigmas exist.
+   *
+   * @throws RangeError when there is nothing to search, or the restored σ or cursor do not fit the tensors. The
+   *   messages name no public method: the caller adds where the user called it.
    */
   bind(tensors: readonly WeightTensorInfo[], values: (i: number) => Float32Array, restoredSigmas: Float32Array | null): void {
     if (tensors.length === 0 || tensors.every((t) => t.size === 0)) {
-      throw new RangeError('RSOOptimizer: the model has no trainable weights (0 trainable scalars); nothing to search');
+      throw new RangeError('the model has no trainable weights (0 trainable scalars); nothing to search');
     }
     if (restoredSigmas !== null && restoredSigmas.length !== tensors.length) {
-      throw new RangeError(
-        `RSOOptimizer.setWeights: rso/sigma holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`,
-      );
+      throw new RangeError(`the restored state holds σ for ${restoredSigmas.length} tensors, the model has ${tensors.length} trainable tensors`);
     }
     this.tensors = tensors;
     this.groups = groupWeights(tensors, this.config.mergeNormalization);
@@ -208,7 +209,7 @@ export class RSOSearch {
       this.grids = assignGrids(this.config.grids, tensors, this.sigmas);
       this.adapter = this.makeAdapter(this.pendingAdapt);
       this.pendingAdapt = null;
-      if (this.cursorUnchecked) this.checkCursor('RSOOptimizer: the restored state');
+      if (this.cursorUnchecked) this.checkCursor('the restored state');
     } catch (e) {
       this.tensors = [];
       this.groups = [];

@@ -1,8 +1,8 @@
-import { parseConfig, serializeConfig } from '../optimizer/config.js';
-import type { ConfigValue } from '../policies/registry.js';
+import { parseConfig, serializeConfig } from '../config/config.js';
+import type { ConfigValue } from '../base/policy-config.js';
 import { RSOSearch } from './rso-search.js';
-import { packState, unpackState } from './search-state.js';
-import type { WeightTensorInfo } from './weight-groups.js';
+import { packState, unpackState } from '../base/search-state.js';
+import type { WeightTensorInfo } from '../base/weight-groups.js';
 
 /** A search in plain data: its config as JSON, its packed state and σ per tensor (what a worker thread gets). */
 export interface SearchSnapshot {

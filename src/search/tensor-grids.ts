@@ -1,6 +1,6 @@
 import type { WeightGrid } from '../policies/grids/index.js';
-import { suggest } from '../policies/validate.js';
-import type { WeightTensorInfo } from './weight-groups.js';
+import { suggest } from '../base/validate.js';
+import type { WeightTensorInfo } from '../base/weight-groups.js';
 
 /**
  * A weight grid bound to one tensor: its levels are `code × step` for codes in −maxCode … maxCode, with one step

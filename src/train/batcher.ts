@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Schedule } from '../policies/schedules/index.js';
-import { createRng } from '../search/rng.js';
+import { createRng } from '../base/rng.js';
 import { gatherRows } from './fit-data.js';
 
 /** One mini-batch (or one thread's shard of it), in the model's input and output order. */

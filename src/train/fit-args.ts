@@ -3,9 +3,9 @@ import type { ModelFitArgs } from '@tensorflow/tfjs-layers';
 import { createPolicy } from '../policies/registry.js';
 import type { PolicyConfig } from '../policies/registry.js';
 import { constantSchedule } from '../policies/schedules/index.js';
-import { MAX_CYCLES } from '../optimizer/config.js';
+import { MAX_CYCLES } from '../config/config.js';
 import type { Schedule } from '../policies/schedules/index.js';
-import { quote, rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../policies/validate.js';
+import { quote, rejectUnknown, requireBoolean, requireInteger, requireNonNegative } from '../base/validate.js';
 import type { LossSpec } from './losses.js';
 import type { WorkerPool } from '../engine/shard-pool.js';
 

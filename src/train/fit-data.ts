@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { suggest } from '../policies/validate.js';
-import { createRng, sampleIndices } from '../search/rng.js';
+import { suggest } from '../base/validate.js';
+import { createRng, sampleIndices } from '../base/rng.js';
 import type { LossSpec } from './losses.js';
 import type { TensorsOrMap } from './fit-args.js';
 

@@ -177,7 +177,7 @@ async function startRun(optimizer: Trainee, model: LayersModel, args: RSOFitArgs
   const { options, train } = setup;
   if (!setup.compiled) model.compile({ optimizer, loss: args.loss as Parameters<LayersModel['compile']>[0]['loss'] });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  optimizer.bind(variables);
+  optimizer.bind(variables, 'rso.fit');
   const objective = modelObjective(model, setup.lossWeights, options.lossReduction);
   const { start: startCycle, end: endCycle } = cyclesOf(optimizer, options);
   const cycles = endCycle - startCycle;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { requireFinite, suggest } from '../policies/validate.js';
+import { requireFinite, suggest } from '../base/validate.js';
 import { LOSS_NAMES } from './losses.js';
 import type { LossSpec } from './losses.js';
 import { outputNamesOf } from './fit-data.js';

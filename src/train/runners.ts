@@ -17,7 +17,7 @@ import type { FitOptions } from './fit-args.js';
 import type { DataSet } from './fit-data.js';
 import { LOSS_FUNCTION_REASON, perExampleReason } from './objective.js';
 import type { LossSpec } from './losses.js';
-import { serializeConfig } from '../optimizer/config.js';
+import { serializeConfig } from '../config/config.js';
 import type { Objective } from './objective.js';
 
 /** Runs the steps of one mini-batch with one of the two evaluators. */

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import type { ShardedOptimizer } from '../engine/shard-pool.js';
-import type { ResolvedConfig } from '../optimizer/config.js';
+import type { ResolvedConfig } from '../config/config.js';
 import type { StepResult } from '../search/rso-search.js';
-import type { SearchState } from '../search/search-state.js';
-import type { WeightGroup } from '../search/weight-groups.js';
+import type { SearchState } from '../base/search-state.js';
+import type { WeightGroup } from '../base/weight-groups.js';
 
 /**
  * What `rso.fit` needs of the optimizer it trains with: a `tf.Optimizer` (the model is compiled with it) that
@@ -25,8 +25,8 @@ export interface Trainee extends tf.Optimizer, ShardedOptimizer {
   searchState(): SearchState;
   /** The name of the group under the cursor. */
   currentGroup(): string;
-  /** Binds the search to the model's trainable variables. */
-  bind(variables: readonly tf.Variable[]): void;
+  /** Binds the search to the model's trainable variables; the error messages name `caller`, the public method. */
+  bind(variables: readonly tf.Variable[], caller?: string): void;
   /** Runs the steps of one mini-batch. */
   runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult;
 }

@@ -1,4 +1,4 @@
-import type { WeightTensorInfo } from '../../search/weight-groups.js';
+import type { WeightTensorInfo } from '../../base/weight-groups.js';
 import type { Configurable } from '../registry.js';
 
 /** Context passed when a weight group starts in a cycle. */

@@ -1,6 +1,6 @@
-import { createRng, sampleIndices } from '../../search/rng.js';
+import { createRng, sampleIndices } from '../../base/rng.js';
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireShare } from '../validate.js';
+import { quote, readOptions, requireArray, requireShare } from '../../base/validate.js';
 import type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
 
 /** Options of {@link randomSubset}. */

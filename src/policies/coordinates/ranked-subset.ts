@@ -1,7 +1,7 @@
-import type { WeightTensorInfo } from '../../search/weight-groups.js';
-import { searchOrderToFlat } from '../../search/weight-groups.js';
+import type { WeightTensorInfo } from '../../base/weight-groups.js';
+import { searchOrderToFlat } from '../../base/weight-groups.js';
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireShare } from '../validate.js';
+import { quote, readOptions, requireArray, requireShare } from '../../base/validate.js';
 import type { CoordinateContext, CoordinateSelection } from './coordinate-selection.js';
 
 /** One ranked tensor of a {@link rankedSubset}: a cost per scalar, row-major; the cheapest are visited. */

@@ -1,6 +1,6 @@
-import type { Rng } from '../../search/rng.js';
+import type { Rng } from '../../base/rng.js';
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireFinite } from '../validate.js';
+import { quote, readOptions, requireArray, requireFinite } from '../../base/validate.js';
 import type { PerturbationDistribution } from './distribution.js';
 
 /**

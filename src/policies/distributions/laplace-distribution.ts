@@ -1,4 +1,4 @@
-import type { Rng } from '../../search/rng.js';
+import type { Rng } from '../../base/rng.js';
 import { withConfig } from '../registry.js';
 import type { PerturbationDistribution } from './distribution.js';
 

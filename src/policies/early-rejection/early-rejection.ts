@@ -1,6 +1,6 @@
 import { withConfig } from '../registry.js';
 import type { Configurable } from '../registry.js';
-import { quote, readOptions, requireArray, requireInteger, requireNonNegative, requireShare } from '../validate.js';
+import { quote, readOptions, requireArray, requireInteger, requireNonNegative, requireShare } from '../../base/validate.js';
 import { planStages, stageDecision } from './paired-test.js';
 import type { PlannedStage } from './paired-test.js';
 

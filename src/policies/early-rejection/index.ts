@@ -5,5 +5,6 @@ registerBuiltInPolicy('earlyRejection', 'earlyRejection', (c) => earlyRejection(
 
 export { earlyRejection };
 export type { EarlyRejection, EarlyRejectionOptions } from './early-rejection.js';
-export { STAGE_SUM_LENGTH, normalQuantile, pairedZ, planStages, stageDecision, stageSums } from './paired-test.js';
+export { normalQuantile, pairedZ, planStages, stageDecision } from './paired-test.js';
+export { STAGE_SUM_LENGTH, stageSums } from '../../base/stage-sums.js';
 export type { PlannedStage } from './paired-test.js';

@@ -1,53 +1,5 @@
 // The sequential paired test of early rejection, as pure functions of per-example loss sums: no tfjs here.
-
-/**
- * What an evaluator returns for one stage, all shards combined: `[n, L0, L1, L2, S01, Q01, S02, Q02, S12, Q12]`.
- * n is the number of examples, Lk the sum of candidate k's per-example losses, and for each pair (a, b) of
- * candidates Sab = Σ (lb − la) and Qab = Σ (lb − la)², over the examples. Every entry is a sum over examples, so
- * shards combine by adding.
- */
-export const STAGE_SUM_LENGTH = 10;
-
-/** The candidate pairs in {@link STAGE_SUM_LENGTH}'s order. */
-const PAIRS: readonly (readonly [number, number])[] = [
-  [0, 1],
-  [0, 2],
-  [1, 2],
-];
-
-/**
- * The stage sums of one shard from each candidate's per-example losses (see {@link STAGE_SUM_LENGTH}).
- *
- * @param perExample - One array per candidate (three), each with one loss per example of the shard's stage rows.
- * @returns The sums, to be added across shards.
- */
-export function stageSums(perExample: readonly ArrayLike<number>[]): Float64Array {
-  if (perExample.length !== 3) throw new RangeError(`early rejection: expected the per-example losses of 3 candidates, got ${perExample.length}`);
-  const n = perExample[0]!.length;
-  const out = new Float64Array(STAGE_SUM_LENGTH);
-  out[0] = n;
-  for (let k = 0; k < 3; k++) {
-    const v = perExample[k]!;
-    if (v.length !== n) throw new RangeError(`early rejection: candidate ${k} has ${v.length} per-example losses, candidate 0 has ${n}`);
-    let s = 0;
-    for (let e = 0; e < n; e++) s += v[e]!;
-    out[1 + k] = s;
-  }
-  PAIRS.forEach(([a, b], p) => {
-    const va = perExample[a]!;
-    const vb = perExample[b]!;
-    let s = 0;
-    let q = 0;
-    for (let e = 0; e < n; e++) {
-      const d = vb[e]! - va[e]!;
-      s += d;
-      q += d * d;
-    }
-    out[4 + 2 * p] = s;
-    out[5 + 2 * p] = q;
-  });
-  return out;
-}
+import { STAGE_PAIRS } from '../../base/stage-sums.js';
 
 /**
  * The paired z statistic of n differences from their sum and sum of squares: mean / (sd / √n), with the sample
@@ -133,7 +85,7 @@ export function planStages(stages: readonly number[], minExamples: number, rows:
  * and each other candidate k, the per-example differences d = lₖ − l_b give z = mean(d) / (sd(d) / √n). The
  * comparison is settled when z > Φ⁻¹(1 − α), α = `alpha`. A candidate equal in value to b is the same weight and
  * needs no test. Any non-finite mean loss leaves the decision to the full batch.
- * @param sums - The stage sums, all shards combined (see {@link STAGE_SUM_LENGTH}).
+ * @param sums - The stage sums, all shards combined (see `STAGE_SUM_LENGTH`).
  * @param alpha - The error rate of one comparison (already split across comparisons and stages).
  * @param candidates - The step's three candidate values.
  * @returns The index of the candidate to keep, or −1 to go on to the next stage.
@@ -151,7 +103,7 @@ export function stageDecision(sums: ArrayLike<number>, alpha: number, candidates
     if (k === best || candidates[k] === candidates[best]) continue;
     // Pair (a, b) holds Σ (lb − la); the difference wanted is lₖ − l_best.
     const [a, b] = k < best ? [k, best] : [best, k];
-    const p = PAIRS.findIndex(([x, y]) => x === a && y === b);
+    const p = STAGE_PAIRS.findIndex(([x, y]) => x === a && y === b);
     const sign = k < best ? -1 : 1;
     const z = pairedZ(sign * sums[4 + 2 * p]!, sums[5 + 2 * p]!, n);
     if (!(z > critical)) return -1;

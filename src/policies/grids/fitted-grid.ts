@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireInteger } from '../validate.js';
+import { quote, readOptions, requireArray, requireInteger } from '../../base/validate.js';
 import type { WeightGrid } from './weight-grid.js';
 
 /** One tensor's steps in a {@link fittedGrid}: the value of code 1, per tensor (one number) or per output channel. */

@@ -1,4 +1,4 @@
-import { requireInteger } from '../validate.js';
+import { requireInteger } from '../../base/validate.js';
 import { makeGrid } from './weight-grid.js';
 import type { GridOptions, WeightGrid } from './weight-grid.js';
 

@@ -1,6 +1,6 @@
 import type { Configurable, ConfigValue, PolicyConfig } from '../registry.js';
 import { withConfig } from '../registry.js';
-import { quote, readOptions, requireArray, requireNonNegative, requireSigma } from '../validate.js';
+import { quote, readOptions, requireArray, requireNonNegative, requireSigma } from '../../base/validate.js';
 
 /**
  * A symmetric uniform grid of weight values: `code × step` for the integer codes −maxCode … maxCode (without 0

@@ -1,4 +1,4 @@
-import { createRng } from '../../search/rng.js';
+import { createRng } from '../../base/rng.js';
 import { withConfig } from '../registry.js';
 import type { LayerOrder, LayerOrderContext, LayerOrderGroup } from './layer-order.js';
 

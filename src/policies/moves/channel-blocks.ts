@@ -1,6 +1,6 @@
 import { withConfig } from '../registry.js';
 import type { Configurable } from '../registry.js';
-import { readOptions, requireNonNegative } from '../validate.js';
+import { readOptions, requireNonNegative } from '../../base/validate.js';
 
 /**
  * How a step moves the weights: the scalar under the cursor alone (the paper, when no policy is set), or a block of

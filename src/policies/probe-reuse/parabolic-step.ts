@@ -1,6 +1,6 @@
 import { withConfig } from '../registry.js';
 import type { Configurable } from '../registry.js';
-import { readOptions, requireNonNegative } from '../validate.js';
+import { readOptions, requireNonNegative } from '../../base/validate.js';
 
 /**
  * Reuses a step's three probes to choose where the weight goes along the step's direction, instead of keeping the

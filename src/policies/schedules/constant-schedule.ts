@@ -1,4 +1,4 @@
-import { readOptions, requireFinite } from '../validate.js';
+import { readOptions, requireFinite } from '../../base/validate.js';
 import { withConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
 

@@ -1,4 +1,4 @@
-import { readOptions, requireFinite, requireInteger } from '../validate.js';
+import { readOptions, requireFinite, requireInteger } from '../../base/validate.js';
 import { withConfig } from '../registry.js';
 import type { PolicyConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';

@@ -1,4 +1,4 @@
-import { readOptions, requireArray, requireFinite, requireInteger } from '../validate.js';
+import { readOptions, requireArray, requireFinite, requireInteger } from '../../base/validate.js';
 import { withConfig } from '../registry.js';
 import type { Schedule } from './schedule.js';
 

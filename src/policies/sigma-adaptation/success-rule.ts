@@ -1,6 +1,6 @@
 import { withConfig } from '../registry.js';
 import type { Configurable } from '../registry.js';
-import { readOptions, requireInteger, requireNonNegative } from '../validate.js';
+import { readOptions, requireInteger, requireNonNegative } from '../../base/validate.js';
 
 /**
  * Adapts each tensor's σ from how often its steps move the weight.

@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { readOptions, requireSigma } from '../validate.js';
+import { readOptions, requireSigma } from '../../base/validate.js';
 import type { SigmaRule } from './sigma-rule.js';
 
 /**

@@ -1,5 +1,5 @@
 import { withConfig } from '../registry.js';
-import { readOptions, requireSigma } from '../validate.js';
+import { readOptions, requireSigma } from '../../base/validate.js';
 import { SCRIPT_BN_SIGMA, heOf } from './sigma-rule.js';
 import type { SigmaRule, SigmaTensor } from './sigma-rule.js';
 

@@ -1,4 +1,4 @@
-import type { WeightTensorInfo } from '../../search/weight-groups.js';
+import type { WeightTensorInfo } from '../../base/weight-groups.js';
 import type { Configurable } from '../registry.js';
 
 /** A tensor as a σ rule sees it: its description and its values when the optimizer first met it. */

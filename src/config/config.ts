@@ -24,7 +24,7 @@ import type { MovePolicy } from '../policies/moves/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
 import '../policies/early-rejection/index.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
-import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../policies/validate.js';
+import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../base/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
 export const PAPER_CYCLES = 50;

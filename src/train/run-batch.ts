@@ -1,6 +1,6 @@
 import type { CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
-import type { BlockMove, RSOSearch, StepProposal, StepResult } from './rso-search.js';
+import type { BlockMove, RSOSearch, StepProposal, StepResult } from '../search/rso-search.js';
 
 /** How a step puts its weights back after a failure, and writes the kept candidate. */
 interface StepWrites {

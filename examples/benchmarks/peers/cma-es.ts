@@ -116,8 +116,8 @@ export function cmaEs(init: StrategyInit): Strategy {
   const ys = Array.from({ length: lambda }, () => new Float64Array(n));
   const c = new Float64Array(n * n);
   for (let i = 0; i < n; i++) c[i * n + i] = 1;
-  let b = Float64Array.from(c);
-  let d = new Float64Array(n).fill(1);
+  let b: Float64Array = Float64Array.from(c);
+  let d: Float64Array = new Float64Array(n).fill(1);
   const pc = new Float64Array(n);
   const ps = new Float64Array(n);
   let sigma = k.sigma;

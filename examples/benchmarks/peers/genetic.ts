@@ -40,12 +40,12 @@ export function genetic(init: StrategyInit): Strategy {
   if (!Number.isInteger(k.elites) || k.elites < 0 || k.elites >= k.popSize) throw new RangeError(`genetic: elites must be an integer in 0…popSize − 1, got ${k.elites}`);
   const dim = init.start.length;
   const rng = createRng(`${init.seed}/genetic`);
-  let population = Array.from({ length: k.popSize }, (_, m) => {
+  let population: Float32Array[] = Array.from({ length: k.popSize }, (_, m) => {
     const x = Float32Array.from(init.start);
     if (m > 0) mutate(x, rng, k.mutationRate, k.mutationStd);
     return x;
   });
-  let best = population[0]!;
+  let best: Float32Array = population[0]!;
   let generation = 0;
   let next = k.popSize;
   return {

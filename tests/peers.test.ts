@@ -8,6 +8,10 @@ import { symmetricEigen } from '../examples/benchmarks/peers/cma-es.js';
 import { batchLoss } from '../examples/benchmarks/peers/model-objective.js';
 import { nesUtilities } from '../examples/benchmarks/peers/snes.js';
 import { centredRanks } from '../examples/benchmarks/peers/strategy.js';
+import { CARTPOLE_TASK, initialMlp, mlpPolicy } from '../examples/benchmarks/peers/policy-tasks.js';
+import { runPolicy } from '../examples/benchmarks/peers/run-policy.js';
+import { initialState } from '../examples/cartpole/cartpole.js';
+import { createPolicyNet, hostPolicy, readPolicyWeights } from '../examples/cartpole/policy.js';
 import { tinyDense, toyData, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -135,5 +139,32 @@ describe('peer helpers', () => {
     expect(readFlat(layout)[5]).toBe(Math.fround(w[5]! + 5 / 64));
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+});
+
+describe('control tasks', () => {
+  it('the flat policy network acts as the CartPole example\'s network on the same weights', () => {
+    const net = createPolicyNet({ hidden: 8, seed: 3, name: 'peers-mlp' });
+    const w = readPolicyWeights(net);
+    const flat = Float32Array.from([...w.w1, ...w.b1, ...w.w2, ...w.b2]);
+    const ours = mlpPolicy([4, 8, 2], flat);
+    const theirs = hostPolicy(w);
+    for (let k = 0; k < 50; k++) {
+      const s = initialState(`mlp/${k}`);
+      const big = { x: 20 * s.x, xDot: 20 * s.xDot, theta: 20 * s.theta, thetaDot: 20 * s.thetaDot };
+      expect(ours.act([big.x, big.xDot, big.theta, big.thetaDot])).toBe(theirs(big));
+    }
+    net.dispose();
+    expect(initialMlp([4, 8, 2], 1)).toEqual(initialMlp([4, 8, 2], 1));
+  });
+
+  it('CMA-ES solves a seeded CartPole run, and the run repeats step for step', () => {
+    const run = () => runPolicy({ task: CARTPOLE_TASK, method: 'cma-es', settings: {}, seed: 1, hidden: 8, episodes: 5, evalEpisodes: 20, budgetSeconds: 30 });
+    const a = run();
+    const b = run();
+    expect(a.solved).toBe(true);
+    expect(b.generations).toBe(a.generations);
+    expect(b.trainEnvSteps).toBe(a.trainEnvSteps);
+    expect(b.evals.map((e) => e.meanReturn)).toEqual(a.evals.map((e) => e.meanReturn));
   });
 });

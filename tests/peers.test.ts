@@ -167,4 +167,15 @@ describe('control tasks', () => {
     expect(b.trainEnvSteps).toBe(a.trainEnvSteps);
     expect(b.evals.map((e) => e.meanReturn)).toEqual(a.evals.map((e) => e.meanReturn));
   });
+
+  it('RSO through the same runner: a seeded CartPole run solves, repeats step for step, and leaks no tensor', () => {
+    const before = tf.memory().numTensors;
+    const run = () => runPolicy({ task: CARTPOLE_TASK, method: 'rso', settings: { cycles: 20 }, seed: 3, hidden: 8, episodes: 5, evalEpisodes: 20, budgetSeconds: 30 });
+    const a = run();
+    const b = run();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(a.solved).toBe(true);
+    expect(b.trainEnvSteps).toBe(a.trainEnvSteps);
+    expect(b.evals.map((e) => e.meanReturn)).toEqual(a.evals.map((e) => e.meanReturn));
+  });
 });

@@ -17,6 +17,8 @@
  * episodes reaches the task's target (CartPole 475, Acrobot −100) or `--budget` wall seconds; a 4→h→2 (CartPole)
  * or 6→h→3 (Acrobot) tanh policy played in plain JavaScript. Writes <out>.json: solve rate, environment steps and
  * wall time per run, the medians over solved runs, and the load average.
+ * `--method rso` runs RSO through the same runner on the control tasks (the same initial networks and episodes;
+ * `RSOOptimizer.minimize` on the policy's four variables, σ planned over 20 cycles as in bench:cartpole).
  * `--set` overrides a peer's knobs (`--method list` prints each peer's knobs and defaults). One process, one core.
  */
 import { parseArgs } from 'node:util';
@@ -38,6 +40,7 @@ import { OPEN_ES_DEFAULTS } from './peers/open-es.js';
 import { ACROBOT_TASK, CARTPOLE_TASK } from './peers/policy-tasks.js';
 import { runNetwork } from './peers/run-network.js';
 import { runPolicy } from './peers/run-policy.js';
+import { RSO_POLICY_DEFAULTS } from './peers/rso-policy.js';
 import type { PolicyRunResult } from './peers/run-policy.js';
 import { SNES_DEFAULTS } from './peers/snes.js';
 import { SPSA_DEFAULTS } from './peers/spsa.js';
@@ -51,6 +54,8 @@ const DEFAULTS: Record<string, Record<string, number>> = {
   'forward-diff': FORWARD_DIFF_DEFAULTS,
   genetic: GENETIC_DEFAULTS,
 };
+// RSO runs through the same runner on the control tasks (the MNIST tasks have bench:time-to-accuracy).
+const RSO_DEFAULTS: Record<string, number> = RSO_POLICY_DEFAULTS;
 
 const { values } = parseArgs({
   options: {
@@ -89,7 +94,8 @@ function parseSettings(text: string): Record<string, number> {
 }
 
 function describePeers(): string {
-  return PEER_NAMES.map((name) => `  ${name}: ${Object.entries(DEFAULTS[name]!).map(([k, v]) => `${k}=${v}`).join(', ')}`).join('\n');
+  const line = (name: string, d: Record<string, number>) => `  ${name}: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  return [...PEER_NAMES.map((name) => line(name, DEFAULTS[name]!)), line('rso (cartpole and acrobot only)', RSO_DEFAULTS)].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -99,15 +105,18 @@ async function main(): Promise<void> {
     if (method === undefined) process.exitCode = 1;
     return;
   }
-  if (!PEER_NAMES.includes(method)) throw new RangeError(`--method: unknown "${method}"; the peers are ${PEER_NAMES.join(', ')}`);
   const task = values.task as (typeof TASKS)[number];
   if (!TASKS.includes(task)) throw new RangeError(`--task must be one of ${TASKS.join(', ')}, got ${String(values.task)}`);
+  const control = task === 'cartpole' || task === 'acrobot';
+  if (!PEER_NAMES.includes(method) && !(control && method === 'rso')) {
+    throw new RangeError(`--method: unknown "${method}"; the peers are ${PEER_NAMES.join(', ')}${control ? ', and rso' : ''}`);
+  }
   const settings = parseSettings(values.set!);
   const out = values.out ?? `out/peers-${task}-${method}`;
   const loadStart = loadAverage();
   const backend = await useWasmOrCpu();
   console.log(`peers: ${method} on ${task}, settings ${JSON.stringify(settings)}, backend ${backend}, load ${loadStart.join(' ')}`);
-  const common = { benchmark: 'peers', task, method, settings, defaults: DEFAULTS[method], backend, date: new Date().toISOString(), processes: 1 };
+  const common = { benchmark: 'peers', task, method, settings, defaults: DEFAULTS[method] ?? RSO_DEFAULTS, backend, date: new Date().toISOString(), processes: 1 };
   if (task === 'mnist' || task === 'threshold') await networkTask(task, method, settings, out, common, loadStart);
   else await policyTask(task, method, settings, out, common, loadStart);
 }

@@ -1,7 +1,7 @@
 /**
- * A peer trained on MNIST with a time budget: one generation per mini-batch, the mini-batches those of `rso.fit`
- * with the same seed (the library's batcher: one seeded shuffle per pass, cut into consecutive batches), test
- * accuracy measured every few seconds of training.
+ * A peer trained on MNIST with a time budget: one generation per mini-batch, generation t on the mini-batch of
+ * `rso.fit`'s step t with the same seed at the paper's settings (the library's batcher: one seeded shuffle per RSO
+ * cycle, its batches in turn), test accuracy measured every few seconds of training.
  *
  * @packageDocumentation
  */
@@ -70,25 +70,27 @@ export async function runNetwork(args: NetworkRunArgs): Promise<NetworkRunResult
   record();
   const signal = stopSignal();
   let nextEval = args.evalEverySeconds;
-  for (let cycle = 0; clock.train() < args.budgetSeconds && !signal.stopped(); cycle++) {
-    for (let index = 0; index < batcher.batchesPerPass(cycle) && clock.train() < args.budgetSeconds && !signal.stopped(); index++) {
-      const batch = batcher.next(cycle, index);
-      const rows = batcher.rows(cycle, index);
-      try {
-        const n = peer.ask();
-        const losses = new Float64Array(n);
-        for (let k = 0; k < n; k++) losses[k] = batchLoss(model, layout, peer.candidate(k), batch.xs[0]!, batch.ys[0]!);
-        peer.tell(losses);
-        candidates += n;
-        forwardWork += n * rows * layers;
-      } finally {
-        tf.dispose([...batch.xs, ...batch.ys]);
-      }
-      await new Promise((r) => setImmediate(r));
-      if (clock.train() >= nextEval) {
-        record();
-        while (nextEval <= clock.train()) nextEval += args.evalEverySeconds;
-      }
+  while (clock.train() < args.budgetSeconds && !signal.stopped()) {
+    // Generation t takes the batch of RSO's step t at the paper's settings (one batch per step, a cycle of one step
+    // per weight): the cycle's seeded permutation, its batches in turn.
+    const cycle = Math.floor(peer.generation / layout.size);
+    const index = peer.generation % batcher.batchesPerPass(cycle);
+    const batch = batcher.next(cycle, index);
+    const rows = batcher.rows(cycle, index);
+    try {
+      const n = peer.ask();
+      const losses = new Float64Array(n);
+      for (let k = 0; k < n; k++) losses[k] = batchLoss(model, layout, peer.candidate(k), batch.xs[0]!, batch.ys[0]!);
+      peer.tell(losses);
+      candidates += n;
+      forwardWork += n * rows * layers;
+    } finally {
+      tf.dispose([...batch.xs, ...batch.ys]);
+    }
+    await new Promise((r) => setImmediate(r));
+    if (clock.train() >= nextEval) {
+      record();
+      while (nextEval <= clock.train()) nextEval += args.evalEverySeconds;
     }
   }
   signal.release();

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { createRng } from '../../../src/index.js';
-import { sampleIndices } from '../../../src/search/rng.js';
+import { sampleIndices } from '../../../src/base/rng.js';
 import type { Strategy, StrategyInit } from './strategy.js';
 import { checkCandidate, checkLosses, knobs } from './strategy.js';
 

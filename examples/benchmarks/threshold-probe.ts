@@ -5,11 +5,12 @@
  * lowers the loss on a second, independent batch).
  *
  *   npm run bench:threshold-probe -- [--batch-sizes 100,500,2000] [--kernel-steps 24] [--bn-steps 4]
- *       [--ste-steps 30] [--ste-batch-sizes 500] [--sigma-scale 1] [--seed 42] [--train-limit 60000]
+ *       [--ste-steps 30] [--ste-batch-sizes 500] [--sigma-scale 1] [--budget 600] [--seed 42] [--train-limit 60000]
  *       [--out out/threshold-probe]
  *
  * `--kernel-steps` and `--bn-steps` take one number, or one per batch size (a large batch costs more per step);
- * `--ste-batch-sizes` limits the STE state to some of the batch sizes (default all).
+ * `--ste-batch-sizes` limits the STE state to some of the batch sizes (default all). With `--budget` (seconds
+ * from the start), a cell that runs out stops at its last step and is marked `complete: false`; later cells are empty.
  *
  * The steps are the library's: `RSOOptimizer.runSteps` (seed 42, σ planned over 2 cycles as in the benchmark, first
  * cycle) proposes each step and decides it; the probe is the evaluator it asks for the candidates' losses
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     'ste-steps': { type: 'string', default: '30' },
     'ste-batch-sizes': { type: 'string' },
     'sigma-scale': { type: 'string', default: '1' },
+    budget: { type: 'string' },
     seed: { type: 'string', default: '42' },
     'train-limit': { type: 'string', default: '60000' },
     out: { type: 'string', default: 'out/threshold-probe' },
@@ -67,6 +69,10 @@ for (const b of steBatchSizes) if (!batchSizes.includes(b)) throw new RangeError
 const steSteps = intFlag('ste-steps', values['ste-steps'], 0);
 const sigmaScale = Number(values['sigma-scale']);
 if (!(sigmaScale > 0) || !Number.isFinite(sigmaScale)) throw new RangeError(`--sigma-scale must be a positive number, got ${String(values['sigma-scale'])}`);
+const budgetSeconds = values.budget === undefined ? Infinity : Number(values.budget);
+if (!(budgetSeconds > 0)) throw new RangeError(`--budget must be a positive number of seconds, got ${String(values.budget)}`);
+const started = performance.now();
+const overBudget = () => (performance.now() - started) / 1000 > budgetSeconds;
 const seed = intFlag('seed', values.seed, 0);
 const trainLimit = intFlag('train-limit', values['train-limit'], 1);
 const out = values.out ?? 'out/threshold-probe';
@@ -151,7 +157,7 @@ async function probeRun(model: tfl.LayersModel, init: readonly tf.Tensor[], stat
   const records: ProbeStepRecord[] = [];
   const t0 = performance.now();
   // One cycle of the sampled coordinates.
-  while (optimizer.cycle === 0) {
+  while (optimizer.cycle === 0 && !overBudget()) {
     const [a, b] = next();
     probe.setBatch(a.x, a.y);
     const r = optimizer.runSteps(probe);
@@ -175,6 +181,17 @@ async function probeRun(model: tfl.LayersModel, init: readonly tf.Tensor[], stat
 function byTensor(records: readonly ProbeStepRecord[]): Record<string, ProbeSummary> {
   const names = [...new Set(records.map((r) => r.tensor))];
   return Object.fromEntries(names.map((n) => [n, summarizeSteps(records.filter((r) => r.tensor === n))]));
+}
+
+/** Pooled summaries: the kernels, BN betas and BN gammas below a threshold, and every tensor above the last one. */
+function pooled(records: readonly ProbeStepRecord[]): Record<string, ProbeSummary> {
+  const below = (part: string) => records.filter((r) => r.flips !== null && r.tensor.endsWith(part));
+  return {
+    'kernels below a threshold': summarizeSteps(below('/kernel')),
+    'BN beta below a threshold': summarizeSteps(below('/beta')),
+    'BN gamma below a threshold': summarizeSteps(below('/gamma')),
+    'above the last threshold': summarizeSteps(records.filter((r) => r.flips === null)),
+  };
 }
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(0)}%`);
@@ -206,8 +223,9 @@ for (const state of states) {
     if (state.label === 'ste' && steBatchSizes.length > 0 && !steBatchSizes.includes(batchSize)) continue;
     const records = await probeRun(model, init, state.weights, b, state.label);
     const cells = byTensor(records);
-    printCell(state.label, batchSize, cells);
-    runs.push({ state: state.label, testAccuracy: state.testAccuracy, batchSize, summary: summarizeSteps(records), cells, records });
+    const pools = pooled(records);
+    printCell(state.label, batchSize, { ...cells, ...pools });
+    runs.push({ state: state.label, testAccuracy: state.testAccuracy, batchSize, complete: !overBudget(), summary: summarizeSteps(records), pooled: pools, cells, records });
   }
 }
 const record = {

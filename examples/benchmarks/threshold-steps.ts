@@ -9,17 +9,19 @@
  * The coordinates are `randomSubset({ fraction })`, so that a short run reaches every layer (a cycle visits that
  * share of each group, output layer first); σ is planned over 2 cycles, as in the benchmark. `--sigma-scale`
  * multiplies the initial-std σ of the tensors below the last threshold. One thread. Writes <out>.json with the
- * test accuracy (10,000 images, BN re-estimated from 2,000 training images), steps and accepted steps.
+ * test loss and accuracy before and after (10,000 images, BN re-estimated from 2,000 training images), the steps
+ * and the accepted steps.
  */
 import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { initStdSigma, randomSubset, RSOOptimizer } from '../../src/index.js';
+import { evaluateModel, initStdSigma, randomSubset, reestimateBatchNorm, RSOOptimizer } from '../../src/index.js';
+import { resolveLoss } from '../../src/train/losses.js';
 import type { SigmaRule } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
-import { loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
+import { loadMnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote } from '../lib/run-record.js';
 import { ThresholdLayer } from '../lib/straight-through.js';
 import { thresholdMnistNet } from '../lib/threshold-net.js';
@@ -64,19 +66,27 @@ const data = await loadMnistTensors(trainLimit);
 const model = await thresholdMnistNet(seed, false);
 const optimizer = new RSOOptimizer({ seed, cycles: PLANNED_CYCLES, coordinates: randomSubset({ fraction }), sigmaBase: scaledBelowThresholds(model) });
 model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+const initial = onTest();
 let accepted = 0;
 const onBatchEnd = async () => {
   if (optimizer.lastStepResult!.accepted !== 0) accepted++;
 };
 await optimizer.fit(model, data.train.xs, data.train.ys, { batchSize, maxSteps: steps, cycles: PLANNED_CYCLES, verbose: 0, callbacks: { onBatchEnd } });
-const accuracy = testAccuracy(model, data);
-console.log(`batch ${batchSize}, σ scale ${sigmaScale} below the thresholds: ${optimizer.step} steps (${accepted} accepted, cycle ${optimizer.cycle}), test accuracy ${(accuracy * 100).toFixed(2)}%`);
+/** Test loss and accuracy on all test images, BN statistics re-estimated from 2,000 training images. */
+function onTest(): { loss: number; accuracy: number } {
+  reestimateBatchNorm(model, data.bnSample);
+  const e = evaluateModel(model, data.test.xs, data.test.ys, resolveLoss('categoricalCrossentropy', 'mean'), 1000);
+  return { loss: e.loss, accuracy: e.acc };
+}
+const test = onTest();
+const accuracy = test.accuracy;
+console.log(`batch ${batchSize}, σ scale ${sigmaScale} below the thresholds: ${optimizer.step} steps (${accepted} accepted, cycle ${optimizer.cycle}), test loss ${test.loss.toFixed(4)} (initial ${initial.loss.toFixed(4)}), test accuracy ${(accuracy * 100).toFixed(2)}% (initial ${(initial.accuracy * 100).toFixed(2)}%)`);
 const record = {
   benchmark: 'threshold-steps',
   backend,
   seed,
   flags: { batchSize, steps, fraction, sigmaScale, trainLimit, plannedCycles: PLANNED_CYCLES },
-  result: { steps: optimizer.step, accepted, cycle: optimizer.cycle, testAccuracy: accuracy },
+  result: { steps: optimizer.step, accepted, cycle: optimizer.cycle, testLoss: test.loss, testAccuracy: accuracy, initialTestLoss: initial.loss, initialTestAccuracy: initial.accuracy },
   machine: machineNote(loadStart),
 };
 await mkdir(dirname(out), { recursive: true });

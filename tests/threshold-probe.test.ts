@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import { ThresholdLayer } from '../examples/lib/straight-through.js';
-import { allTied, countFlips, createThresholdProbe, sampleEveryTensor, signalOutcome, summarizeSteps } from '../examples/lib/threshold-probe.js';
+import { allTied, countFlips, createThresholdProbe, sampleEveryTensor, scaledBelowThresholds, signalOutcome, summarizeSteps } from '../examples/lib/threshold-probe.js';
 import type { ProbeStepRecord } from '../examples/lib/threshold-probe.js';
 import { useCpu } from './helpers.js';
 
@@ -192,5 +192,19 @@ describe('sampleEveryTensor', () => {
     expect(pick(3, 2)).toEqual(picked);
     expect(pick(3, 2, { ...context, seed: 7 })).not.toEqual(picked);
     expect(pick(50, 50)).toHaveLength(18);
+  });
+});
+
+describe('scaledBelowThresholds', () => {
+  it('multiplies the initial-std σ of the layers below the last threshold only', () => {
+    const model = tinyNet();
+    const rule = scaledBelowThresholds(model, isThreshold, 3);
+    // values ±1: std 1, so σ = 1 · scale below the threshold and 1 above it.
+    const kernel = (layer: string) => ({ name: `${layer}/kernel`, layer, role: 'kernel' as const, shape: [4], size: 4, values: Float32Array.from([1, -1, 1, -1]) });
+    const below = kernel(model.layers[0]!.name);
+    const above = kernel(model.layers[2]!.name);
+    expect(rule.sigma(below, [below])).toBeCloseTo(3, 10);
+    expect(rule.sigma(above, [above])).toBeCloseTo(1, 10);
+    model.dispose();
   });
 });

@@ -26,8 +26,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, initStdSigma, registerWasmTrainingKernels, RSOOptimizer } from '../../src/index.js';
-import type { SigmaRule } from '../../src/index.js';
+import { createRng, registerWasmTrainingKernels, RSOOptimizer } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
 import { loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
@@ -35,7 +34,7 @@ import type { MnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote } from '../lib/run-record.js';
 import { ThresholdLayer } from '../lib/straight-through.js';
 import { thresholdMnistNet } from '../lib/threshold-net.js';
-import { createThresholdProbe, sampleEveryTensor, signalOutcome, summarizeSteps } from '../lib/threshold-probe.js';
+import { createThresholdProbe, sampleEveryTensor, scaledBelowThresholds, signalOutcome, summarizeSteps } from '../lib/threshold-probe.js';
 import type { ProbeStepRecord, ProbeSummary } from '../lib/threshold-probe.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -131,23 +130,12 @@ async function steWeights(steps: number, d: MnistTensors): Promise<tf.Tensor[]> 
   return weights;
 }
 
-/**
- * The default σ rule (initial std), times `--sigma-scale` for the tensors of every layer below a threshold (the
- * layers whose steps can only act by flipping threshold units).
- */
-function scaledBelowThresholds(m: tfl.LayersModel): SigmaRule {
-  const base = initStdSigma();
-  const last = m.layers.map((l) => l instanceof ThresholdLayer).lastIndexOf(true);
-  const below = new Set(m.layers.slice(0, last).map((l) => l.name));
-  return { sigma: (t, layer) => base.sigma(t, layer) * (below.has(t.layer) ? sigmaScale : 1) };
-}
-
 /** One probe run: the sampled steps of one cycle at one batch size, from the weights `state`. */
 async function probeRun(model: tfl.LayersModel, init: readonly tf.Tensor[], state: readonly tf.Tensor[], b: number, label: string) {
   const batchSize = batchSizes[b]!;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   model.setWeights([...init]);
-  const optimizer = new RSOOptimizer({ seed, cycles: PLANNED_CYCLES, coordinates: sampleEveryTensor(kernelSteps[b]!, bnSteps[b]!), sigmaBase: scaledBelowThresholds(model) });
+  const optimizer = new RSOOptimizer({ seed, cycles: PLANNED_CYCLES, coordinates: sampleEveryTensor(kernelSteps[b]!, bnSteps[b]!), sigmaBase: scaledBelowThresholds(model, (l) => l instanceof ThresholdLayer, sigmaScale) });
   // σ from the initial network, as a run from scratch binds it; then the state's weights.
   optimizer.bind(vars);
   model.setWeights([...state]);

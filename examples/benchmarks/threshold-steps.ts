@@ -15,16 +15,15 @@
 import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { evaluateModel, initStdSigma, randomSubset, reestimateBatchNorm, RSOOptimizer } from '../../src/index.js';
+import { evaluateModel, randomSubset, reestimateBatchNorm, RSOOptimizer } from '../../src/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
-import type { SigmaRule } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag } from '../lib/flags.js';
 import { loadMnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote } from '../lib/run-record.js';
 import { ThresholdLayer } from '../lib/straight-through.js';
 import { thresholdMnistNet } from '../lib/threshold-net.js';
+import { scaledBelowThresholds } from '../lib/threshold-probe.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,19 +51,11 @@ const out = values.out ?? 'out/threshold-steps';
 // As binary-activations.ts: σ planned over 2 cycles.
 const PLANNED_CYCLES = 2;
 
-/** The initial-std σ, times `sigmaScale` for the tensors of the layers below the last threshold. */
-function scaledBelowThresholds(m: tfl.LayersModel): SigmaRule {
-  const base = initStdSigma();
-  const last = m.layers.map((l) => l instanceof ThresholdLayer).lastIndexOf(true);
-  const below = new Set(m.layers.slice(0, last).map((l) => l.name));
-  return { sigma: (t, layer) => base.sigma(t, layer) * (below.has(t.layer) ? sigmaScale : 1) };
-}
-
 const loadStart = loadAverage();
 const backend = await useWasmOrCpu();
 const data = await loadMnistTensors(trainLimit);
 const model = await thresholdMnistNet(seed, false);
-const optimizer = new RSOOptimizer({ seed, cycles: PLANNED_CYCLES, coordinates: randomSubset({ fraction }), sigmaBase: scaledBelowThresholds(model) });
+const optimizer = new RSOOptimizer({ seed, cycles: PLANNED_CYCLES, coordinates: randomSubset({ fraction }), sigmaBase: scaledBelowThresholds(model, (l) => l instanceof ThresholdLayer, sigmaScale) });
 model.compile({ optimizer, loss: 'categoricalCrossentropy' });
 const initial = onTest();
 let accepted = 0;

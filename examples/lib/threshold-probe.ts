@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { CandidateEvaluator, CoordinateContext, CoordinateSelection } from '../../src/index.js';
-import { createRng } from '../../src/index.js';
+import type { CandidateEvaluator, CoordinateContext, CoordinateSelection, SigmaRule } from '../../src/index.js';
+import { createRng, initStdSigma } from '../../src/index.js';
 
 /**
  * Whether all of a step's candidate losses are exactly equal (a tie: the search keeps w).
@@ -177,6 +177,45 @@ interface Pass {
   readonly outputs: Map<number, tf.Tensor>;
 }
 
+/** What a forward pass needs besides its input: the layers, which of them are thresholds, and the loss. */
+interface Net {
+  readonly layers: readonly tfl.layers.Layer[];
+  readonly thresholds: readonly number[];
+  readonly loss: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar;
+}
+
+/**
+ * Runs layers `k`… of `net` on `h0` in training mode. Without `base`, keeps each threshold's output; with it,
+ * counts each threshold's flips against `base`, and stops at the first threshold if it flipped nothing (the
+ * loss is then `base`'s, bit for bit).
+ */
+function runFrom(net: Net, k: number, h0: tf.Tensor, y: tf.Tensor, base: Pass | null): Pass & { counts: number[] } {
+  const outputs = new Map<number, tf.Tensor>();
+  const counts: number[] = [];
+  let value = base?.loss ?? NaN;
+  tf.tidy(() => {
+    let h = h0;
+    for (let j = k; j < net.layers.length; j++) {
+      h = net.layers[j]!.apply(h, { training: true }) as tf.Tensor;
+      if (!net.thresholds.includes(j)) continue;
+      if (base === null) outputs.set(j, tf.keep(h));
+      else {
+        counts.push(countFlips(base.outputs.get(j)!, h));
+        if (counts.length === 1 && counts[0] === 0) return;
+      }
+    }
+    value = net.loss(y, h).dataSync()[0]!;
+  });
+  return { loss: value, outputs, counts };
+}
+
+/** Runs `runFrom` without a base and returns the loss alone. */
+function lossFrom(net: Net, k: number, h: tf.Tensor, y: tf.Tensor): number {
+  const r = runFrom(net, k, h, y, null);
+  r.outputs.forEach((o) => o.dispose());
+  return r.loss;
+}
+
 /**
  * Builds a {@link ThresholdProbe}.
  *
@@ -195,6 +234,7 @@ export function createThresholdProbe(model: tfl.LayersModel, isThreshold: (layer
   const host = variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
   const layerOf = weights.map((w) => layers.findIndex((l) => l.trainableWeights.includes(w)));
   const thresholds = layers.map((l, k) => (isThreshold(l) ? k : -1)).filter((k) => k >= 0);
+  const net: Net = { layers, thresholds, loss };
   const inputs = new Map<string, { layer: number; value: tf.Tensor }>();
   let batch: { x: tf.Tensor; y: tf.Tensor } | null = null;
   let lastFlips: StepFlips | null = null;
@@ -215,26 +255,6 @@ export function createThresholdProbe(model: tfl.LayersModel, isThreshold: (layer
     inputs.set(key, { layer: k, value });
     return value;
   };
-  /** Runs layers `k`… on `h`; with `base`, stops at the first threshold if it flipped nothing (loss = base's). */
-  const pass = (k: number, h0: tf.Tensor, y: tf.Tensor, base: Pass | null): Pass & { counts: number[] } => {
-    const outputs = new Map<number, tf.Tensor>();
-    const counts: number[] = [];
-    let value = base?.loss ?? NaN;
-    tf.tidy(() => {
-      let h = h0;
-      for (let j = k; j < layers.length; j++) {
-        h = layers[j]!.apply(h, { training: true }) as tf.Tensor;
-        if (!thresholds.includes(j)) continue;
-        if (base === null) outputs.set(j, tf.keep(h));
-        else {
-          counts.push(countFlips(base.outputs.get(j)!, h));
-          if (counts.length === 1 && counts[0] === 0) return;
-        }
-      }
-      value = loss(y, h).dataSync()[0]!;
-    });
-    return { loss: value, outputs, counts };
-  };
   const firstAbove = (k: number) => thresholds.find((j) => j >= k);
   const unitsAt = (j: number | undefined, base: Pass) => (j === undefined ? 0 : base.outputs.get(j)!.size);
 
@@ -254,14 +274,14 @@ export function createThresholdProbe(model: tfl.LayersModel, isThreshold: (layer
       const k = layerOf[t]!;
       const h = inputOf('a', batch.x, k);
       write(t, flat, candidates[0]!);
-      const base = pass(k, h, batch.y, null);
+      const base = runFrom(net, k, h, batch.y, null);
       const losses = [base.loss];
       const flips: number[] = [];
       const cascade: number[] = [];
       try {
         for (let c = 1; c < candidates.length; c++) {
           write(t, flat, candidates[c]!);
-          const r = pass(k, h, batch.y, base);
+          const r = runFrom(net, k, h, batch.y, base);
           losses.push(r.loss);
           flips.push(r.counts[0] ?? 0);
           cascade.push(r.counts.reduce((s, n) => s + n, 0));
@@ -277,14 +297,12 @@ export function createThresholdProbe(model: tfl.LayersModel, isThreshold: (layer
       const k = layerOf[t]!;
       const h = inputOf('b', x, k);
       write(t, flat, before);
-      const l0 = pass(k, h, y, null);
-      l0.outputs.forEach((o) => o.dispose());
+      const l0 = lossFrom(net, k, h, y);
       write(t, flat, after);
-      const l1 = pass(k, h, y, null);
-      l1.outputs.forEach((o) => o.dispose());
+      const l1 = lossFrom(net, k, h, y);
       inputs.get('b')?.value.dispose();
       inputs.delete('b');
-      return [l0.loss, l1.loss];
+      return [l0, l1];
     },
     dispose() {
       inputs.forEach((i) => i.value.dispose());
@@ -326,4 +344,24 @@ export function sampleEveryTensor(kernelSteps: number, otherSteps: number): Coor
       return Int32Array.from(picked.sort((a, b) => a - b));
     },
   };
+}
+
+/**
+ * The default σ rule (the initial std, `initStdSigma()`), times `scale` for the tensors of every layer below the
+ * last threshold: the layers whose steps act only by flipping threshold units.
+ *
+ * @param model - A Sequential model.
+ * @param isThreshold - Which layers are the thresholds.
+ * @param scale - The factor for the layers below the last threshold.
+ * @returns The rule, for `new RSOOptimizer({ sigmaBase })`.
+ * @example
+ * ```ts
+ * new RSOOptimizer({ sigmaBase: scaledBelowThresholds(model, (l) => l instanceof ThresholdLayer, 3) });
+ * ```
+ */
+export function scaledBelowThresholds(model: tfl.LayersModel, isThreshold: (layer: tfl.layers.Layer) => boolean, scale: number): SigmaRule {
+  const base = initStdSigma();
+  const last = model.layers.map(isThreshold).lastIndexOf(true);
+  const below = new Set(model.layers.slice(0, Math.max(last, 0)).map((l) => l.name));
+  return { sigma: (t, layer) => base.sigma(t, layer) * (below.has(t.layer) ? scale : 1) };
 }

@@ -143,7 +143,7 @@ export function policyNames(kind: PolicyKind): string[] {
  * @param field - The config field being parsed, quoted in errors.
  * @returns The policy.
  * @throws RangeError when the name is not registered; TypeError when the factory returns something that is not a
- *   policy of that kind (see {@link isPolicyOf}).
+ *   policy of that kind (an object with that kind's methods, or a function for a schedule).
  * @example
  * ```ts
  * const schedule = createPolicy<Schedule>('schedule', { name: 'constant', value: 1 });

@@ -11,7 +11,9 @@ export type PackedTensor = FloatTensor | CodedTensor;
 export interface FloatTensor {
   /** The tensor's name; `''` when read from a file packed with `names: false`. */
   readonly name: string;
+  /** The tensor's shape. */
   readonly shape: readonly number[];
+  /** Its values, row-major. */
   readonly values: Float32Array;
 }
 
@@ -19,6 +21,7 @@ export interface FloatTensor {
 export interface CodedTensor {
   /** The tensor's name; `''` when read from a file packed with `names: false`. */
   readonly name: string;
+  /** The tensor's shape. */
   readonly shape: readonly number[];
   /** 1 (binary, codes ±1), 2 (ternary, −1 … 1) or 3 … 8 (codes −(2^(bits−1) − 1) … 2^(bits−1) − 1). */
   readonly bits: number;

@@ -8,7 +8,22 @@ import type { ScaleFit } from './fit-scale.js';
 
 /** The weights a quantizer reads and writes: any LayersModel. */
 export interface WeightsHolder {
-  readonly weights: readonly { readonly name: string; readonly shape: readonly (number | null)[]; read(): tf.Tensor; write(value: tf.Tensor): void; readonly trainable: boolean }[];
+  /** The model's weights, as `LayersModel.weights` lists them. */
+  readonly weights: readonly HeldWeight[];
+}
+
+/** One weight of a {@link WeightsHolder}: a tfjs `LayerVariable`. */
+export interface HeldWeight {
+  /** The variable's name (`'dense_1/kernel'`). */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly (number | null)[];
+  /** Its current value. */
+  read(): tf.Tensor;
+  /** Assigns a new value of the same shape. */
+  write(value: tf.Tensor): void;
+  /** Whether training changes it (BN moving statistics do not). */
+  readonly trainable: boolean;
 }
 
 /** Options of {@link quantizeModel}. */

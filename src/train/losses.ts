@@ -8,7 +8,7 @@ export const LOSS_NAMES = [
   'kullbackLeiblerDivergence', 'poisson', 'cosineProximity',
 ] as const;
 
-/** A loss by name, as tfjs-layers' `compile` takes it: one of {@link LOSS_NAMES}. */
+/** A loss by name, as tfjs-layers' `compile` takes it (every name its `compile` accepts). */
 export type LossName = (typeof LOSS_NAMES)[number];
 
 /** A loss by name, or a function returning per-example losses or a scalar. */

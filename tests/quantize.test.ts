@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, packModel, quantizeModel, quantizeTensor, quantizedGrid, repairQuantized, roundingError, roundingOrder } from '../src/index.js';
+import { RSOOptimizer, dequantize, exportQuantized, fitScale, fittedGrid, packModel, quantizeModel, quantizeTensor, quantizedGrid, randomSubset, repairQuantized, roundingError, roundingOrder } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import { tinyMlp, toyData, useCpu } from './helpers.js';
 import { namedConvSeq, namedPerChannelGrid } from './quantize-models.js';
@@ -232,6 +232,27 @@ describe('repairQuantized', () => {
     model.dispose();
   });
 
+  it('with roundingOrder, visits only the closest rounding calls of each kernel, and still lowers the loss', async () => {
+    const { x, y } = toyData(128, [8], 21);
+    const model = tinyMlp(3);
+    model.compile({ optimizer: tf.train.adam(0.03), loss: 'categoricalCrossentropy' });
+    await model.fit(x, y, { epochs: 60, batchSize: 32, verbose: 0, shuffle: false });
+    const r = await repairQuantized(model, x, y, {
+      quantize: { bits: 2 }, roundingOrder: { fraction: 0.5 }, optimizer: { seed: 3 },
+      fit: { loss: 'categoricalCrossentropy', batchSize: 64, cycles: 1, verbose: 0, batchNormSamples: 64 },
+    });
+    expect((r.optimizer.getConfig()['coordinates'] as { name: string }).name).toBe('rankedSubset');
+    const kernels = r.quantized.kernels.reduce((n, k) => n + k.codes.length, 0);
+    const all = model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    // One cycle: half of each kernel (rounded up) and every other weight.
+    const half = r.quantized.kernels.reduce((n, k) => n + Math.ceil(k.codes.length * 0.5), 0);
+    expect(r.optimizer.step).toBeLessThanOrEqual(all - kernels + half);
+    expect(r.optimizer.step).toBeLessThan(all);
+    expect(r.after.loss).toBeLessThan(r.before.loss);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
   it('names a bad option', async () => {
     const { x, y } = toyData(8, [8], 1);
     const model = tinyMlp(1);
@@ -239,6 +260,8 @@ describe('repairQuantized', () => {
     await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, optimizer: { grid: null } as never })).rejects.toThrow(/optimizer\.grid is set from the quantization/);
     await expect(repairQuantized(model, x, y, { quantize: 2 } as never)).rejects.toThrow(/options\.quantize must be/);
     await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, fit: { maxSteps: -1 } })).rejects.toThrow(/maxSteps/);
+    await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, roundingOrder: { fraction: 0.5 }, optimizer: { coordinates: randomSubset({ fraction: 0.5 }) } })).rejects.toThrow(/roundingOrder sets optimizer\.coordinates/);
+    await expect(repairQuantized(model, x, y, { quantize: { bits: 2 }, roundingOrder: { fraction: 2 } })).rejects.toThrow(/roundingOrder\.fraction/);
     tf.dispose([x, y]);
     model.dispose();
   });

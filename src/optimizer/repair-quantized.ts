@@ -3,6 +3,8 @@ import type { History, LayersModel } from '@tensorflow/tfjs-layers';
 import { quote } from '../base/validate.js';
 import { quantizeModel, quantizedGrid } from '../quantize/quantize-model.js';
 import type { QuantizedModel, QuantizeOptions } from '../quantize/quantize-model.js';
+import { roundingOrder } from '../quantize/rounding-order.js';
+import type { RoundingOrderOptions } from '../quantize/rounding-order.js';
 import { reestimateBatchNorm } from '../train/batch-norm.js';
 import { evaluateModel } from '../train/evaluate.js';
 import type { Evaluation } from '../train/evaluate.js';
@@ -24,6 +26,11 @@ export interface RepairQuantizedOptions {
   readonly quantize: QuantizeOptions | QuantizedModel;
   /** Optimizer options (seed, σ, …); `grid` is set from the quantization. */
   readonly optimizer?: Omit<RSOConfig, 'grid'>;
+  /**
+   * Visit, each cycle, only the share `fraction` of each kernel whose rounding was the closest call (see
+   * {@link roundingOrder}), and every other weight; it sets `optimizer.coordinates`, so leave that out.
+   */
+  readonly roundingOrder?: RoundingOrderOptions;
   /** `rso.fit` arguments: `maxSteps`, `cycles` or `timeBudgetSeconds`, `workers`, `batchSize`, `validationData`, …. */
   readonly fit?: RSOFitArgs;
   /** Where accuracy is measured before and after: these `[x, y]`, else `fit.validationData`, else the training data. */
@@ -52,8 +59,8 @@ export interface RepairQuantizedResult {
  * @param model - A trained model with a single input tensor; it is changed in place.
  * @param x - Training inputs.
  * @param y - Training targets.
- * @param options - `quantize`, and optionally `optimizer`, `fit` (bound the run with `maxSteps`, `cycles` or
- *   `timeBudgetSeconds`; `workers` for threads) and `evaluation` data.
+ * @param options - `quantize`, and optionally `optimizer`, `roundingOrder` (the closest rounding calls first), `fit`
+ *   (bound the run with `maxSteps`, `cycles` or `timeBudgetSeconds`; `workers` for threads) and `evaluation` data.
  * @returns The quantization, the optimizer, and loss and accuracy before and after.
  * @throws RangeError or TypeError naming the field of a bad option, from quantizeModel, RSOOptimizer or rso.fit.
  * @remarks Equivalent to `q = quantizeModel(model, quantize)` then
@@ -72,11 +79,14 @@ export interface RepairQuantizedResult {
  */
 export async function repairQuantized(model: LayersModel, x: tf.Tensor, y: tf.Tensor, options: RepairQuantizedOptions): Promise<RepairQuantizedResult> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`repairQuantized: options must be an object, got ${quote(options)}`);
-  const known = ['quantize', 'optimizer', 'fit', 'evaluation'];
+  const known = ['quantize', 'optimizer', 'roundingOrder', 'fit', 'evaluation'];
   const unknown = Object.keys(options).find((k) => !known.includes(k));
   if (unknown !== undefined) throw new RangeError(`repairQuantized: unknown option "${unknown}"; the options are ${known.join(', ')}`);
   if (typeof options.quantize !== 'object' || options.quantize === null) throw new TypeError(`repairQuantized: options.quantize must be quantizeModel's options or its result, got ${quote(options.quantize)}`);
   if (options.optimizer !== undefined && 'grid' in options.optimizer) throw new RangeError('repairQuantized: options.optimizer.grid is set from the quantization; leave it out');
+  if (options.roundingOrder !== undefined && options.optimizer?.coordinates !== undefined) {
+    throw new RangeError('repairQuantized: options.roundingOrder sets optimizer.coordinates; give one of them');
+  }
   const fitArgs = options.fit ?? {};
   const [ex, ey] = options.evaluation ?? (fitArgs.validationData as readonly [tf.Tensor, tf.Tensor] | undefined) ?? [x, y];
   if (!(ex instanceof tf.Tensor) || !(ey instanceof tf.Tensor)) throw new TypeError('repairQuantized: options.evaluation must be [x, y] tensors');
@@ -86,7 +96,8 @@ export async function repairQuantized(model: LayersModel, x: tf.Tensor, y: tf.Te
   const samples = fitArgs.batchNormSamples ?? DEFAULT_BN_SAMPLES;
   if (samples > 0) tf.tidy(() => reestimateBatchNorm(model, tf.slice(x, 0, Math.min(samples, x.shape[0]!))));
   const before = evaluateModel(model, ex, ey, lossFn, EVAL_BATCH);
-  const optimizer = new RSOOptimizer({ ...options.optimizer, grid: quantizedGrid(q) });
+  const order = options.roundingOrder === undefined ? {} : { coordinates: roundingOrder(q, options.roundingOrder) };
+  const optimizer = new RSOOptimizer({ ...options.optimizer, ...order, grid: quantizedGrid(q) });
   // A model compiled with another optimizer (Adam, say) is recompiled with this one and the same loss.
   if ((model.optimizer as unknown) != null) model.compile({ optimizer, loss: model.loss });
   const history = await optimizer.fit(model, x, y, fitArgs);

@@ -40,8 +40,8 @@ const EVAL_BATCH_SIZE = 1000;
 // (output layer first, as in the paper) beat random-fraction sweeps; a 6,000-image training subset beat the
 // full 60,000 because its 30 mini-batches repeat within a layer, so fit's model engine reuses their cached
 // layer inputs (about 2x more steps, and better accuracy per step); batch 200 beat 50, 100 and 500 for the paper's
-// algorithm. The fast preset (block moves, adaptive σ, batch 250 in cycle 0) beat it in the same 180 s, 74.4%
-// against 66.5% on the 10,000 test images, so it is the default (docs/benchmarks.md, "The demo").
+// algorithm. The fast preset (block moves, adaptive σ, probe reuse, batch 250 in cycle 0) beat it in the same
+// 180 s, so it is the default (the figures: docs/benchmarks.md, "The demo").
 const DEFAULTS = {
   batchSize: 200,
   cycles: 1,

@@ -2,3 +2,4 @@
 export type { MovePolicy, MoveSite } from './move-policy.js';
 export * from './channel-blocks.js';
 export * from './unit-moves.js';
+export * from './sparse-direction.js';

@@ -290,15 +290,7 @@ export class RSOSearch {
     if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
-    let proposal: StepProposal;
-    try {
-      const flats = this.blockOf(p);
-      proposal = flats === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, flats, read);
-    } catch (e) {
-      // A move policy that failed may have drawn: the generator rewinds, as for a cancelled step.
-      this.rng = restoreRng(rngBefore);
-      throw e;
-    }
+    const proposal = this.config.moves === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.moveProposal(p, read, rngBefore);
     this.pending = { proposal, rngBefore };
     return proposal;
   }
@@ -331,13 +323,25 @@ export class RSOSearch {
     return { tensor: p.tensor, flat: p.flat, previous, delta, candidates, block: null };
   }
 
+  /** The proposal at `p` under a move policy: a block move, or a scalar step where the policy returns no block. */
+  private moveProposal(p: Proposal, read: (tensor: number, flat: number) => number, rngBefore: RngState): StepProposal {
+    try {
+      const flats = this.blockOf(p);
+      return flats === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, flats, read);
+    } catch (e) {
+      // A move policy that failed may have drawn: the generator rewinds, as for a cancelled step.
+      this.rng = restoreRng(rngBefore);
+      throw e;
+    }
+  }
+
   /**
-   * The block of a block move at proposal `p`, as the move policy shapes it (checked); null for a scalar step (no
-   * move policy, a tensor on a grid, or the policy's choice).
+   * The block of a block move at proposal `p`, as the move policy shapes it (checked); null for a scalar step (a
+   * tensor on a grid, or the policy's choice).
    */
   private blockOf(p: Proposal): Int32Array | null {
-    const moves = this.config.moves;
-    if (moves === null || this.grids[p.tensor] !== null) return null;
+    const moves = this.config.moves!;
+    if (this.grids[p.tensor] !== null) return null;
     const tensor = this.tensors[p.tensor]!;
     const flats = moves.block({ tensor, flat: p.flat, rng: this.rng, distribution: this.config.distribution });
     if (flats !== null) this.checkBlock(flats, tensor, p.flat);

@@ -277,6 +277,13 @@ function channelLane(flats: Int32Array, channels: number): { readonly channel: n
   return { channel, rows };
 }
 
+/** The output channels (`channelOf`, -1 for all of them) of the block's weights whose value changed, each once. */
+function changedChannels(flats: Int32Array, before: Float32Array, values: Float32Array, channelOf: (flat: number) => number): Set<number> {
+  const channels = new Set<number>();
+  for (let i = 0; i < flats.length; i++) if (!Object.is(values[i], before[i])) channels.add(channelOf(flats[i]!));
+  return channels;
+}
+
 /** The evaluator's parts, and what only the evaluator itself uses. */
 interface Assembly extends Parts {
   readonly host: HostBudget;
@@ -482,10 +489,7 @@ export function createModelEvaluator(
       const before = step !== null && step.t === t && step.flats === flats ? step.before : Float32Array.from(flats, (f) => weights.read(t, f));
       weights.writeMany(t, flats, values);
       if (group < 0 || plans.groupOf(t) !== group || !heads.keeping()) return;
-      // Every output channel with a changed weight (-1: all of them) is logged once.
-      const channels = new Set<number>();
-      for (let i = 0; i < flats.length; i++) if (!Object.is(values[i], before[i])) channels.add(plans.channelOf(group, t, flats[i]!));
-      for (const c of channels) heads.change(c);
+      for (const c of changedChannels(flats, before, values, (f) => plans.channelOf(group, t, f))) heads.change(c);
     },
     reduction: options.reduction ?? 'mean',
     batchRows: () => batches.rows(),

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer, registerPolicy } from '../src/index.js';
-import type { LayerOrder, PerturbationDistribution, PolicyConfig, Schedule } from '../src/index.js';
+import type { LayerOrder, MovePolicy, PerturbationDistribution, PolicyConfig, Schedule } from '../src/index.js';
 
 // 1. A perturbation distribution: a symmetric triangular distribution on [-√6, √6] (variance 1).
 //    Draw only from the rng you are given: it is the optimizer's seeded generator, so runs stay reproducible.
@@ -32,10 +32,29 @@ function halvingSchedule(every: number): Schedule {
   return Object.assign((cycle: number) => 0.5 ** Math.floor(cycle / every), { config: { name: 'halving', every } });
 }
 
+// 4. A move: which weights a step moves together. Here a Dense kernel step moves the whole row of the scalar's
+//    input unit (every weight leaving it), all in one direction of the same sign. `block` returns row-major
+//    indices, the cursor's `flat` among them (null: a scalar step); `direction` gives z, one number per index
+//    (leave it out for one draw of the distribution per weight). The search scales z by σ · norm / √n.
+function sameSignRows(norm = 1): MovePolicy {
+  return {
+    config: { name: 'sameSignRows', norm },
+    norm,
+    block: ({ tensor, flat }) => {
+      if (tensor.role !== 'kernel' || tensor.shape.length !== 2) return null;
+      const out = tensor.shape[1]!;
+      const start = flat - (flat % out);
+      return Int32Array.from({ length: out }, (_, j) => start + j);
+    },
+    direction: (flats, { rng }) => new Array<number>(flats.length).fill(rng.next() < 0.5 ? -1 : 1),
+  };
+}
+
 // Register factories so that saved configs naming these policies can be rebuilt.
 registerPolicy('distribution', 'triangular', () => triangularDistribution());
 registerPolicy('layerOrder', 'largestFirst', () => largestFirst());
 registerPolicy('schedule', 'halving', (c) => halvingSchedule(Number(c['every'])));
+registerPolicy('moves', 'sameSignRows', (c) => sameSignRows(Number(c['norm'])));
 
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
@@ -51,6 +70,7 @@ async function main(): Promise<void> {
     distribution: triangularDistribution(),
     layerOrder: largestFirst(),
     sigma: halvingSchedule(5),
+    moves: sameSignRows(),
   });
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 

@@ -44,10 +44,10 @@ export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, fittedGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
 export { successRule } from './policies/sigma-adaptation/index.js';
-export { channelBlocks } from './policies/moves/index.js';
+// Every move policy and its options, as policies/moves/index.ts lists them.
+export * from './policies/moves/index.js';
 export { fastPreset } from './config/presets.js';
 export type { RSOPreset } from './config/presets.js';
-export type { ChannelBlocksOptions, MovePolicy } from './policies/moves/index.js';
 export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
 export { earlyRejection } from './policies/early-rejection/index.js';
 export { parabolicStep } from './policies/probe-reuse/index.js';

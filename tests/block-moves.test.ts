@@ -2,8 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, channelBlocks } from '../src/index.js';
-import type { RSOConfig } from '../src/index.js';
+import { RSOOptimizer, channelBlocks, createRng, sparseDirection, unitMoves } from '../src/index.js';
+import type { MovePolicy, MoveSite, RSOConfig } from '../src/index.js';
+import { describeTensor } from '../src/base/weight-groups.js';
+import { parseConfig } from '../src/config/config.js';
+import { RSOSearch } from '../src/search/rso-search.js';
+import { runStep } from '../src/train/run-batch.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
 import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
@@ -122,5 +126,138 @@ describe('block moves in rso.fit', () => {
     expect(Buffer.from(weightsOf(model).buffer).equals(Buffer.from(start.buffer))).toBe(true);
     model.dispose();
     tf.dispose([x, y]);
+  });
+});
+
+/** A step site on a tensor of `shape` named `name`, at `flat`, with a seeded generator (seed 3). */
+const site = (name: string, shape: number[], flat: number): MoveSite => ({ tensor: describeTensor(name, shape), flat, rng: createRng(3), distribution: { sample: () => 1 } });
+
+describe('unitMoves and sparseDirection: the blocks they shape', () => {
+  it('unitMoves: a Dense kernel row, a conv kernel input channel, and scalar steps elsewhere', () => {
+    // Dense [3, 4]: scalar 6 is W[1, 2], so input unit 1: flats 4…7.
+    expect(Array.from(unitMoves().block(site('d/kernel', [3, 4], 6))!)).toEqual([4, 5, 6, 7]);
+    // Conv [2, 1, 3, 2] (kh, kw, cin, cout): scalar 3 is W[0, 0, 1, 1], input channel 1 at both kernel rows:
+    // ((0·1 + 0)·3 + 1)·2 = 2, 3 and ((1·1 + 0)·3 + 1)·2 = 8, 9.
+    expect(Array.from(unitMoves().block(site('c/kernel', [2, 1, 3, 2], 3))!)).toEqual([2, 3, 8, 9]);
+    expect(unitMoves().block(site('c/bias', [2], 1))).toBeNull();
+    expect(unitMoves().block(site('bn/gamma', [2], 0))).toBeNull();
+  });
+
+  it('sparseDirection: k distinct indices, the cursor among them, the same for the same seed (fast-check, seed 20261207)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 60 }), fc.integer({ min: 1, max: 70 }), fc.nat(), fc.integer(), (size, k, at, seed) => {
+        const flat = at % size;
+        const draw = (s: number) => sparseDirection({ k }).block({ ...site('d/kernel', [size, 1], flat), rng: createRng(s) })!;
+        const flats = Array.from(draw(seed));
+        expect(flats.length).toBe(Math.min(k, size));
+        expect(new Set(flats).size).toBe(flats.length);
+        expect(flats).toContain(flat);
+        expect(flats).toEqual([...flats].sort((a, b) => a - b));
+        expect(flats.every((f) => f >= 0 && f < size)).toBe(true);
+        expect(Array.from(draw(seed))).toEqual(flats);
+      }),
+      { seed: 20261207, numRuns: 200 },
+    );
+    expect(sparseDirection().block(site('d/bias', [8], 1))).toBeNull();
+  });
+
+  it('reject bad options naming the field', () => {
+    expect(() => unitMoves({ norm: -1 })).toThrow(/unitMoves.norm/);
+    expect(() => sparseDirection({ k: 0 })).toThrow(/sparseDirection.k must be an integer ≥ 1, got 0/);
+    expect(() => sparseDirection({ k: 2.5 })).toThrow(/sparseDirection.k/);
+    expect(() => new RSOOptimizer({ moves: { name: 'unitMove' } })).toThrow(/did you mean "unitMoves"/);
+  });
+});
+
+/** The move policies beside channelBlocks (tested above): a policy, and the nets of its cross-feature checks. */
+const MOVES: readonly (readonly [string, () => MovePolicy, (norm: number) => MovePolicy])[] = [
+  ['unitMoves', () => unitMoves(), (norm) => unitMoves({ norm })],
+  ['sparseDirection', () => sparseDirection({ k: 3 }), (norm) => sparseDirection({ k: 5, norm })],
+];
+
+for (const [name, make, withNorm] of MOVES) {
+  describe(`${name}: config, save and load, threads`, () => {
+    it('rebuilds from its config (fast-check, seed 20261207)', () => {
+      fc.assert(
+        fc.property(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (norm) => {
+          const original = new RSOOptimizer({ moves: withNorm(norm) });
+          const rebuilt = RSOOptimizer.fromConfig(RSOOptimizer, original.getConfig()) as RSOOptimizer;
+          expect(rebuilt.config.moves?.norm).toBe(norm);
+          expect(rebuilt.config.moves?.config).toEqual(original.config.moves?.config);
+          expect(rebuilt.getConfig()).toEqual(original.getConfig());
+        }),
+        { seed: 20261207, numRuns: 50 },
+      );
+    });
+
+    it('save with the model: load and continue gives the weights of an uninterrupted run', async () => {
+      const { x, y } = toyData(64, [8], 3);
+      const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), { ...config, moves: make() }, x, y, 47, 100);
+      expect((resumed.optimizer as RSOOptimizer).config.moves?.config?.name).toBe(name);
+      expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
+      for (const m of [straight, first, resumed]) m.dispose();
+      tf.dispose([x, y]);
+    });
+
+    it('give worker threads the same moves: 2 threads make the decisions of 1 up to near-ties', async () => {
+      const { x, y } = toyData(96, [6, 6, 1], 9);
+      const moves = { ...config, moves: make() };
+      const [one, two] = [await threadSteps(() => tinyConvSeq(3), moves, x, y, 1), await threadSteps(() => tinyConvSeq(3), moves, x, y, 2)];
+      expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
+      tf.dispose([x, y]);
+    });
+  });
+}
+
+describe('a user-written move policy', () => {
+  /** A search over one Dense kernel [4, 3] with `moves`, every weight 0, and an evaluator that prefers w + Δ. */
+  const searchWith = (moves: MovePolicy) => {
+    const search = new RSOSearch(parseConfig({ seed: 6, moves, sigmaBase: 0.1 }));
+    const values = new Float32Array(12);
+    search.bind([describeTensor('d/kernel', [4, 3])], () => values, null);
+    const evaluator = {
+      read: (_t: number, i: number) => values[i]!,
+      write: (_t: number, i: number, v: number) => void (values[i] = v),
+      evaluate: () => [1, 0, 2],
+      evaluateBlock: () => [1, 0, 2],
+      writeBlock: (_t: number, flats: Int32Array, v: Float32Array) => flats.forEach((f, i) => (values[f] = v[i]!)),
+    };
+    return { search, values, step: () => runStep(search, evaluator) };
+  };
+
+  it('moves the block it returns along its own direction: Δ = σ · norm · z / √n', () => {
+    // The cursor's scalar and its right neighbour (wrapping), along z = (3, 4): |z| = 5, n = 2, so
+    // Δ = 0.1 · 2 · (3, 4) / √2 and the kept W + Δ is ≈ (0.4243, 0.5657).
+    const pairs: MovePolicy = { norm: 2, block: ({ flat }) => Int32Array.of(flat, (flat + 1) % 12), direction: () => [3, 4] };
+    const { values, step } = searchWith(pairs);
+    const r = step();
+    expect(Array.from(r.block!.flats)).toEqual([r.flat, (r.flat + 1) % 12]);
+    expect(values[r.flat]).toBeCloseTo((0.1 * 2 * 3) / Math.SQRT2, 5);
+    expect(values[(r.flat + 1) % 12]).toBeCloseTo((0.1 * 2 * 4) / Math.SQRT2, 5);
+    expect(values.filter((v) => v !== 0).length).toBe(2);
+  });
+
+  it('refuses a bad block or direction, naming the call, and rewinds the generator', () => {
+    const cases: [MovePolicy, RegExp][] = [
+      [{ norm: 1, block: () => [0] as unknown as Int32Array }, /moves: block\(\) at scalar \d+ of "d\/kernel" \(12 scalars\) must return null or an Int32Array/],
+      [{ norm: 1, block: () => Int32Array.of(12) }, /returned index 12 at \[0\]; indices must be in 0…11/],
+      [{ norm: 1, block: ({ flat }) => Int32Array.of(flat, flat) }, /returned index \d+ twice/],
+      [{ norm: 1, block: ({ flat }) => Int32Array.of((flat + 1) % 12) }, /must include the scalar under the cursor/],
+      [{ norm: 1, block: ({ flat }) => Int32Array.of(flat), direction: () => [1, 2] }, /direction\(\) at scalar \d+ of "d\/kernel" must return one number per index of the block \(1\), got 2 values/],
+    ];
+    for (const [moves, message] of cases) {
+      // The policy draws before it fails: the generator must be where it was.
+      const drawing: MovePolicy = { ...moves, block: (s) => (s.rng.next(), moves.block(s)) };
+      const { search, step } = searchWith(drawing);
+      const before = search.state().rng;
+      expect(step).toThrow(message);
+      expect(search.state().rng).toEqual(before);
+      expect(search.step).toBe(0);
+    }
+  });
+
+  it('is refused by the config when it has no block() or no norm', () => {
+    expect(() => new RSOOptimizer({ moves: { norm: 1 } as unknown as MovePolicy })).toThrow(/moves: expected a moves policy or its config/);
+    expect(() => new RSOOptimizer({ moves: { block: () => null } as unknown as MovePolicy })).toThrow(/moves: expected a moves policy or its config/);
   });
 });

@@ -8,6 +8,11 @@ export interface RowExpectations {
   readonly batched: boolean;
   /** Relative tolerance of the candidate losses against the closure path (1e-5 on cpu and wasm). */
   readonly lossTolerance: number;
+  /**
+   * Block moves that span several output channels (default false): those re-run the suffix, so the delta and
+   * output paths take only the steps whose block lies in one channel.
+   */
+  readonly offChannel?: boolean;
 }
 
 /**
@@ -28,13 +33,21 @@ export function assertEquivalent(label: string, r: EquivalenceReport, e: RowExpe
   expect(r.same).toBeGreaterThanOrEqual(STEPS / 2);
   // The delta path really ran where the graph allows it, and only there.
   if (e.usesDeltas) {
-    expect(r.deltaSteps).toBeGreaterThan(40);
-    expect(r.headHits).toBeGreaterThan(r.deltaSteps / 2);
+    // Blocks in one channel are a minority of the steps: kept heads must serve some of them, after suffix steps
+    // changed other channels.
+    expect(r.deltaSteps).toBeGreaterThan(e.offChannel === true ? 10 : 40);
+    expect(r.headHits).toBeGreaterThan(e.offChannel === true ? 0 : r.deltaSteps / 2);
   } else expect(r.deltaSteps).toBe(0);
   expect(r.batchedSteps).toBe(e.batched ? r.deltaSteps : 0);
-  // Every net ends in a softmax Dense layer: its scalars took the output layer's own path.
-  expect(r.outputSteps).toBe(r.outputLayerSteps);
-  expect(r.outputSteps).toBeGreaterThan(10);
+  // Every net ends in a softmax Dense layer: its scalars took the output layer's own path (blocks across its
+  // columns re-run it instead).
+  if (e.offChannel === true) {
+    expect(r.outputSteps).toBeLessThan(r.outputLayerSteps);
+    expect(r.outputSteps).toBeGreaterThan(0);
+  } else {
+    expect(r.outputSteps).toBe(r.outputLayerSteps);
+    expect(r.outputSteps).toBeGreaterThan(10);
+  }
   expect(r.worst).toBeLessThan(e.lossTolerance);
   // Every trainable tensor (conv kernels, BN gamma/beta, dense kernel/bias) was searched.
   expect(r.searchedTensors).toBe(r.trainableTensors);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, rankedSubset, successRule, ternaryGrid, uniformGrid } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, rankedSubset, sparseDirection, successRule, ternaryGrid, uniformGrid, unitMoves } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
@@ -20,8 +20,11 @@ const MLP_INPUT = [8] as const;
 // Candidate losses of the engine against the closure path, relative, on cpu and wasm.
 const LOSS_TOLERANCE = 1e-5;
 
-/** backend, name, model, takes the delta paths, batched candidates, input shape, and optimizer options beyond `config`. */
-type Row = readonly [string, string, () => tfl.LayersModel, boolean, boolean, readonly number[], RSOConfig?];
+/**
+ * backend, name, model, takes the delta paths, batched candidates, input shape, optimizer options beyond `config`,
+ * and whether block moves span several output channels (see RowExpectations.offChannel).
+ */
+type Row = readonly [string, string, () => tfl.LayersModel, boolean, boolean, readonly number[], RSOConfig?, boolean?];
 
 // On wasm the engine normalises BN layers with its own fast kernels (engine/channel-norm.ts), elsewhere with tfjs's.
 // The fifth column turns on batchCandidates: the candidates of a conv step stacked through the rest in one pass.
@@ -74,9 +77,19 @@ const ROWS: readonly Row[] = [
     coordinates: rankedSubset({ fraction: 0.4, tensors: NAMED_KERNELS.map((k, i) => ({ name: k.name, costs: scrambledCosts(k.size, i) })) }),
   }],
   ['wasm', 'functional DAG with block moves: conv chains into a residual add, batched candidates', () => chainResidual(2), true, true, CONV_INPUT, { moves: channelBlocks({ norm: 2 }) }],
+  // Unit moves: each kernel step moves every weight leaving one input unit or channel, across every output
+  // channel, so kernel steps re-run the suffix and only scalar steps take the output layer's path.
+  ['cpu', 'Sequential conv/BN/pool/dense with unit moves', () => tinyConvSeq(2), false, false, CONV_INPUT, { moves: unitMoves() }, true],
+  ['cpu', 'Sequential MLP with unit moves', () => tinyMlp(2), false, false, MLP_INPUT, { moves: unitMoves() }, true],
+  ['wasm', 'functional DAG with unit moves: conv chains into a residual add', () => chainResidual(2), false, false, CONV_INPUT, { moves: unitMoves({ norm: 2 }) }, true],
+  // Sparse directions: a block of k scalars of one kernel. One that falls in one output channel takes the delta
+  // paths (a filter that is zero off the block); the others re-run the suffix, and the kept heads learn of every
+  // channel they changed.
+  ['cpu', 'Sequential conv/BN/pool/dense with sparse directions (k = 2)', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: sparseDirection({ k: 2 }) }, true],
+  ['wasm', 'functional MLP with sparse directions (k = 2): dense chains into a residual add, batched candidates', () => mlpResidual(2), true, true, MLP_INPUT, { moves: sparseDirection({ k: 2 }) }, true],
 ];
 
-for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of ROWS) {
+for (const [backend, name, build, usesDeltas, batched, features, extra = {}, offChannel = false] of ROWS) {
   describe(`model engine ≡ closure path on ${backend}: ${name}`, () => {
     beforeAll(async () => {
       expect(await tf.setBackend(backend)).toBe(true);
@@ -85,7 +98,7 @@ for (const [backend, name, build, usesDeltas, batched, features, extra = {}] of 
     it(`gives the same three candidate losses (1e-5 relative) and decisions over ${STEPS} steps up to a reported near-tie, and then the same weights`, async () => {
       const { x, y } = toyData(64, [...features], 11);
       const report = await equivalenceRow(build, x, y, batched, { config: extra });
-      assertEquivalent(`${backend}, ${name}`, report, { usesDeltas, batched, lossTolerance: LOSS_TOLERANCE });
+      assertEquivalent(`${backend}, ${name}`, report, { usesDeltas, batched, lossTolerance: LOSS_TOLERANCE, offChannel });
       tf.dispose([x, y]);
     });
   });

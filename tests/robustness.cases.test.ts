@@ -92,8 +92,8 @@ describe('a non-finite candidate never wins, and every weight stays finite', () 
   const PROPERTY_SEED = 2424;
   // Input to output: the first layer's kernel (24 scalars), then its biases, whose units can die behind the ReLU.
   const STEPS = 36;
-  /** Scalar steps, block moves, and probe reuse (which writes a point along the step, not a candidate). */
-  const MOVES: Partial<RSOConfig>[] = [{}, { moves: { name: 'channelBlocks' } }, { probeReuse: { name: 'parabolicStep' } }];
+  /** Scalar steps, block moves (channel, unit and sparse), and probe reuse (which writes a point along the step, not a candidate). */
+  const MOVES: Partial<RSOConfig>[] = [{}, { moves: { name: 'channelBlocks' } }, { moves: { name: 'unitMoves' } }, { moves: { name: 'sparseDirection', k: 3 } }, { probeReuse: { name: 'parabolicStep' } }];
   const drawsArb = fc.array(fc.constantFrom(...DRAWS), { minLength: 1, maxLength: 6 });
 
   it('on the closure path (minimize), for any draws and σ factor', () => {

@@ -50,18 +50,22 @@ export function scalarChanges(chain: DeltaChain, flat: number, current: number, 
 }
 
 /**
- * The changes of a block move: the weights feeding output channel `co` (in row order, as the search lists them)
- * from `current` to each candidate's values; the layer applied to the input with the difference as its only filter.
+ * The changes of a block move within output channel `co`: the kernel weights at `rows` (flat index without the
+ * output channel) from `current` to each candidate's values; the layer applied to the input with the difference as
+ * its only filter (zero at the rows the block leaves out).
  */
-export function blockChanges(chain: DeltaChain, co: number, current: Float32Array, candidates: readonly Float32Array[]): ChannelChanges {
+export function blockChanges(chain: DeltaChain, co: number, rows: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): ChannelChanges {
   const shape = [...chain.kernel.shape.slice(0, -1), 1];
+  const size = chain.kernel.size / chain.kernel.shape[chain.kernel.rank - 1]!;
   return {
     co,
     count: candidates.length,
     of(input) {
       return candidates.map((values) => {
         if (values.every((v, i) => v === current[i])) return null;
-        const filter = tf.tensor(Float32Array.from(values, (v, i) => v - current[i]!), shape, 'float32');
+        const diff = new Float32Array(size);
+        for (let i = 0; i < rows.length; i++) diff[rows[i]!] = values[i]! - current[i]!;
+        const filter = tf.tensor(diff, shape, 'float32');
         return chain.kind === 'dense' ? tf.matMul(input as tf.Tensor2D, filter as tf.Tensor2D) : tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
       });
     },
@@ -79,8 +83,8 @@ export function blockChanges(chain: DeltaChain, co: number, current: Float32Arra
  * That channel goes through pooling, BN (batch statistics recomputed for the channel) and activations, and the
  * next layer's output changes by a single-input-channel term: conv(Δchannel, Wnext[:, :, co, :]) for a conv,
  * the outer product Δchannel · Wnext[co, :] for Dense. Only the layers after the next one run in full, once per
- * candidate. A block move changes the same single channel, by the layer applied with the block's difference as
- * its one filter ({@link blockChanges}).
+ * candidate. A block move within one output channel changes that channel alone, by the layer applied with the
+ * block's difference as its one filter ({@link blockChanges}).
  */
 export function chainLosses(
   chain: DeltaChain,

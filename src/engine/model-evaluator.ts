@@ -166,8 +166,11 @@ interface Paths {
   readonly counts: PathCounts;
   /** Candidates of scalar (t, flat) of group `gi`, with `cut` the group's cut on the current batch. */
   losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array;
-  /** Candidates of a block move: the scalars `flats` of tensor `t` set to each candidate's values. */
-  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, candidates: readonly Float32Array[]): Float64Array;
+  /**
+   * Candidates of a block move: the scalars `flats` of tensor `t`, now at `current`, set to each candidate's values.
+   * Any block: within one output channel by that channel's delta path where there is one, else by the suffix.
+   */
+  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): Float64Array;
   /**
    * While set (early rejection), each candidate's per-example losses go to `record` in candidate order, and the
    * losses returned are this shard's, not combined.
@@ -245,17 +248,40 @@ function createPaths(p: Parts): Paths {
       if (onChain(gi, t)) return byChain(gi, cut, (chain) => scalarChanges(chain, flat, weights.read(t, flat), candidates));
       return bySuffix(gi, cut, candidates.length, (k) => weights.write(t, flat, candidates[k]!));
     },
-    blockLosses(gi, cut, t, flats, candidates) {
+    blockLosses(gi, cut, t, flats, current, candidates) {
       const output = plans.get(gi).output;
-      const current = Float32Array.from(flats, (f) => weights.read(t, f));
-      const channel = flats[0]! % variables[t]!.shape[variables[t]!.rank - 1]!;
-      if (output !== null && variables[t] === output.kernel) {
-        return byOutput(output, cut, blockOutputChange(channel, current, candidates));
+      const v = variables[t]!;
+      const lane = channelLane(flats, v.shape[v.rank - 1]!);
+      // A block within one output channel takes that channel's delta path; any other block re-runs the layers above.
+      if (lane !== null && output !== null && v === output.kernel) {
+        return byOutput(output, cut, blockOutputChange(lane.channel, lane.rows, current, candidates));
       }
-      if (onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, channel, current, candidates));
+      if (lane !== null && onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, lane.channel, lane.rows, current, candidates));
       return bySuffix(gi, cut, candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!));
     },
   };
+}
+
+/**
+ * The output channel (last axis, of size `channels`) every index of `flats` lies in, with each index's row (its
+ * index without the channel); null when the block spans several channels.
+ */
+function channelLane(flats: Int32Array, channels: number): { readonly channel: number; readonly rows: Int32Array } | null {
+  const channel = flats[0]! % channels;
+  const rows = new Int32Array(flats.length);
+  for (let i = 0; i < flats.length; i++) {
+    const f = flats[i]!;
+    if (f % channels !== channel) return null;
+    rows[i] = (f - channel) / channels;
+  }
+  return { channel, rows };
+}
+
+/** The output channels (`channelOf`, -1 for all of them) of the block's weights whose value changed, each once. */
+function changedChannels(flats: Int32Array, before: Float32Array, values: Float32Array, channelOf: (flat: number) => number): Set<number> {
+  const channels = new Set<number>();
+  for (let i = 0; i < flats.length; i++) if (!Object.is(values[i], before[i])) channels.add(channelOf(flats[i]!));
+  return channels;
 }
 
 /** The evaluator's parts, and what only the evaluator itself uses. */
@@ -385,6 +411,7 @@ export function createModelEvaluator(
   const paths = createPaths(parts);
   let group = -1;
   let pending: { t: number; flat: number; before: number } | null = null;
+  let pendingBlock: { t: number; flats: Int32Array; before: Float32Array } | null = null;
   // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
   let examples = 0;
   let forwardWork = 0;
@@ -437,6 +464,7 @@ export function createModelEvaluator(
     },
     evaluate(t, flat, candidates) {
       batches.useFull();
+      pendingBlock = null;
       const before = weights.read(t, flat);
       pending = { t, flat, before };
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
@@ -446,16 +474,22 @@ export function createModelEvaluator(
       return losses;
     },
     evaluateBlock(t, flats, candidates) {
-      if (penalties !== null) throw new RangeError('model evaluator: block moves (moves: channelBlocks()) do not support weight regularizers yet; remove the regularizers or the move policy');
+      if (penalties !== null) throw new RangeError('model evaluator: block moves (a moves policy) do not support weight regularizers yet; remove the regularizers or the move policy');
       pending = null;
       batches.useFull();
-      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, candidates));
+      const before = Float32Array.from(flats, (f) => weights.read(t, f));
+      // The suffix path leaves a candidate in the weights: the write compares with the values recorded here.
+      pendingBlock = { t, flats, before };
+      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, before, candidates));
     },
     writeBlock(t, flats, values) {
+      const step = pendingBlock;
       pending = null;
-      const changed = values.some((v, i) => !Object.is(v, weights.read(t, flats[i]!)));
+      pendingBlock = null;
+      const before = step !== null && step.t === t && step.flats === flats ? step.before : Float32Array.from(flats, (f) => weights.read(t, f));
       weights.writeMany(t, flats, values);
-      if (changed && group >= 0 && plans.groupOf(t) === group && heads.keeping()) heads.change(plans.channelOf(group, t, flats[0]!));
+      if (group < 0 || plans.groupOf(t) !== group || !heads.keeping()) return;
+      for (const c of changedChannels(flats, before, values, (f) => plans.channelOf(group, t, f))) heads.change(c);
     },
     reduction: options.reduction ?? 'mean',
     batchRows: () => batches.rows(),

@@ -50,8 +50,11 @@ export function scalarOutputChange(out: OutputLayer, variable: tf.Variable, flat
   };
 }
 
-/** The change of a block move of output column `j`'s kernel weights: Σᵢ (candidate − current)[i] · h[e, i]. */
-export function blockOutputChange(j: number, current: Float32Array, candidates: readonly Float32Array[]): OutputChange {
+/**
+ * The change of a block move within output column `j` of the kernel, at `rows` (input features):
+ * Σᵢ (candidate − current)[i] · h[e, rows[i]].
+ */
+export function blockOutputChange(j: number, rows: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): OutputChange {
   return {
     column: j,
     count: candidates.length,
@@ -61,7 +64,7 @@ export function blockOutputChange(j: number, current: Float32Array, candidates: 
         const d = new Float64Array(n);
         for (let e = 0; e < n; e++) {
           let s = 0;
-          for (let i = 0; i < features; i++) s += (values[i]! - current[i]!) * h[e * features + i]!;
+          for (let i = 0; i < rows.length; i++) s += (values[i]! - current[i]!) * h[e * features + rows[i]!]!;
           d[e] = s;
         }
         return d;

@@ -27,7 +27,7 @@ const SHAPES: Readonly<Record<PolicyKind, { readonly test: (v: unknown) => boole
   acceptance: { test: method('accept'), what: 'an object with accept(losses)' },
   weightGrid: { test: method('amplitude'), what: 'an object with amplitude(sigma)' },
   sigmaAdaptation: { test: method('update'), what: 'an object with update(multiplier, moved, window)' },
-  moves: { test: (v) => typeof v === 'object' && v !== null && typeof (v as { norm?: unknown }).norm === 'number', what: 'an object with a number norm' },
+  moves: { test: (v) => method('block')(v) && typeof (v as { norm?: unknown }).norm === 'number', what: 'an object with block(site) and a number norm' },
   earlyRejection: { test: (v) => method('plan')(v) && method('decide')(v), what: 'an object with plan(rows) and decide(sums, tested, candidates)' },
   probeReuse: { test: method('position'), what: 'an object with position(losses)' },
 };

@@ -1,6 +1,7 @@
 import { sigmaFactor, stepsOfBatch } from '../config/config.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { SigmaTensor } from '../policies/sigma/index.js';
+import type { MovePolicy } from '../policies/moves/index.js';
 import { isSigma, SIGMA_RANGE } from '../base/validate.js';
 import { createRng, restoreRng } from '../base/rng.js';
 import type { Rng, RngState } from '../base/rng.js';
@@ -141,6 +142,9 @@ export class RSOSearch {
   private pending: { readonly proposal: StepProposal; readonly rngBefore: RngState } | null = null;
   // A restored cursor not yet checked against bound tensors (restore before bind).
   private cursorUnchecked = false;
+  // Scratch for checking a block's indices are distinct: index i is taken when blockMarks[i] === blockMark.
+  private blockMarks = new Int32Array(0);
+  private blockMark = 0;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -286,8 +290,7 @@ export class RSOSearch {
     if (this.pending !== null) this.cancel();
     const p = this.propose();
     const rngBefore = this.rng.state();
-    const flats = this.blockOf(p);
-    const proposal = flats === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, flats, read);
+    const proposal = this.config.moves === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.moveProposal(p, read, rngBefore);
     this.pending = { proposal, rngBefore };
     return proposal;
   }
@@ -320,24 +323,61 @@ export class RSOSearch {
     return { tensor: p.tensor, flat: p.flat, previous, delta, candidates, block: null };
   }
 
+  /** The proposal at `p` under a move policy: a block move, or a scalar step where the policy returns no block. */
+  private moveProposal(p: Proposal, read: (tensor: number, flat: number) => number, rngBefore: RngState): StepProposal {
+    try {
+      const flats = this.blockOf(p);
+      return flats === null ? this.scalarProposal(p, read(p.tensor, p.flat)) : this.blockProposal(p, flats, read);
+    } catch (e) {
+      // A move policy that failed may have drawn: the generator rewinds, as for a cancelled step.
+      this.rng = restoreRng(rngBefore);
+      throw e;
+    }
+  }
+
   /**
-   * The block of a block move at proposal `p`: the row-major indices of the weights feeding the output channel of
-   * scalar `p.flat` of a conv or Dense kernel; null for a scalar step (no move policy, another tensor, a grid).
+   * The block of a block move at proposal `p`, as the move policy shapes it (checked); null for a scalar step (a
+   * tensor on a grid, or the policy's choice).
    */
   private blockOf(p: Proposal): Int32Array | null {
-    const info = this.tensors[p.tensor]!;
-    if (this.config.moves === null || info.role !== 'kernel' || (info.shape.length !== 2 && info.shape.length !== 4) || this.grids[p.tensor] !== null) return null;
-    const cout = info.shape[info.shape.length - 1]!;
-    const flats = new Int32Array(info.size / cout);
-    const co = p.flat % cout;
-    for (let r = 0; r < flats.length; r++) flats[r] = r * cout + co;
+    const moves = this.config.moves!;
+    if (this.grids[p.tensor] !== null) return null;
+    const tensor = this.tensors[p.tensor]!;
+    const flats = moves.block({ tensor, flat: p.flat, rng: this.rng, distribution: this.config.distribution });
+    if (flats !== null) this.checkBlock(flats, tensor, p.flat);
     return flats;
   }
 
-  /** W, W + Δ, W − Δ over the block of `p`, Δ = σ · norm · z / √n with z drawn per weight. */
+  /** Checks a move policy's block: an Int32Array of distinct indices into the tensor, `flat` among them. */
+  private checkBlock(flats: unknown, tensor: WeightTensorInfo, flat: number): void {
+    const where = `moves: block() at scalar ${flat} of "${tensor.name}" (${tensor.size} scalars)`;
+    if (!(flats instanceof Int32Array)) throw new RangeError(`${where} must return null or an Int32Array of indices, got ${typeof flats}`);
+    if (this.blockMarks.length < tensor.size) this.blockMarks = new Int32Array(tensor.size);
+    if (this.blockMark >= 0x3fffffff) {
+      this.blockMarks.fill(0);
+      this.blockMark = 0;
+    }
+    const mark = ++this.blockMark;
+    let hasFlat = false;
+    for (let i = 0; i < flats.length; i++) {
+      const f = flats[i]!;
+      if (f < 0 || f >= tensor.size) throw new RangeError(`${where} returned index ${f} at [${i}]; indices must be in 0…${tensor.size - 1}`);
+      if (this.blockMarks[f] === mark) throw new RangeError(`${where} returned index ${f} twice; each index must appear once`);
+      this.blockMarks[f] = mark;
+      if (f === flat) hasFlat = true;
+    }
+    if (!hasFlat) throw new RangeError(`${where} must include the scalar under the cursor, ${flat}`);
+  }
+
+  /**
+   * W, W + Δ, W − Δ over the block of `p`, Δ = σ · norm · z / √n, with z drawn per weight (or the move policy's
+   * direction).
+   */
   private blockProposal(p: Proposal, flats: Int32Array, read: (tensor: number, flat: number) => number): StepProposal {
     const n = flats.length;
-    const scale = (this.stepSigma(p) * this.config.moves!.norm) / Math.sqrt(n);
+    const moves = this.config.moves!;
+    const scale = (this.stepSigma(p) * moves.norm) / Math.sqrt(n);
+    const z = moves.direction === undefined ? null : this.directionOf(moves, flats, p);
     const wd = this.config.weightDecay;
     const previous = new Float32Array(n);
     const values = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
@@ -345,7 +385,7 @@ export class RSOSearch {
     for (let i = 0; i < n; i++) {
       if (flats[i] === p.flat) at = i;
       const w = read(p.tensor, flats[i]!);
-      const d = this.config.distribution.sample(this.rng) * scale;
+      const d = (z === null ? this.config.distribution.sample(this.rng) : z[i]!) * scale;
       previous[i] = w;
       values[0][i] = wd > 0 ? w * (1 - wd) : w;
       values[1][i] = values[0][i]! + d;
@@ -358,6 +398,16 @@ export class RSOSearch {
     }
     const candidates = Float32Array.of(values[0][at]!, values[1][at]!, values[2][at]!);
     return { tensor: p.tensor, flat: p.flat, previous: previous[at]!, delta: scale * Math.sqrt(n), candidates, block: { flats, previous, candidates: values } };
+  }
+
+  /** The move policy's direction over `flats`, checked to hold one number per index. */
+  private directionOf(moves: MovePolicy, flats: Int32Array, p: Proposal): ArrayLike<number> {
+    const tensor = this.tensors[p.tensor]!;
+    const z = moves.direction!(flats, { tensor, flat: p.flat, rng: this.rng, distribution: this.config.distribution });
+    if (z === null || typeof z !== 'object' || z.length !== flats.length) {
+      throw new RangeError(`moves: direction() at scalar ${p.flat} of "${tensor.name}" must return one number per index of the block (${flats.length}), got ${z === null || typeof z !== 'object' ? String(z) : `${String(z.length)} values`}`);
+    }
+    return z;
   }
 
   /**

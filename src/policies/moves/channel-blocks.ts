@@ -1,23 +1,22 @@
-import { withConfig } from '../registry.js';
-import type { Configurable } from '../registry.js';
+import { configParams, registerBuiltInPolicy, withConfig } from '../registry.js';
 import { readOptions, requireNonNegative } from '../../base/validate.js';
-
-/**
- * How a step moves the weights: the scalar under the cursor alone (the paper, when no policy is set), or a block of
- * weights around it along one random direction.
- */
-export interface MovePolicy extends Configurable {
-  /**
-   * The direction's expected length in units of the scalar step's σ: Δ = σ · `norm` · z / √n over a block of n
-   * weights, with z drawn from the distribution per weight.
-   */
-  readonly norm: number;
-}
+import type { WeightTensorInfo } from '../../base/weight-groups.js';
+import type { MovePolicy, MoveSite } from './move-policy.js';
 
 /** Options of {@link channelBlocks}. */
 export interface ChannelBlocksOptions {
   /** Expected length of a block's Δ in units of the scalar step's σ (default 1: the length of one scalar step). */
   readonly norm?: number;
+}
+
+/** The weights feeding the output channel of `flat` in a conv or Dense kernel (the last axis), in row order. */
+function channelOf(tensor: WeightTensorInfo, flat: number): Int32Array | null {
+  if (tensor.role !== 'kernel' || (tensor.shape.length !== 2 && tensor.shape.length !== 4)) return null;
+  const cout = tensor.shape[tensor.shape.length - 1]!;
+  const flats = new Int32Array(tensor.size / cout);
+  const co = flat % cout;
+  for (let r = 0; r < flats.length; r++) flats[r] = r * cout + co;
+  return flats;
 }
 
 /**
@@ -40,5 +39,7 @@ export interface ChannelBlocksOptions {
 export function channelBlocks(options: ChannelBlocksOptions = {}): MovePolicy {
   const o = readOptions<ChannelBlocksOptions>('channelBlocks', options, ['norm']);
   const norm = requireNonNegative('channelBlocks.norm', o.norm ?? 1, true);
-  return withConfig({ norm }, { name: 'channelBlocks', norm });
+  return withConfig({ norm, block: (site: MoveSite) => channelOf(site.tensor, site.flat) }, { name: 'channelBlocks', norm });
 }
+
+registerBuiltInPolicy('moves', 'channelBlocks', (c) => channelBlocks(configParams(c)));

@@ -1,7 +1,5 @@
-import { configParams as p, registerBuiltInPolicy } from '../registry.js';
-import { channelBlocks } from './channel-blocks.js';
-
-registerBuiltInPolicy('moves', 'channelBlocks', (c) => channelBlocks(p(c)));
-
-export { channelBlocks };
-export type { ChannelBlocksOptions, MovePolicy } from './channel-blocks.js';
+// Each move policy registers itself; a new one adds its file and one line here.
+export type { MovePolicy, MoveSite } from './move-policy.js';
+export * from './channel-blocks.js';
+export * from './unit-moves.js';
+export * from './sparse-direction.js';

@@ -249,7 +249,7 @@ describe('random optimizer configs', () => {
     fc.assert(
       fc.property(validConfig, (fields) => {
         counts.roundTrips++;
-        const config = Object.fromEntries(Object.entries(fields).map(([k, d]) => [k, d.value]));
+        const config = Object.fromEntries(Object.entries(fields as Record<string, Drawn>).map(([k, d]) => [k, d.value]));
         const saved = new RSOOptimizer(config as RSOConfig).getConfig();
         // A field parsed but not saved would come back as its default: every given field is in the saved config.
         for (const key of Object.keys(config)) expect(saved, key).toHaveProperty(key);

@@ -215,7 +215,7 @@ const sigmaField: ConfigField<Schedule, 'sigma'> = {
   ...policyField<Schedule, 'sigma'>('schedule', 'sigma', () => linearSchedule({ from: 1, to: 0.1 }), { hints: ['learningRate', 'lr'] }),
   check: (sigma, c) => checkSchedules(sigma, c['stepsPerBatch'] as Schedule, c['cycles'] as number),
 };
-const sigmaBaseField = configField({ name: 'sigmaBase', fallback: initStdSigma, parse: sigmaBaseOf, serialize: (p: SigmaRule) => policyConfig('sigmaBase', p) });
+const sigmaBaseField = configField({ name: 'sigmaBase', kind: 'sigmaRule', fallback: initStdSigma, parse: sigmaBaseOf, serialize: (p: SigmaRule) => policyConfig('sigmaBase', p) });
 const bnSigmaField = configField<number | undefined, 'bnSigma'>({
   name: 'bnSigma',
   optional: true,
@@ -225,6 +225,7 @@ const bnSigmaField = configField<number | undefined, 'bnSigma'>({
 });
 const stepsPerBatchField = configField({
   name: 'stepsPerBatch',
+  kind: 'schedule',
   fallback: () => constantSchedule({ value: 1 }),
   parse: stepsPerBatchOf,
   serialize: (p: Schedule) => policyConfig('stepsPerBatch', p),

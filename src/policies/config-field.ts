@@ -19,6 +19,8 @@ export interface ConfigField<T = unknown, N extends string = string, K extends s
   readonly key: K;
   /** Names from other optimizers and trainers that mean this field, for the did-you-mean of an unknown field. */
   readonly hints: readonly string[];
+  /** The policy kind the field holds, if any (as a policy object or its registered config). */
+  readonly kind?: PolicyKind;
   /** True when a saved config leaves the field out at its default (it is then written after the other fields). */
   readonly optional: boolean;
   /** The value of a field that is missing, `undefined` or `null`. */
@@ -108,6 +110,7 @@ export interface PolicyFieldOptions {
 export function policyField<T extends object, N extends string>(kind: PolicyKind, name: N, fallback: () => T, options: PolicyFieldOptions = {}): ConfigField<T, N> {
   return configField<T, N>({
     name,
+    kind,
     fallback,
     parse: (v) => readPolicy<T>(kind, name, v),
     serialize: (p) => policyConfig(name, p),
@@ -126,6 +129,7 @@ export function policyField<T extends object, N extends string>(kind: PolicyKind
 export function optionalPolicyField<T extends object, N extends string>(kind: PolicyKind, name: N, options: PolicyFieldOptions = {}): ConfigField<T | null, N> {
   return configField<T | null, N>({
     name,
+    kind,
     optional: true,
     fallback: () => null,
     parse: (v) => readPolicy<T>(kind, name, v),

@@ -18,6 +18,7 @@ function readGrid(field: string, g: unknown): WeightGrid {
 export const gridField = configField<readonly WeightGrid[], 'grid', 'grids'>({
   name: 'grid',
   key: 'grids',
+  kind: 'weightGrid',
   hints: ['quantization', 'grids'],
   optional: true,
   fallback: () => [],

@@ -1,6 +1,5 @@
 import { noParams, registerBuiltInPolicy } from '../registry.js';
 import { greedyAcceptance } from './greedy-acceptance.js';
-
 import { policyField } from '../config-field.js';
 import type { AcceptanceRule } from './greedy-acceptance.js';
 

@@ -2,7 +2,6 @@ import { configParams as p, noParams, registerBuiltInPolicy } from '../registry.
 import { fullSweep } from './full-sweep.js';
 import { randomSubset } from './random-subset.js';
 import { rankedSubset } from './ranked-subset.js';
-
 import { policyField } from '../config-field.js';
 import type { CoordinateSelection } from './coordinate-selection.js';
 

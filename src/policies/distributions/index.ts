@@ -4,7 +4,6 @@ import { laplaceDistribution } from './laplace-distribution.js';
 import { normalDistribution } from './normal-distribution.js';
 import { rademacherDistribution } from './rademacher-distribution.js';
 import { uniformDistribution } from './uniform-distribution.js';
-
 import { policyField } from '../config-field.js';
 import type { PerturbationDistribution } from './distribution.js';
 

@@ -1,6 +1,5 @@
 import { configParams as p, registerBuiltInPolicy } from '../registry.js';
 import { earlyRejection } from './early-rejection.js';
-
 import { optionalPolicyField } from '../config-field.js';
 import type { EarlyRejection } from './early-rejection.js';
 

@@ -2,7 +2,6 @@ import { noParams, registerBuiltInPolicy } from '../registry.js';
 import { inputToOutput } from './input-to-output.js';
 import { outputToInput } from './output-to-input.js';
 import { shuffledOrder } from './shuffled-order.js';
-
 import { policyField } from '../config-field.js';
 import type { LayerOrder } from './layer-order.js';
 

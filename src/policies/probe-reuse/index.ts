@@ -1,6 +1,5 @@
 import { configParams as p, registerBuiltInPolicy } from '../registry.js';
 import { parabolicStep } from './parabolic-step.js';
-
 import { optionalPolicyField } from '../config-field.js';
 import type { ConfigField } from '../config-field.js';
 import type { ProbeReuse } from './parabolic-step.js';

@@ -1,6 +1,5 @@
 import { configParams as p, registerBuiltInPolicy } from '../registry.js';
 import { successRule } from './success-rule.js';
-
 import { optionalPolicyField } from '../config-field.js';
 import type { SigmaAdaptation } from './success-rule.js';
 

@@ -3,7 +3,6 @@ import { binaryGrid } from './binary-grid.js';
 import { fittedGrid } from './fitted-grid.js';
 import { ternaryGrid } from './ternary-grid.js';
 import { uniformGrid } from './uniform-grid.js';
-
 import { quote } from '../../base/validate.js';
 import { configField, policyConfig, readPolicy } from '../config-field.js';
 import type { WeightGrid } from './weight-grid.js';

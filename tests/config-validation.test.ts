@@ -77,6 +77,12 @@ describe('every declared config field', () => {
     expect(() => new RSOOptimizer({ bogusField: 1 } as RSOConfig)).toThrow(`; known fields: ${KNOWN_FIELDS.join(', ')}`);
   });
 
+  it('has hints that are no known field and point to one field each', () => {
+    const hints = CONFIG_FIELDS.flatMap((f) => f.hints);
+    expect(hints.filter((h) => KNOWN_FIELDS.includes(h))).toEqual([]);
+    expect(new Set(hints).size).toBe(hints.length);
+  });
+
   for (const f of CONFIG_FIELDS) {
     it(`${f.name}: null and undefined give the default, which is saved only when the field is not optional`, () => {
       for (const missing of [null, undefined]) {

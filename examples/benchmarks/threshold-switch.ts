@@ -5,14 +5,15 @@
  *
  *   npm run bench:threshold-switch -- [--float examples/benchmarks/weights/mnist-float] [--sample 300] [--train-limit 60000]
  *       [--budget 600] [--batch-size 500] [--workers 2] [--sigma 0.1] [--cycles 4] [--eval-every 60]
- *       [--fast] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
+ *       [--fast] [--cuts-first 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
  *
  * - `--float`: a float model saved by `npm run bench:train-float` (`--out DIR`); its training time, from its
  *   model.json, is added to every time on the curve, so a row's time is the whole workflow's.
  * - `--sample`: training images for the fit (and for the BN statistics while fitting).
  * - `--budget`: this sitting's RSO training time; `--sigma`: the σ factor of the first planned cycle (it falls
  *   linearly to a tenth of it over `--cycles`), times each tensor's std in the switched network; `--fast`: the
- *   `fast` preset's policies (block moves, adaptive σ, probe reuse), the batch size still `--batch-size`.
+ *   `fast` preset's policies (block moves, adaptive σ, probe reuse), the batch size still `--batch-size`;
+ *   `--cuts-first N`: the first N cycles skip the conv kernels (`cutsFirst`, examples/lib/cuts-first.ts).
  *
  * Test accuracy is on all 10,000 test images after re-estimating BN statistics from 2,000 training images, for the
  * float model, the network right after the switch, and every `--eval-every` seconds of RSO training.
@@ -29,6 +30,7 @@ import { FLOAT_MODEL_DIR, loadFloatModel } from '../lib/float-model.js';
 import { loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
+import { cutsFirst } from '../lib/cuts-first.js';
 import { switchToThresholds, thresholdTwin } from '../lib/threshold-switch.js';
 
 const { values } = parseArgs({
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     checkpoint: { type: 'string', default: '.cache/threshold-switch' },
     fresh: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
+    'cuts-first': { type: 'string', default: '0' },
     out: { type: 'string', default: 'out/threshold-switch' },
   },
 });
@@ -55,6 +58,7 @@ const batchSize = intFlag('batch-size', values['batch-size'], 1);
 const workers = intFlag('workers', values.workers, 1);
 const plannedCycles = intFlag('cycles', values.cycles, 1);
 const sigma = positiveFlag('sigma', values.sigma);
+const cutsCycles = intFlag('cuts-first', values['cuts-first'], 0);
 const loadStart = loadAverage();
 
 const backend = await useWasmOrCpu();
@@ -83,13 +87,13 @@ const run = await rsoSittings({
     float.dispose();
     switchRecord = { floatAccuracy, plainAccuracy, switchedAccuracy: switched, fitSeconds, residuals: Object.fromEntries(fits.map((f) => [f.layer, f.residual])) };
     console.log(`float ${(floatAccuracy * 100).toFixed(2)}%, plain swap ${(plainAccuracy * 100).toFixed(2)}%, switched ${(switched * 100).toFixed(2)}% (fit ${fitSeconds.toFixed(1)} s, residuals ${fits.map((f) => f.residual.toFixed(2)).join(' ')})`);
-    twin.compile({ optimizer: new RSOOptimizer({ ...(values.fast ? fastPreset().config : {}), seed, cycles: plannedCycles, sigma: linearSchedule({ from: sigma, to: sigma / 10 }) }), loss: 'categoricalCrossentropy' });
+    twin.compile({ optimizer: new RSOOptimizer({ ...(values.fast ? fastPreset().config : {}), ...(cutsCycles > 0 ? { coordinates: cutsFirst(cutsCycles) } : {}), seed, cycles: plannedCycles, sigma: linearSchedule({ from: sigma, to: sigma / 10 }) }), loss: 'categoricalCrossentropy' });
     return twin;
   },
   batchSize,
   plannedCycles,
   workers,
-  workerModules: [new URL('../lib/straight-through.ts', import.meta.url)],
+  workerModules: [new URL('../lib/straight-through.ts', import.meta.url), new URL('../lib/cuts-first.ts', import.meta.url)],
   budgetSeconds: positiveFlag('budget', values.budget),
   evalEverySeconds: positiveFlag('eval-every', values['eval-every']),
   checkpointDir: values.checkpoint!,
@@ -105,7 +109,7 @@ await writeRun(values.out!, 'MNIST, hard-threshold network: float (Adam) → swi
   benchmark: 'threshold-switch',
   backend,
   seed,
-  flags: { fast: values.fast, float: values.float, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
+  flags: { fast: values.fast, cutsFirst: cutsCycles, float: values.float, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
   floatModel: { trainSeconds: floatSeconds, command: meta['command'], steps: meta['steps'], testAccuracy: meta['testAccuracy'] },
   switch: switchRecord,
   ...record,

@@ -10,10 +10,10 @@ import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import { blockChanges, chainLosses, scalarChanges } from './chain-losses.js';
+import { chainLosses, channelChanges } from './chain-losses.js';
 import type { ChannelChanges } from './chain-losses.js';
 import type { DeltaChain } from './delta-chain.js';
-import { blockOutputChange, outputLosses, scalarOutputChange } from './output-layer.js';
+import { outputChange, outputLosses } from './output-layer.js';
 import type { OutputChange, OutputLayer } from './output-layer.js';
 import { createPenalties } from './penalties.js';
 import type { Penalties } from './penalties.js';
@@ -164,13 +164,12 @@ interface PathCounts {
 /** The data loss of each candidate on the whole batch, by the path the group's plan allows. */
 interface Paths {
   readonly counts: PathCounts;
-  /** Candidates of scalar (t, flat) of group `gi`, with `cut` the group's cut on the current batch. */
-  losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array;
   /**
-   * Candidates of a block move: the scalars `flats` of tensor `t`, now at `current`, set to each candidate's values.
-   * Any block: within one output channel by that channel's delta path where there is one, else by the suffix.
+   * Candidates of a move of group `gi` (a scalar step is a move of one scalar), with `cut` the group's cut on the
+   * current batch. A move within one output channel takes that channel's delta path where there is one (a move of
+   * one weight as δ times its unit; the output layer's bias too), any other move re-runs the layers above.
    */
-  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): Float64Array;
+  losses(gi: number, cut: Cut, move: EngineMove): Float64Array;
   /**
    * While set (early rejection), each candidate's per-example losses go to `record` in candidate order, and the
    * losses returned are this shard's, not combined.
@@ -240,26 +239,29 @@ function createPaths(p: Parts): Paths {
     recordInto(r) {
       record = r;
     },
-    losses(gi, cut, t, flat, candidates) {
-      const output = plans.get(gi).output;
-      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-        return byOutput(output, cut, scalarOutputChange(output, variables[t]!, flat, weights.read(t, flat), candidates));
-      }
-      if (onChain(gi, t)) return byChain(gi, cut, (chain) => scalarChanges(chain, flat, weights.read(t, flat), candidates));
-      return bySuffix(gi, cut, candidates.length, (k) => weights.write(t, flat, candidates[k]!));
-    },
-    blockLosses(gi, cut, t, flats, current, candidates) {
+    losses(gi, cut, { t, flats, current, candidates }) {
       const output = plans.get(gi).output;
       const v = variables[t]!;
+      if (output !== null && v === output.bias && flats.length === 1) return byOutput(output, cut, outputChange(flats[0]!, null, current, candidates));
       const lane = channelLane(flats, v.shape[v.rank - 1]!);
-      // A block within one output channel takes that channel's delta path; any other block re-runs the layers above.
-      if (lane !== null && output !== null && v === output.kernel) {
-        return byOutput(output, cut, blockOutputChange(lane.channel, lane.rows, current, candidates));
-      }
-      if (lane !== null && onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, lane.channel, lane.rows, current, candidates));
+      if (lane !== null && output !== null && v === output.kernel) return byOutput(output, cut, outputChange(lane.channel, lane.rows, current, candidates));
+      if (lane !== null && onChain(gi, t)) return byChain(gi, cut, (chain) => channelChanges(chain, lane.channel, lane.rows, current, candidates));
       return bySuffix(gi, cut, candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!));
     },
   };
+}
+
+/** A step's move as the engine evaluates it: scalars `flats` of tensor `t`, now at `current`, set to each candidate's values. */
+interface EngineMove {
+  readonly t: number;
+  readonly flats: Int32Array;
+  readonly current: Float32Array;
+  readonly candidates: readonly Float32Array[];
+}
+
+/** A scalar step as a move of one scalar: scalar `flat` of tensor `t`, now at `current`. */
+function oneScalar(t: number, flat: number, current: number, candidates: Float32Array): EngineMove {
+  return { t, flats: Int32Array.of(flat), current: Float32Array.of(current), candidates: Array.from(candidates, (c) => Float32Array.of(c)) };
 }
 
 /**
@@ -469,7 +471,7 @@ export function createModelEvaluator(
       pending = { t, flat, before };
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
       const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates));
+      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, oneScalar(t, flat, before, candidates)));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
@@ -480,7 +482,7 @@ export function createModelEvaluator(
       const before = Float32Array.from(flats, (f) => weights.read(t, f));
       // The suffix path leaves a candidate in the weights: the write compares with the values recorded here.
       pendingBlock = { t, flats, before };
-      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, before, candidates));
+      return onBatch(t, (gi, cut) => paths.losses(gi, cut, { t, flats, current: before, candidates }));
     },
     writeBlock(t, flats, values) {
       const step = pendingBlock;
@@ -501,7 +503,7 @@ export function createModelEvaluator(
       const record: Float64Array[] = [];
       paths.recordInto(record);
       try {
-        onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates), rows);
+        onBatch(t, (gi, cut) => paths.losses(gi, cut, oneScalar(t, flat, before, candidates)), rows);
       } finally {
         paths.recordInto(null);
       }

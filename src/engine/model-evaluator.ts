@@ -3,7 +3,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { WeightGroup } from '../base/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import { stageCounts } from './evaluator.js';
-import type { StagedEvaluator } from './evaluator.js';
+import type { BlockEvaluator, StagedEvaluator } from './evaluator.js';
 import { stageSums } from '../base/stage-sums.js';
 import { createChannelNorm } from './channel-norm.js';
 import type { ChannelNorm } from './channel-norm.js';
@@ -116,6 +116,10 @@ export interface ModelEvaluatorStats {
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
 export interface ModelEvaluator extends StagedEvaluator {
+  /** Losses of a block move (any block of one tensor; see {@link BlockEvaluator}). */
+  evaluateBlock: BlockEvaluator['evaluateBlock'];
+  /** Sets the scalars of a block move. */
+  writeBlock: BlockEvaluator['writeBlock'];
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
    * identifies its data (same key ⇒ same examples). `rows` is the whole batch's size when this evaluator sees

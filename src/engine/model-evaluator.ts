@@ -416,8 +416,8 @@ export function createModelEvaluator(
   const { graph, weights, plans, cuts, heads, host, penalties } = parts;
   const paths = createPaths(parts);
   let group = -1;
-  let pending: { t: number; flat: number; before: number } | null = null;
-  let pendingBlock: { t: number; flats: Int32Array; before: Float32Array } | null = null;
+  // The move evaluated last and not yet written, with its values before the step (a scalar step's is a move of one).
+  let pending: EngineMove | null = null;
   // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
   let examples = 0;
   let forwardWork = 0;
@@ -448,17 +448,18 @@ export function createModelEvaluator(
     read: weights.read,
     work: () => forwardWork,
     write(t, flat, value) {
-      const step = pending;
+      const move = pending;
       pending = null;
+      const step = move !== null && move.t === t && move.flats.length === 1 && move.flats[0] === flat ? move.current[0]! : null;
       if (penalties === null) weights.write(t, flat, value);
       else {
         // `evaluate` may have left a candidate in the weight: the value before the step is the one it recorded.
-        const before = step !== null && step.t === t && step.flat === flat ? step.before : weights.read(t, flat);
+        const before = step ?? weights.read(t, flat);
         weights.write(t, flat, value);
         penalties.update(t, flat, before, weights.read(t, flat));
       }
       if (group < 0 || plans.groupOf(t) !== group) return;
-      if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
+      if (step !== null && Object.is(Math.fround(value), step)) return;
       if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
     setBatch(key, xs, ys, rows, stageSource) {
@@ -470,29 +471,27 @@ export function createModelEvaluator(
     },
     evaluate(t, flat, candidates) {
       batches.useFull();
-      pendingBlock = null;
       const before = weights.read(t, flat);
-      pending = { t, flat, before };
+      const move = oneScalar(t, flat, before, candidates);
+      pending = move;
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
       const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, oneScalar(t, flat, before, candidates)));
+      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, move));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
     evaluateBlock(t, flats, candidates) {
       if (penalties !== null) throw new RangeError('model evaluator: block moves (a moves policy) do not support weight regularizers yet; remove the regularizers or the move policy');
-      pending = null;
       batches.useFull();
-      const before = Float32Array.from(flats, (f) => weights.read(t, f));
+      const move = { t, flats, current: Float32Array.from(flats, (f) => weights.read(t, f)), candidates };
       // The suffix path leaves a candidate in the weights: the write compares with the values recorded here.
-      pendingBlock = { t, flats, before };
-      return onBatch(t, (gi, cut) => paths.losses(gi, cut, { t, flats, current: before, candidates }));
+      pending = move;
+      return onBatch(t, (gi, cut) => paths.losses(gi, cut, move));
     },
     writeBlock(t, flats, values) {
-      const step = pendingBlock;
+      const step = pending;
       pending = null;
-      pendingBlock = null;
-      const before = step !== null && step.t === t && step.flats === flats ? step.before : Float32Array.from(flats, (f) => weights.read(t, f));
+      const before = step !== null && step.t === t && step.flats === flats ? step.current : Float32Array.from(flats, (f) => weights.read(t, f));
       weights.writeMany(t, flats, values);
       if (group < 0 || plans.groupOf(t) !== group || !heads.keeping()) return;
       for (const c of changedChannels(flats, before, values, (f) => plans.channelOf(group, t, f))) heads.change(c);
@@ -503,11 +502,12 @@ export function createModelEvaluator(
       if (penalties !== null) throw new RangeError('model evaluator: early rejection cannot split the regularizer penalties over examples');
       batches.useStage(stage, rows);
       const before = weights.read(t, flat);
-      pending = { t, flat, before };
+      const move = oneScalar(t, flat, before, candidates);
+      pending = move;
       const record: Float64Array[] = [];
       paths.recordInto(record);
       try {
-        onBatch(t, (gi, cut) => paths.losses(gi, cut, oneScalar(t, flat, before, candidates)), rows);
+        onBatch(t, (gi, cut) => paths.losses(gi, cut, move), rows);
       } finally {
         paths.recordInto(null);
       }

@@ -120,6 +120,8 @@ export interface ModelEvaluator extends StagedEvaluator {
   evaluateBlock: BlockEvaluator['evaluateBlock'];
   /** Sets the scalars of a block move. */
   writeBlock: BlockEvaluator['writeBlock'];
+  /** Forward work so far (see {@link CandidateEvaluator.work}): the model engine always counts it. */
+  work(): number;
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
    * identifies its data (same key ⇒ same examples). `rows` is the whole batch's size when this evaluator sees

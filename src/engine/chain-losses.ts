@@ -34,27 +34,14 @@ export interface ChannelChanges {
   of(input: tf.Tensor, stats: BatchStats): (tf.Tensor | null)[];
 }
 
-/** The changes of a scalar step: kernel scalar `flat` from `current` to each candidate, δ times the unit basis. */
-export function scalarChanges(chain: DeltaChain, flat: number, current: number, candidates: Float32Array): ChannelChanges {
-  const cout = chain.kernel.shape[chain.kernel.rank - 1]!;
-  const co = flat % cout;
-  const r = (flat - co) / cout;
-  return {
-    co,
-    count: candidates.length,
-    of(input, stats) {
-      const basis = unitBasis(chain, input, r, stats);
-      return Array.from(candidates, (c) => (c === current ? null : tf.mul(basis, c - current)));
-    },
-  };
-}
-
 /**
- * The changes of a block move within output channel `co`: the kernel weights at `rows` (flat index without the
- * output channel) from `current` to each candidate's values; the layer applied to the input with the difference as
- * its only filter (zero at the rows the block leaves out).
+ * The changes of a move within output channel `co`: the kernel weights at `rows` (flat index without the output
+ * channel) from `current` to each candidate's values. A move of one weight adds δ times its unit basis (a strided
+ * copy, or a one-hot conv, times δ); a larger one applies the layer to the input with the difference as its only
+ * filter (zero at the rows the move leaves out).
  */
-export function blockChanges(chain: DeltaChain, co: number, rows: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): ChannelChanges {
+export function channelChanges(chain: DeltaChain, co: number, rows: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): ChannelChanges {
+  if (rows.length === 1) return unitChanges(chain, co, rows[0]!, current[0]!, candidates);
   const shape = [...chain.kernel.shape.slice(0, -1), 1];
   const size = chain.kernel.size / chain.kernel.shape[chain.kernel.rank - 1]!;
   return {
@@ -72,6 +59,18 @@ export function blockChanges(chain: DeltaChain, co: number, rows: Int32Array, cu
   };
 }
 
+/** {@link channelChanges} for a move of one weight, at row `r` of channel `co`: δ times the unit basis. */
+function unitChanges(chain: DeltaChain, co: number, r: number, current: number, candidates: readonly Float32Array[]): ChannelChanges {
+  return {
+    co,
+    count: candidates.length,
+    of(input, stats) {
+      const basis = unitBasis(chain, input, r, stats);
+      return candidates.map((values) => (values[0] === current ? null : tf.mul(basis, values[0]! - current)));
+    },
+  };
+}
+
 /**
  * Losses of the candidates of a step on the searched layer's kernel (one scalar, or a block feeding one output
  * channel), computed as deltas.
@@ -84,7 +83,7 @@ export function blockChanges(chain: DeltaChain, co: number, rows: Int32Array, cu
  * next layer's output changes by a single-input-channel term: conv(Δchannel, Wnext[:, :, co, :]) for a conv,
  * the outer product Δchannel · Wnext[co, :] for Dense. Only the layers after the next one run in full, once per
  * candidate. A block move within one output channel changes that channel alone, by the layer applied with the
- * block's difference as its one filter ({@link blockChanges}).
+ * block's difference as its one filter ({@link channelChanges}).
  */
 export function chainLosses(
   chain: DeltaChain,

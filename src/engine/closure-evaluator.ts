@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
+import type { BlockEvaluator, CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
 import { stageSums } from '../base/stage-sums.js';
 import { createWeightWriter, freezeVariables, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 import type { VariableSnapshot } from './weight-writer.js';
 
 /** A closure evaluator plus the clean-up it needs once the mini-batch is done. */
-export interface ClosureEvaluator extends CandidateEvaluator {
+export interface ClosureEvaluator extends BlockEvaluator {
   /** Puts every non-trainable variable (BN moving statistics) back to its value before the batch. */
   rollback(): void;
   /** Releases the snapshots taken for the batch. */

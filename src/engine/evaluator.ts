@@ -28,6 +28,20 @@ export interface CandidateEvaluator {
   work?(): number;
 }
 
+/**
+ * An evaluator that takes block moves (a move policy's blocks): {@link CandidateEvaluator} with its block pair
+ * required. A scalar step is a move of one scalar and goes through `evaluate` and `write`.
+ */
+export interface BlockEvaluator extends CandidateEvaluator {
+  evaluateBlock(tensor: number, flats: Int32Array, candidates: readonly Float32Array[]): ArrayLike<number>;
+  writeBlock(tensor: number, flats: Int32Array, values: Float32Array): void;
+}
+
+/** True when `evaluator` takes block moves (it has `evaluateBlock` and `writeBlock`). */
+export function movesBlocks(evaluator: CandidateEvaluator): evaluator is BlockEvaluator {
+  return typeof evaluator.evaluateBlock === 'function' && typeof evaluator.writeBlock === 'function';
+}
+
 /** Counters of early rejection, kept by the evaluator that runs it and read by the trainer. */
 export interface StageCounts {
   /** Per stage of the rule (the last is the full batch): steps that evaluated it. */

@@ -3,17 +3,17 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { WeightGroup } from '../base/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
 import { stageCounts } from './evaluator.js';
-import type { StagedEvaluator } from './evaluator.js';
+import type { BlockEvaluator, StagedEvaluator } from './evaluator.js';
 import { stageSums } from '../base/stage-sums.js';
 import { createChannelNorm } from './channel-norm.js';
 import type { ChannelNorm } from './channel-norm.js';
 import { buildGraph, localStats, nestedBatchNorm, runNodes } from './graph.js';
 import type { BatchStats, GraphCut, ModelGraph } from './graph.js';
 import { reducerStats } from './reducer.js';
-import { blockChanges, chainLosses, scalarChanges } from './chain-losses.js';
+import { chainLosses, channelChanges } from './chain-losses.js';
 import type { ChannelChanges } from './chain-losses.js';
 import type { DeltaChain } from './delta-chain.js';
-import { blockOutputChange, outputLosses, scalarOutputChange } from './output-layer.js';
+import { outputChange, outputLosses } from './output-layer.js';
 import type { OutputChange, OutputLayer } from './output-layer.js';
 import { createPenalties } from './penalties.js';
 import type { Penalties } from './penalties.js';
@@ -116,6 +116,12 @@ export interface ModelEvaluatorStats {
 
 /** A model-aware evaluator: the step's batch is set from outside, per batch. */
 export interface ModelEvaluator extends StagedEvaluator {
+  /** Losses of a block move (any block of one tensor; see {@link BlockEvaluator}). */
+  evaluateBlock: BlockEvaluator['evaluateBlock'];
+  /** Sets the scalars of a block move. */
+  writeBlock: BlockEvaluator['writeBlock'];
+  /** Forward work so far (see {@link CandidateEvaluator.work}): the model engine always counts it. */
+  work(): number;
   /**
    * Sets the mini-batch of the next steps: its inputs and targets in the model's input and output order. `key`
    * identifies its data (same key ⇒ same examples). `rows` is the whole batch's size when this evaluator sees
@@ -164,13 +170,12 @@ interface PathCounts {
 /** The data loss of each candidate on the whole batch, by the path the group's plan allows. */
 interface Paths {
   readonly counts: PathCounts;
-  /** Candidates of scalar (t, flat) of group `gi`, with `cut` the group's cut on the current batch. */
-  losses(gi: number, cut: Cut, t: number, flat: number, candidates: Float32Array): Float64Array;
   /**
-   * Candidates of a block move: the scalars `flats` of tensor `t`, now at `current`, set to each candidate's values.
-   * Any block: within one output channel by that channel's delta path where there is one, else by the suffix.
+   * Candidates of a move of group `gi` (a scalar step is a move of one scalar), with `cut` the group's cut on the
+   * current batch. A move within one output channel takes that channel's delta path where there is one (a move of
+   * one weight as δ times its unit; the output layer's bias too), any other move re-runs the layers above.
    */
-  blockLosses(gi: number, cut: Cut, t: number, flats: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): Float64Array;
+  losses(gi: number, cut: Cut, move: EngineMove): Float64Array;
   /**
    * While set (early rejection), each candidate's per-example losses go to `record` in candidate order, and the
    * losses returned are this shard's, not combined.
@@ -240,26 +245,29 @@ function createPaths(p: Parts): Paths {
     recordInto(r) {
       record = r;
     },
-    losses(gi, cut, t, flat, candidates) {
-      const output = plans.get(gi).output;
-      if (output !== null && (variables[t] === output.kernel || variables[t] === output.bias)) {
-        return byOutput(output, cut, scalarOutputChange(output, variables[t]!, flat, weights.read(t, flat), candidates));
-      }
-      if (onChain(gi, t)) return byChain(gi, cut, (chain) => scalarChanges(chain, flat, weights.read(t, flat), candidates));
-      return bySuffix(gi, cut, candidates.length, (k) => weights.write(t, flat, candidates[k]!));
-    },
-    blockLosses(gi, cut, t, flats, current, candidates) {
+    losses(gi, cut, { t, flats, current, candidates }) {
       const output = plans.get(gi).output;
       const v = variables[t]!;
+      if (output !== null && v === output.bias && flats.length === 1) return byOutput(output, cut, outputChange(flats[0]!, null, current, candidates));
       const lane = channelLane(flats, v.shape[v.rank - 1]!);
-      // A block within one output channel takes that channel's delta path; any other block re-runs the layers above.
-      if (lane !== null && output !== null && v === output.kernel) {
-        return byOutput(output, cut, blockOutputChange(lane.channel, lane.rows, current, candidates));
-      }
-      if (lane !== null && onChain(gi, t)) return byChain(gi, cut, (chain) => blockChanges(chain, lane.channel, lane.rows, current, candidates));
+      if (lane !== null && output !== null && v === output.kernel) return byOutput(output, cut, outputChange(lane.channel, lane.rows, current, candidates));
+      if (lane !== null && onChain(gi, t)) return byChain(gi, cut, (chain) => channelChanges(chain, lane.channel, lane.rows, current, candidates));
       return bySuffix(gi, cut, candidates.length, (k) => weights.writeMany(t, flats, candidates[k]!));
     },
   };
+}
+
+/** A step's move as the engine evaluates it: scalars `flats` of tensor `t`, now at `current`, set to each candidate's values. */
+interface EngineMove {
+  readonly t: number;
+  readonly flats: Int32Array;
+  readonly current: Float32Array;
+  readonly candidates: readonly Float32Array[];
+}
+
+/** A scalar step as a move of one scalar: scalar `flat` of tensor `t`, now at `current`. */
+function oneScalar(t: number, flat: number, current: number, candidates: Float32Array): EngineMove {
+  return { t, flats: Int32Array.of(flat), current: Float32Array.of(current), candidates: Array.from(candidates, (c) => Float32Array.of(c)) };
 }
 
 /**
@@ -410,8 +418,8 @@ export function createModelEvaluator(
   const { graph, weights, plans, cuts, heads, host, penalties } = parts;
   const paths = createPaths(parts);
   let group = -1;
-  let pending: { t: number; flat: number; before: number } | null = null;
-  let pendingBlock: { t: number; flats: Int32Array; before: Float32Array } | null = null;
+  // The move evaluated last and not yet written, with its values before the step (a scalar step's is a move of one).
+  let pending: EngineMove | null = null;
   // Forward work: whole-batch examples × layers, added when a step's candidates or a batch's cut are computed.
   let examples = 0;
   let forwardWork = 0;
@@ -442,17 +450,18 @@ export function createModelEvaluator(
     read: weights.read,
     work: () => forwardWork,
     write(t, flat, value) {
-      const step = pending;
+      const move = pending;
       pending = null;
+      const step = move !== null && move.t === t && move.flats.length === 1 && move.flats[0] === flat ? move.current[0]! : null;
       if (penalties === null) weights.write(t, flat, value);
       else {
         // `evaluate` may have left a candidate in the weight: the value before the step is the one it recorded.
-        const before = step !== null && step.t === t && step.flat === flat ? step.before : weights.read(t, flat);
+        const before = step ?? weights.read(t, flat);
         weights.write(t, flat, value);
         penalties.update(t, flat, before, weights.read(t, flat));
       }
       if (group < 0 || plans.groupOf(t) !== group) return;
-      if (step !== null && step.t === t && step.flat === flat && Object.is(Math.fround(value), step.before)) return;
+      if (step !== null && Object.is(Math.fround(value), step)) return;
       if (heads.keeping()) heads.change(plans.channelOf(group, t, flat));
     },
     setBatch(key, xs, ys, rows, stageSource) {
@@ -464,29 +473,27 @@ export function createModelEvaluator(
     },
     evaluate(t, flat, candidates) {
       batches.useFull();
-      pendingBlock = null;
       const before = weights.read(t, flat);
-      pending = { t, flat, before };
+      const move = oneScalar(t, flat, before, candidates);
+      pending = move;
       // Penalties first, while the variables hold their current values; added once to the whole batch's losses.
       const penalty = penalties === null ? null : penalties.at(t, flat, before, candidates);
-      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates));
+      const losses = onBatch(t, (gi, cut) => paths.losses(gi, cut, move));
       if (penalty !== null) for (let k = 0; k < losses.length; k++) losses[k]! += penalty[k]!;
       return losses;
     },
     evaluateBlock(t, flats, candidates) {
       if (penalties !== null) throw new RangeError('model evaluator: block moves (a moves policy) do not support weight regularizers yet; remove the regularizers or the move policy');
-      pending = null;
       batches.useFull();
-      const before = Float32Array.from(flats, (f) => weights.read(t, f));
+      const move = { t, flats, current: Float32Array.from(flats, (f) => weights.read(t, f)), candidates };
       // The suffix path leaves a candidate in the weights: the write compares with the values recorded here.
-      pendingBlock = { t, flats, before };
-      return onBatch(t, (gi, cut) => paths.blockLosses(gi, cut, t, flats, before, candidates));
+      pending = move;
+      return onBatch(t, (gi, cut) => paths.losses(gi, cut, move));
     },
     writeBlock(t, flats, values) {
-      const step = pendingBlock;
+      const step = pending;
       pending = null;
-      pendingBlock = null;
-      const before = step !== null && step.t === t && step.flats === flats ? step.before : Float32Array.from(flats, (f) => weights.read(t, f));
+      const before = step !== null && step.t === t && step.flats === flats ? step.current : Float32Array.from(flats, (f) => weights.read(t, f));
       weights.writeMany(t, flats, values);
       if (group < 0 || plans.groupOf(t) !== group || !heads.keeping()) return;
       for (const c of changedChannels(flats, before, values, (f) => plans.channelOf(group, t, f))) heads.change(c);
@@ -497,11 +504,12 @@ export function createModelEvaluator(
       if (penalties !== null) throw new RangeError('model evaluator: early rejection cannot split the regularizer penalties over examples');
       batches.useStage(stage, rows);
       const before = weights.read(t, flat);
-      pending = { t, flat, before };
+      const move = oneScalar(t, flat, before, candidates);
+      pending = move;
       const record: Float64Array[] = [];
       paths.recordInto(record);
       try {
-        onBatch(t, (gi, cut) => paths.losses(gi, cut, t, flat, candidates), rows);
+        onBatch(t, (gi, cut) => paths.losses(gi, cut, move), rows);
       } finally {
         paths.recordInto(null);
       }

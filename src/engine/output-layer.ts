@@ -37,24 +37,17 @@ export interface OutputChange {
   shifts(h: Float32Array, features: number): (c: number, e: number) => number;
 }
 
-/** The change of a scalar step: δ · h[e, i] for kernel scalar W[i, j], δ for the bias b[j]. */
-export function scalarOutputChange(out: OutputLayer, variable: tf.Variable, flat: number, current: number, candidates: Float32Array): OutputChange {
-  const isKernel = variable === out.kernel;
-  const classes = out.kernel.shape[1]!;
-  const j = isKernel ? flat % classes : flat;
-  const i = isKernel ? (flat - j) / classes : -1;
-  return {
-    column: j,
-    count: candidates.length,
-    shifts: (h, features) => (c, e) => (candidates[c]! - current) * (isKernel ? h[e * features + i]! : 1),
-  };
-}
-
 /**
- * The change of a block move within output column `j` of the kernel, at `rows` (input features):
- * Σᵢ (candidate − current)[i] · h[e, rows[i]].
+ * The change of a move within output column `j`: for the kernel, the weights at `rows` (input features), by
+ * Σᵢ (candidate − current)[i] · h[e, rows[i]]; for the bias (`rows` null, a move of b[j] alone), by δ.
  */
-export function blockOutputChange(j: number, rows: Int32Array, current: Float32Array, candidates: readonly Float32Array[]): OutputChange {
+export function outputChange(j: number, rows: Int32Array | null, current: Float32Array, candidates: readonly Float32Array[]): OutputChange {
+  if (rows === null || rows.length === 1) {
+    // One weight: δ · h[e, i] for kernel scalar W[i, j], δ for the bias b[j], computed where asked.
+    const i = rows === null ? -1 : rows[0]!;
+    const c0 = current[0]!;
+    return { column: j, count: candidates.length, shifts: (h, features) => (c, e) => (candidates[c]![0]! - c0) * (i >= 0 ? h[e * features + i]! : 1) };
+  }
   return {
     column: j,
     count: candidates.length,

@@ -13,6 +13,30 @@ import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from '../base/weight-groups.js';
 import type { WeightGroup, WeightTensorInfo } from '../base/weight-groups.js';
 
+/**
+ * One step's move: the scalars of one tensor it changes, and their values in each candidate. A scalar step is a move
+ * of one scalar; a block move (a {@link MovePolicy}) moves several. Every step is proposed, evaluated, decided and
+ * recorded as a move.
+ */
+export interface Move {
+  /** Index of the tensor in the variable list. */
+  readonly tensor: number;
+  /** Row-major indices of the moved scalars in the tensor, the step's `flat` among them (alone for a scalar step). */
+  readonly flats: Int32Array;
+  /**
+   * The step's perturbation per scalar, already scaled (σ, the cycle's factor, the move's norm): candidate 1 is
+   * w + direction and candidate 2 is w − direction, where those are finite in float32. On a weight grid, the grid step.
+   */
+  readonly direction: Float64Array;
+  /** The scalars' values before the step. */
+  readonly previous: Float32Array;
+  /** The scalars' values for each candidate: W, W + Δ and W − Δ (W after weight decay); on a grid, the levels. */
+  readonly candidates: readonly Float32Array[];
+}
+
+/** The weights a block move changes, and their values per candidate: the step's {@link Move}. */
+export type BlockMove = Move;
+
 /** What one RSO step did. */
 export interface StepResult {
   /** Index of the tensor in the variable list, and the row-major index of the scalar. */
@@ -31,25 +55,19 @@ export interface StepResult {
   readonly step: number;
   /** The scalar's value before the step (before weight decay). */
   readonly previous: number;
-  /** The block the step moved (block moves), or null for a scalar step. */
-  readonly block: BlockMove | null;
+  /** The step's move: the scalars it changed (one for a scalar step), with their candidates. */
+  readonly move: Move;
   /**
-   * The value to write to scalar `flat`: `candidates[accepted]`, or with {@link RSOConfig.probeReuse} the value it
-   * chose along the step's direction.
+   * The values written to the move's scalars (in the order of `move.flats`): `move.candidates[accepted]`, or with
+   * {@link RSOConfig.probeReuse} the values it chose along the step's direction.
    */
+  readonly values: Float32Array;
+  /** The value written to scalar `flat`: its entry of `values`. */
   readonly value: number;
-  /** For a block move, the values to write to the block's scalars (as `value`); null for a scalar step. */
+  /** The move when it is a block move (a move policy's block), or null for a scalar step. */
+  readonly block: BlockMove | null;
+  /** `values` for a block move; null for a scalar step. */
   readonly blockValues: Float32Array | null;
-}
-
-/** The weights a block move changes, and their values per candidate. */
-export interface BlockMove {
-  /** Row-major indices of the block's scalars in the tensor, the step's `flat` among them. */
-  readonly flats: Int32Array;
-  /** Their values before the step. */
-  readonly previous: Float32Array;
-  /** The block's values for each candidate: W, W + Δ and W − Δ (W after weight decay). */
-  readonly candidates: readonly Float32Array[];
 }
 
 /** A step's candidates, as {@link RSOSearch.ask} proposes them. */
@@ -68,8 +86,77 @@ export interface StepProposal {
    * w, so it ties and is never kept.
    */
   readonly candidates: Float32Array;
-  /** The block a block move changes, or null for a scalar step. */
+  /** The step's move: the scalars it changes (one for a scalar step), with their candidates. */
+  readonly move: Move;
+  /** The move when it is a block move, or null for a scalar step. */
   readonly block: BlockMove | null;
+}
+
+/**
+ * A scalar step's proposal. Its move, a block of one, is built only when asked for: the scalar step is the search's
+ * hot path, and the runner takes it through the evaluator's one-scalar methods.
+ */
+class ScalarProposal implements StepProposal {
+  readonly block = null;
+  private move_: Move | null = null;
+
+  constructor(
+    readonly tensor: number,
+    readonly flat: number,
+    readonly previous: number,
+    readonly delta: number,
+    readonly candidates: Float32Array,
+  ) {}
+
+  get move(): Move {
+    this.move_ ??= {
+      tensor: this.tensor,
+      flats: Int32Array.of(this.flat),
+      direction: Float64Array.of(this.delta),
+      previous: Float32Array.of(this.previous),
+      candidates: Array.from(this.candidates, (c) => Float32Array.of(c)),
+    };
+    return this.move_;
+  }
+}
+
+/** A block move's proposal: its move is the block. */
+function proposalOfBlock(flat: number, at: number, delta: number, move: Move): StepProposal {
+  const candidates = Float32Array.from(move.candidates, (c) => c[at]!);
+  return { tensor: move.tensor, flat, previous: move.previous[at]!, delta, candidates, move, block: move };
+}
+
+/** A told step: the proposal's move with the values kept. */
+class Step implements StepResult {
+  readonly tensor: number;
+  readonly flat: number;
+  readonly delta: number;
+  readonly previous: number;
+  readonly block: BlockMove | null;
+
+  constructor(
+    private readonly proposal: StepProposal,
+    readonly losses: ArrayLike<number>,
+    readonly accepted: number,
+    readonly cycle: number,
+    readonly step: number,
+    readonly value: number,
+    readonly blockValues: Float32Array | null,
+  ) {
+    this.tensor = proposal.tensor;
+    this.flat = proposal.flat;
+    this.delta = proposal.delta;
+    this.previous = proposal.previous;
+    this.block = proposal.block;
+  }
+
+  get move(): Move {
+    return this.proposal.move;
+  }
+
+  get values(): Float32Array {
+    return this.blockValues ?? Float32Array.of(this.value);
+  }
 }
 
 /**
@@ -320,7 +407,7 @@ export class RSOSearch {
       delta = stepAt(grid, p.flat);
       gridCandidates(grid, previous, candidates, p.flat);
     }
-    return { tensor: p.tensor, flat: p.flat, previous, delta, candidates, block: null };
+    return new ScalarProposal(p.tensor, p.flat, previous, delta, candidates);
   }
 
   /** The proposal at `p` under a move policy: a block move, or a scalar step where the policy returns no block. */
@@ -380,6 +467,7 @@ export class RSOSearch {
     const z = moves.direction === undefined ? null : this.directionOf(moves, flats, p);
     const wd = this.config.weightDecay;
     const previous = new Float32Array(n);
+    const direction = new Float64Array(n);
     const values = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
     let at = 0;
     for (let i = 0; i < n; i++) {
@@ -387,6 +475,7 @@ export class RSOSearch {
       const w = read(p.tensor, flats[i]!);
       const d = (z === null ? this.config.distribution.sample(this.rng) : z[i]!) * scale;
       previous[i] = w;
+      direction[i] = d;
       values[0][i] = wd > 0 ? w * (1 - wd) : w;
       values[1][i] = values[0][i]! + d;
       values[2][i] = values[0][i]! - d;
@@ -396,8 +485,7 @@ export class RSOSearch {
         if (!Number.isFinite(values[2][i]!)) values[2][i] = values[0][i]!;
       }
     }
-    const candidates = Float32Array.of(values[0][at]!, values[1][at]!, values[2][at]!);
-    return { tensor: p.tensor, flat: p.flat, previous: previous[at]!, delta: scale * Math.sqrt(n), candidates, block: { flats, previous, candidates: values } };
+    return proposalOfBlock(p.flat, at, scale * Math.sqrt(n), { tensor: p.tensor, flats, direction, previous, candidates: values });
   }
 
   /** The move policy's direction over `flats`, checked to hold one number per index. */
@@ -416,8 +504,8 @@ export class RSOSearch {
    * @param losses - The losses of the candidates.
    * @param decided - The candidate to keep when already decided (early rejection); the acceptance rule is then
    *   not asked.
-   * @returns The step; the caller writes its `value` (or `blockValues`), `candidates[accepted]` unless probe reuse
-   *   chose another point (the search holds no weights).
+   * @returns The step; the caller writes its `values` to the move's scalars, `move.candidates[accepted]` unless
+   *   probe reuse chose another point (the search holds no weights).
    * @throws RangeError when the acceptance rule returns something other than 0, 1 or 2 (the step stays asked).
    */
   tell(losses: ArrayLike<number>, decided?: number): StepResult {
@@ -430,11 +518,10 @@ export class RSOSearch {
     const p = pending.proposal;
     const t = decided === undefined ? this.reusedPosition(p, losses) : null;
     if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
-    const result: StepResult = {
-      tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block,
-      value: t === null ? p.candidates[accepted]! : along(p.candidates, t, accepted),
-      blockValues: p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t, accepted),
-    };
+    // The move's kept values; a scalar step (a move of one) keeps its one value without building the move.
+    const blockValues = p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t, accepted);
+    const value = t === null ? p.candidates[accepted]! : along(p.candidates, t, accepted);
+    const result = new Step(p, losses, accepted, this.cycle_, this.step_, value, blockValues);
     this.pending = null;
     this.step_++;
     this.index_++;

@@ -1,65 +1,61 @@
-import type { CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
+import { movesBlocks } from '../engine/evaluator.js';
+import type { BlockEvaluator, CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
-import type { BlockMove, RSOSearch, StepProposal, StepResult } from '../search/rso-search.js';
-
-/** How a step puts its weights back after a failure, and writes the kept candidate. */
-interface StepWrites {
-  restore(): void;
-  keep(r: StepResult): void;
-}
-
-const scalarWrites = (evaluator: CandidateEvaluator, p: StepProposal): StepWrites => ({
-  restore: () => evaluator.write(p.tensor, p.flat, p.previous),
-  keep: (r) => evaluator.write(p.tensor, p.flat, r.value),
-});
-
-const blockWrites = (evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepWrites => ({
-  restore: () => evaluator.writeBlock!(p.tensor, block.flats, block.previous),
-  keep: (r) => evaluator.writeBlock!(p.tensor, block.flats, r.blockValues!),
-});
+import type { RSOSearch, StepProposal, StepResult } from '../search/rso-search.js';
 
 /**
- * Ends an asked step: `tell` evaluates and tells the search; the kept candidate is written. If `tell` throws, the
- * weights are put back and the search rewinds its generator, so nothing of the step remains.
+ * The asked step's move, evaluated: a scalar step (a move of one) by `evaluate`, a block move by `evaluateBlock`. A
+ * block move on an evaluator that cannot take one drops the step.
  */
-function settle(search: RSOSearch, tell: () => StepResult, writes: StepWrites): StepResult {
+function evaluateMove(search: RSOSearch, evaluator: CandidateEvaluator, p: StepProposal): ArrayLike<number> {
+  if (p.block === null) return evaluator.evaluate(p.tensor, p.flat, p.candidates);
+  return blockEvaluator(search, evaluator).evaluateBlock(p.tensor, p.block.flats, p.block.candidates);
+}
+
+/** The evaluator, checked to take block moves; if it cannot, the asked step is dropped and the error names `moves`. */
+function blockEvaluator(search: RSOSearch, evaluator: CandidateEvaluator): BlockEvaluator {
+  if (movesBlocks(evaluator)) return evaluator;
+  search.cancel();
+  throw new RangeError('moves: this evaluator cannot evaluate block moves (it has no evaluateBlock and writeBlock)');
+}
+
+/**
+ * Writes a step's move: `after` the values it kept, else its values before the step. A scalar step writes its one
+ * scalar by `write`, a block move by `writeBlock`.
+ */
+function writeMove(evaluator: CandidateEvaluator, s: StepProposal | StepResult, after: StepResult | null): void {
+  if (s.block === null) evaluator.write(s.tensor, s.flat, after === null ? s.previous : after.value);
+  else (evaluator as BlockEvaluator).writeBlock(s.tensor, s.block.flats, after === null ? s.block.previous : after.blockValues!);
+}
+
+/**
+ * Ends an asked step: `decide` evaluates its move and tells the search; the kept values are written. If `decide`
+ * throws, the move's weights are put back and the search rewinds its generator, so nothing of the step remains.
+ */
+function settle(search: RSOSearch, evaluator: CandidateEvaluator, p: StepProposal, decide: () => StepResult): StepResult {
   let result: StepResult;
   try {
-    result = tell();
+    result = decide();
   } catch (e) {
-    writes.restore();
+    // A block move the evaluator cannot take was dropped before anything was written.
+    if (p.block === null || movesBlocks(evaluator)) writeMove(evaluator, p, null);
     search.cancel();
     throw e;
   }
-  writes.keep(result);
+  writeMove(evaluator, result, result);
   return result;
 }
 
 /**
- * One step: ask the search, evaluate the candidates, tell it the losses, write the kept value.
+ * One step: propose (ask the search for a move), evaluate its candidates, decide (tell the search the losses), and
+ * record (write the kept values).
  *
- * @remarks If the evaluation or the acceptance rule throws, the scalar is written back to its value before the
- * step and the search rewinds its generator, so nothing of the step remains.
+ * @remarks If the evaluation or the acceptance rule throws, the move's weights are written back to their values
+ * before the step and the search rewinds its generator, so nothing of the step remains.
  */
 export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepResult {
   const p = search.ask(evaluator.read);
-  if (p.block !== null) return runBlockStep(search, evaluator, p, p.block);
-  return settle(search, () => search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates)), scalarWrites(evaluator, p));
-}
-
-/** A block move: the same as a scalar step, with the block's values evaluated and written together. */
-function runBlockStep(search: RSOSearch, evaluator: CandidateEvaluator, p: StepProposal, block: BlockMove): StepResult {
-  if (evaluator.evaluateBlock === undefined || evaluator.writeBlock === undefined) {
-    search.cancel();
-    throw new RangeError('moves: this evaluator cannot evaluate block moves (it has no evaluateBlock and writeBlock)');
-  }
-  return settle(search, () => search.tell(evaluator.evaluateBlock!(p.tensor, block.flats, block.candidates)), blockWrites(evaluator, p, block));
-}
-
-/** Writes back what a step changed. */
-function undo(evaluator: CandidateEvaluator, r: StepResult): void {
-  if (r.block === null) evaluator.write(r.tensor, r.flat, r.previous);
-  else evaluator.writeBlock!(r.tensor, r.block.flats, r.block.previous);
+  return settle(search, evaluator, p, () => search.tell(evaluateMove(search, evaluator, p)));
 }
 
 /** Narrows an evaluator to one that evaluates stages, or says why early rejection cannot run on it. */
@@ -82,12 +78,14 @@ function staged(evaluator: CandidateEvaluator): StagedEvaluator {
 export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
   const p = search.ask(evaluator.read);
   // A block move always takes the full batch (the stages evaluate scalar steps only; documented in the guide).
-  if (p.block !== null) {
-    const r = runBlockStep(search, evaluator, p, p.block);
-    countFullBatch(evaluator, rule);
-    return r;
-  }
-  return settle(search, () => tellStaged(search, evaluator, rule, p), scalarWrites(evaluator, p));
+  return settle(search, evaluator, p, () => (p.block === null ? tellStaged(search, evaluator, rule, p) : tellFull(search, evaluator, rule, p)));
+}
+
+/** Tells the search the losses of the step's move on the full batch, and counts the step there. */
+function tellFull(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal): StepResult {
+  const decided = search.tell(evaluateMove(search, evaluator, p));
+  countFullBatch(evaluator, rule);
+  return decided;
 }
 
 /** Evaluates the stages of `rule` in turn and tells the search the first settled one, or the full batch's losses. */
@@ -106,9 +104,7 @@ function tellStaged(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRe
     counts.decided[stage]!++;
     return decided;
   }
-  const decided = search.tell(evaluator.evaluate(p.tensor, p.flat, p.candidates));
-  countFullBatch(evaluator, rule);
-  return decided;
+  return tellFull(search, evaluator, rule, p);
 }
 
 /** Counts a step decided on the full batch. */
@@ -142,7 +138,7 @@ export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepG
       if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
     }
   } catch (e) {
-    for (let k = done.length - 1; k >= 0; k--) undo(evaluator, done[k]!);
+    for (let k = done.length - 1; k >= 0; k--) writeMove(evaluator, done[k]!, null);
     search.restore(before);
     throw e;
   }

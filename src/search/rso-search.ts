@@ -429,7 +429,7 @@ export class RSOSearch {
     }
     const p = pending.proposal;
     const t = decided === undefined ? this.reusedPosition(p, losses) : null;
-    if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
+    if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0, losses);
     const result: StepResult = {
       tensor: p.tensor, flat: p.flat, losses, accepted, delta: p.delta, cycle: this.cycle_, step: this.step_, previous: p.previous, block: p.block,
       value: t === null ? p.candidates[accepted]! : along(p.candidates, t, accepted),

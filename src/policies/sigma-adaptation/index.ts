@@ -1,7 +1,10 @@
 import { configParams as p, registerBuiltInPolicy } from '../registry.js';
 import { successRule } from './success-rule.js';
+import { tieWidening } from './tie-widening.js';
 
 registerBuiltInPolicy('sigmaAdaptation', 'successRule', (c) => successRule(p(c)));
+registerBuiltInPolicy('sigmaAdaptation', 'tieWidening', (c) => tieWidening(p(c)));
 
-export { successRule };
+export { successRule, tieWidening };
 export type { SigmaAdaptation, SuccessRuleOptions } from './success-rule.js';
+export type { TieWideningOptions } from './tie-widening.js';

@@ -237,8 +237,11 @@ for (const [name, config, threadsMatchOne] of TRAINING_ROWS) {
       const { x, y } = toyData(96, [6, 6, 1], 9);
       const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, threadsMatchOne ? 1 : 2), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
       if (threadsMatchOne) expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
-      else expect(two).toEqual(one);
-      // Some steps moved and some tied (Δ differs by the factor between them), so the adaptation was at work.
+      else {
+        expect(two).toEqual(one);
+        // Widened: some steps took Δ far above σ = 1e-12 (the workers counted the same ties as the main thread).
+        expect(two.some((s) => Math.abs(s.delta) > 1e-3)).toBe(true);
+      }
       expect(new Set(two.map((s) => s.accepted)).size).toBeGreaterThan(1);
       tf.dispose([x, y]);
     });

@@ -17,6 +17,7 @@ import {
 } from '../src/index.js';
 import type { PolicyConfig, PolicyKind, RSOConfig } from '../src/index.js';
 import { rejectUnknown, suggest } from '../src/base/validate.js';
+import { CONFIG_FIELDS, KNOWN_FIELDS, parseConfig, serializeConfig } from '../src/config/config.js';
 
 /** Unknown or wrong-typed arguments are errors that name the field and suggest the right one. */
 describe('did-you-mean helpers', () => {
@@ -66,8 +67,40 @@ describe('RSOOptimizer config fields', () => {
   });
 });
 
+/** The field declarations are the one list: the known fields, the hints, the defaults and the saved form come from them. */
+describe('every declared config field', () => {
+  const defaults = serializeConfig(parseConfig({}));
+
+  it('is a known field, once, and nothing else is', () => {
+    expect(KNOWN_FIELDS).toEqual(CONFIG_FIELDS.map((f) => f.name));
+    expect(new Set(KNOWN_FIELDS).size).toBe(KNOWN_FIELDS.length);
+    expect(() => new RSOOptimizer({ bogusField: 1 } as RSOConfig)).toThrow(`; known fields: ${KNOWN_FIELDS.join(', ')}`);
+  });
+
+  it('has hints that are no known field and point to one field each', () => {
+    const hints = CONFIG_FIELDS.flatMap((f) => f.hints);
+    expect(hints.filter((h) => KNOWN_FIELDS.includes(h))).toEqual([]);
+    expect(new Set(hints).size).toBe(hints.length);
+  });
+
+  for (const f of CONFIG_FIELDS) {
+    it(`${f.name}: null and undefined give the default, which is saved only when the field is not optional`, () => {
+      for (const missing of [null, undefined]) {
+        expect(serializeConfig(parseConfig({ [f.name]: missing } as RSOConfig))).toEqual(defaults);
+      }
+      expect(Object.prototype.hasOwnProperty.call(defaults, f.name)).toBe(!f.optional);
+    });
+
+    for (const hint of f.hints) {
+      it(`${f.name}: the foreign name "${hint}" points to it`, () => {
+        expect(() => parseConfig({ [hint]: 1 } as RSOConfig)).toThrow(`unknown field "${hint}" (did you mean "${f.name}"?)`);
+      });
+    }
+  }
+});
+
 /** Every built-in policy, by kind, with a config that has an extra unknown key. */
-const kinds: PolicyKind[] = ['schedule', 'distribution', 'layerOrder', 'sigmaRule', 'coordinates', 'acceptance', 'weightGrid', 'sigmaAdaptation', 'moves', 'earlyRejection', 'probeReuse'];
+const kinds: readonly PolicyKind[] = POLICY_KINDS;
 const validParams: Record<string, Record<string, PolicyConfig>> = {
   schedule: { piecewise: { name: 'piecewise', boundaries: [1], values: [1, 0.5] } },
   distribution: { discrete: { name: 'discrete', values: [1] } },
@@ -80,7 +113,9 @@ const validParams: Record<string, Record<string, PolicyConfig>> = {
 };
 
 describe('every built-in policy factory rejects unknown and wrong-typed parameters', () => {
-  it('covers every policy kind', () => expect([...kinds].sort()).toEqual([...POLICY_KINDS].sort()));
+  it('covers every policy kind, each with at least one built-in', () => {
+    for (const kind of kinds) expect(policyNames(kind).length, kind).toBeGreaterThan(0);
+  });
 
   for (const kind of kinds) {
     for (const name of policyNames(kind)) {

@@ -8,9 +8,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as rsoExports from '../src/index.js';
-import { RSOOptimizer, earlyRejection, registerPolicy } from '../src/index.js';
-import type { NamedTensor, PerturbationDistribution, PolicyKind, RSOConfig, StepResult } from '../src/index.js';
+import { POLICY_KINDS, RSOOptimizer, earlyRejection, registerPolicy } from '../src/index.js';
+import type { NamedTensor, PerturbationDistribution, RSOConfig, StepResult } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
+import { CONFIG_FIELDS } from '../src/config/config.js';
 import { tinyDense, toyData, useCpu } from './helpers.js';
 
 let x: tf.Tensor;
@@ -209,17 +210,18 @@ describe('every check that can run before the model is compiled or bound runs th
 });
 
 describe("a registered factory's output is checked when the optimizer is built", () => {
-  const FIELDS: Record<PolicyKind, keyof RSOConfig> = {
-    schedule: 'sigma', distribution: 'distribution', layerOrder: 'layerOrder', sigmaRule: 'sigmaBase', coordinates: 'coordinates',
-    acceptance: 'acceptance', weightGrid: 'grid', sigmaAdaptation: 'sigmaAdaptation', moves: 'moves', earlyRejection: 'earlyRejection',
-    probeReuse: 'probeReuse',
-  };
+  // Every declared field that holds a policy, with its kind: from the declarations, not a copy.
+  const FIELDS = CONFIG_FIELDS.flatMap((f) => (f.kind === undefined ? [] : [[f.name, f.kind] as const]));
 
-  it.each(Object.entries(FIELDS) as [PolicyKind, keyof RSOConfig][])('%s: a factory returning 42 is a TypeError naming the field', (kind, field) => {
-    registerPolicy(kind, `returns-42-${kind}`, () => 42);
-    const build = () => new RSOOptimizer({ [field]: { name: `returns-42-${kind}` } } as RSOConfig);
+  it('every policy kind has a config field', () => {
+    expect(new Set(FIELDS.map(([, kind]) => kind))).toEqual(new Set(POLICY_KINDS));
+  });
+
+  it.each(FIELDS)('%s (%s): a factory returning 42 is a TypeError naming the field', (field, kind) => {
+    registerPolicy(kind, `returns-42-${field}`, () => 42);
+    const build = () => new RSOOptimizer({ [field]: { name: `returns-42-${field}` } } as RSOConfig);
     expect(build).toThrow(TypeError);
-    expect(build).toThrow(new RegExp(`^${field}: the factory registered as ${kind} "returns-42-${kind}" returned 42`));
+    expect(build).toThrow(new RegExp(`^${field}: the factory registered as ${kind} "returns-42-${field}" returned 42`));
   });
 
   it('a batchSize schedule factory is checked when rso.fit reads its arguments', async () => {

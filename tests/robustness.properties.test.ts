@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { NamedTensor, RSOConfig } from '../src/index.js';
+import { KNOWN_FIELDS } from '../src/config/config.js';
 import { tinyDense, toyData, useCpu, weightsOf } from './helpers.js';
 
 /** fast-check seeds of the three properties. */
@@ -105,6 +106,25 @@ const fieldArbs = {
 };
 type Field = keyof typeof fieldArbs;
 const FIELDS = Object.keys(fieldArbs) as Field[];
+
+/**
+ * Valid draws of every config field, for the round trip: the valid ones above (`null` left out: it is not saved),
+ * and the fields whose policies need a model they support to run (grids, σ adaptation, moves, early rejection,
+ * probe reuse). A declared field missing here fails the coverage test.
+ */
+const positive = (min: number, max: number) => finite(min, max).filter((v) => v > 0);
+const roundTripArbs: Record<string, fc.Arbitrary<Drawn>> = {
+  ...Object.fromEntries(FIELDS.map((f) => [f, fieldArbs[f].filter((d) => d.verdict === 'ok' && d.value !== null)])),
+  grid: fc.oneof(
+    okOf({ name: 'binary' }, { name: 'ternary', stds: 0.5 }, { name: 'binary', layers: [{ name: 'dense' }] }, [{ name: 'ternary', layers: [{ name: 'dense' }] }, { name: 'binary' }]),
+    ok(fc.integer({ min: 2, max: 8 }).map((bits) => ({ name: 'uniform', bits }))),
+    ok(fc.integer({ min: 1, max: 8 }).map((bits) => ({ name: 'fitted', bits, tensors: [{ name: 'dense/kernel', steps: [0.1] }] }))),
+  ),
+  sigmaAdaptation: fc.oneof(okOf({ name: 'successRule' }), ok(fc.record({ target: positive(0.01, 0.9), window: fc.integer({ min: 1, max: 1000 }) }).map((o) => ({ name: 'successRule', ...o })))),
+  moves: fc.oneof(okOf({ name: 'channelBlocks' }, { name: 'unitMoves', norm: 2 }), ok(fc.integer({ min: 1, max: 64 }).map((k) => ({ name: 'sparseDirection', k })))),
+  earlyRejection: fc.oneof(okOf({ name: 'earlyRejection' }, { name: 'earlyRejection', stages: [0.5, 1] }), ok(positive(0.001, 0.5).map((errorRate) => ({ name: 'earlyRejection', errorRate })))),
+  probeReuse: fc.oneof(okOf({ name: 'parabolicStep' }), ok(positive(0.01, 4).map((maxStep) => ({ name: 'parabolicStep', maxStep })))),
+};
 
 /** A drawn config: present fields (others missing), plus possibly one unknown key. */
 const configArb = fc.record(
@@ -217,16 +237,22 @@ describe('random optimizer configs', () => {
     );
   });
 
-  it('round-trip through getConfig → fromConfig and JSON when valid', () => {
-    const validConfig = fc.record(
-      Object.fromEntries(FIELDS.map((f) => [f, fieldArbs[f].filter((d) => d.verdict === 'ok' && d.value !== null)])) as Record<Field, fc.Arbitrary<Drawn>>,
-      { requiredKeys: [] },
-    );
+  it('has valid round-trip draws for every declared config field', () => {
+    expect(Object.keys(roundTripArbs).sort()).toEqual([...KNOWN_FIELDS].sort());
+  });
+
+  it('round-trip through getConfig → fromConfig and JSON when valid, every given field saved', () => {
+    const validConfig = fc
+      .record(roundTripArbs, { requiredKeys: [] })
+      // probeReuse cannot be combined with earlyRejection.
+      .filter((fields) => fields.probeReuse === undefined || fields.earlyRejection === undefined);
     fc.assert(
       fc.property(validConfig, (fields) => {
         counts.roundTrips++;
-        const config = Object.fromEntries(Object.entries(fields).map(([k, d]) => [k, d.value]));
+        const config = Object.fromEntries(Object.entries(fields as Record<string, Drawn>).map(([k, d]) => [k, d.value]));
         const saved = new RSOOptimizer(config as RSOConfig).getConfig();
+        // A field parsed but not saved would come back as its default: every given field is in the saved config.
+        for (const key of Object.keys(config)) expect(saved, key).toHaveProperty(key);
         expect(RSOOptimizer.fromConfig(RSOOptimizer, saved).getConfig()).toEqual(saved);
         const json = JSON.parse(JSON.stringify(saved)) as tf.serialization.ConfigDict;
         expect(RSOOptimizer.fromConfig(RSOOptimizer, json).getConfig()).toEqual(saved);

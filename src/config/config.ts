@@ -1,29 +1,31 @@
-import { createPolicy, isPolicyOf } from '../policies/registry.js';
-import type { ConfigValue, PolicyConfig, PolicyKind } from '../policies/registry.js';
-import { linearSchedule } from '../policies/schedules/index.js';
+import type { ConfigValue, PolicyConfig } from '../policies/registry.js';
+import { configField, policyConfig, policyField, readPolicy } from '../policies/config-field.js';
+import type { ConfigField } from '../policies/config-field.js';
+import { constantSchedule, linearSchedule } from '../policies/schedules/index.js';
 import type { Schedule } from '../policies/schedules/index.js';
-import { normalDistribution } from '../policies/distributions/index.js';
 import type { PerturbationDistribution } from '../policies/distributions/index.js';
-import { outputToInput } from '../policies/layer-order/index.js';
 import type { LayerOrder } from '../policies/layer-order/index.js';
 import { fixedSigma, heSigma, initStdSigma } from '../policies/sigma/index.js';
 import type { SigmaRule } from '../policies/sigma/index.js';
-import { fullSweep } from '../policies/coordinates/index.js';
 import type { CoordinateSelection } from '../policies/coordinates/index.js';
-import { greedyAcceptance } from '../policies/acceptance/index.js';
 import type { AcceptanceRule } from '../policies/acceptance/index.js';
-import { constantSchedule } from '../policies/schedules/index.js';
-// The grid factories register themselves here, so that a worker thread that parses a config knows them.
-import '../policies/grids/index.js';
 import type { WeightGrid } from '../policies/grids/index.js';
-import '../policies/sigma-adaptation/index.js';
-import '../policies/moves/index.js';
-import '../policies/probe-reuse/index.js';
 import type { ProbeReuse } from '../policies/probe-reuse/index.js';
 import type { MovePolicy } from '../policies/moves/index.js';
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
-import '../policies/early-rejection/index.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
+// Each policy kind declares its config field next to itself; importing it also registers the kind's built-ins, so
+// that a worker thread that parses a config knows them.
+import { distributionField } from '../policies/distributions/index.js';
+import { layerOrderField } from '../policies/layer-order/index.js';
+import { coordinatesField } from '../policies/coordinates/index.js';
+import { acceptanceField } from '../policies/acceptance/index.js';
+import { sigmaAdaptationField } from '../policies/sigma-adaptation/index.js';
+import '../policies/moves/index.js';
+import { movesField } from '../policies/moves/moves-field.js';
+import { earlyRejectionField } from '../policies/early-rejection/index.js';
+import { probeReuseField } from '../policies/probe-reuse/index.js';
+import { gridField } from '../policies/grids/index.js';
 import { quote, rejectUnknown, requireBoolean, suggest, requireFinite, requireInteger, requireNonNegative, requireSigma } from '../base/validate.js';
 
 /** Planned cycles of the paper's MNIST run. arXiv:2005.05955, MNIST experiments. */
@@ -133,24 +135,6 @@ export interface ResolvedConfig {
   readonly probeReuse: ProbeReuse | null;
 }
 
-const KNOWN_FIELDS = [
-  'seed', 'cycles', 'sigma', 'sigmaBase', 'bnSigma', 'distribution', 'layerOrder', 'stepsPerBatch',
-  'coordinates', 'acceptance', 'weightDecay', 'mergeNormalization', 'grid', 'sigmaAdaptation', 'moves',
-  'earlyRejection', 'probeReuse',
-] as const;
-
-/** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
-const FIELD_HINTS: Readonly<Record<string, string>> = {
-  epochs: 'cycles',
-  learningRate: 'sigma',
-  lr: 'sigma',
-  randomSeed: 'seed',
-  decay: 'weightDecay',
-  noise: 'distribution',
-  quantization: 'grid',
-  grids: 'grid',
-};
-
 /** Most steps one mini-batch may run: the step counter is saved as an int32. */
 export const MAX_STEPS_PER_BATCH = 2 ** 31 - 1;
 
@@ -202,22 +186,100 @@ function checkSchedules(sigma: Schedule, stepsPerBatch: Schedule, cycles: number
   stepsOfBatch(stepsPerBatch, 0);
 }
 
-function isPolicyConfig(v: unknown): v is PolicyConfig {
-  return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && !hasMethods(v);
+/** `sigmaBase` given as a rule name or a number. */
+function sigmaBaseOf(value: unknown): SigmaRule {
+  if (value === 'initStd') return initStdSigma();
+  if (value === 'he') return heSigma();
+  if (typeof value === 'number') return fixedSigma({ value: requireSigma('sigmaBase', value) });
+  if (typeof value === 'string') {
+    throw new RangeError(`sigmaBase: unknown rule "${value}"${suggest(value, ['initStd', 'he'])}; use 'initStd', 'he', a number or a SigmaRule`);
+  }
+  return readPolicy<SigmaRule>('sigmaRule', 'sigmaBase', value);
 }
 
-function hasMethods(v: object): boolean {
-  return Object.values(v).some((x) => typeof x === 'function');
+/** `stepsPerBatch` given as a number or a schedule. */
+function stepsPerBatchOf(value: unknown): Schedule {
+  if (typeof value !== 'number') return readPolicy<Schedule>('schedule', 'stepsPerBatch', value);
+  return constantSchedule({ value: requireInteger('stepsPerBatch', value, 1, MAX_STEPS_PER_BATCH) });
 }
 
-function policy<T>(kind: PolicyKind, field: string, value: unknown, fallback: () => T): T {
-  if (value === undefined || value === null) return fallback();
-  if (isPolicyConfig(value) && typeof value !== 'function') return createPolicy<T>(kind, value, field);
-  if (isPolicyOf(kind, value)) return value as T;
-  throw new TypeError(`${field}: expected a ${kind} policy or its config {"name": ...}, got ${describe(value)}`);
+/** A field that holds a plain JSON value, written to a saved config as it is. */
+function valueField<T extends ConfigValue, N extends string>(name: N, fallback: T, parse: (v: unknown) => T, hints?: readonly string[]): ConfigField<T, N> {
+  return configField<T, N>({ name, fallback: () => fallback, parse, serialize: (v) => v, ...(hints === undefined ? {} : { hints }) });
 }
 
-const describe = quote;
+/** The optimizer's own fields: seed, cycles, the σ schedule and base σ, steps per batch, weight decay, BN. */
+const seedField = valueField('seed', 0, (v) => requireFinite('seed', v), ['randomSeed']);
+const cyclesField = valueField('cycles', PAPER_CYCLES, (v) => requireInteger('cycles', v, 1, MAX_CYCLES), ['epochs']);
+const sigmaField: ConfigField<Schedule, 'sigma'> = {
+  ...policyField<Schedule, 'sigma'>('schedule', 'sigma', () => linearSchedule({ from: 1, to: 0.1 }), { hints: ['learningRate', 'lr'] }),
+  check: (sigma, c) => checkSchedules(sigma, c['stepsPerBatch'] as Schedule, c['cycles'] as number),
+};
+const sigmaBaseField = configField({ name: 'sigmaBase', kind: 'sigmaRule', fallback: initStdSigma, parse: sigmaBaseOf, serialize: (p: SigmaRule) => policyConfig('sigmaBase', p) });
+const bnSigmaField = configField<number | undefined, 'bnSigma'>({
+  name: 'bnSigma',
+  optional: true,
+  fallback: () => undefined,
+  parse: (v) => requireSigma('bnSigma', v),
+  serialize: (v) => v,
+});
+const stepsPerBatchField = configField({
+  name: 'stepsPerBatch',
+  kind: 'schedule',
+  fallback: () => constantSchedule({ value: 1 }),
+  parse: stepsPerBatchOf,
+  serialize: (p: Schedule) => policyConfig('stepsPerBatch', p),
+});
+const weightDecayField = valueField(
+  'weightDecay',
+  0,
+  (v) => {
+    const decay = requireNonNegative('weightDecay', v);
+    if (decay >= 1) throw new RangeError(`weightDecay must be < 1, got ${decay}`);
+    return decay;
+  },
+  ['decay'],
+);
+const mergeNormalizationField = valueField('mergeNormalization', true, (v) => requireBoolean('mergeNormalization', v));
+
+/**
+ * Every field of {@link RSOConfig}, in the order of the known-fields list and of {@link ResolvedConfig}: the
+ * optimizer's own, and each policy kind's, declared next to the kind. A new kind adds its field here.
+ */
+export const CONFIG_FIELDS = [
+  seedField,
+  cyclesField,
+  sigmaField,
+  sigmaBaseField,
+  bnSigmaField,
+  distributionField,
+  layerOrderField,
+  stepsPerBatchField,
+  coordinatesField,
+  acceptanceField,
+  weightDecayField,
+  mergeNormalizationField,
+  sigmaAdaptationField,
+  movesField,
+  earlyRejectionField,
+  probeReuseField,
+  gridField,
+] as const;
+
+type Field = (typeof CONFIG_FIELDS)[number];
+/** The resolved config the declarations give, key by key. */
+type Declared = { readonly [F in Field as F['key']]: ReturnType<F['fallback']> | ReturnType<F['parse']> };
+// Compile-time agreement of the declarations with the documented interfaces: a field declared but missing from
+// RSOConfig or ResolvedConfig, or typed differently there, fails `tsc`.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree: [Same<Field['name'], keyof RSOConfig>, Same<Declared, ResolvedConfig>] = [true, true];
+void agree;
+
+/** The names {@link parseConfig} accepts, for the known-fields list of an unknown-field error. */
+export const KNOWN_FIELDS: readonly string[] = CONFIG_FIELDS.map((f) => f.name);
+
+/** Names from other optimizers and trainers, mapped to the RSO field that plays their part. */
+const FIELD_HINTS: Readonly<Record<string, string>> = Object.fromEntries(CONFIG_FIELDS.flatMap((f) => f.hints.map((h) => [h, f.name])));
 
 /**
  * Parses and validates an optimizer config. Errors name the field and quote the value. A field set to
@@ -228,110 +290,32 @@ const describe = quote;
  */
 export function parseConfig(input: RSOConfig = {}): ResolvedConfig {
   if (input === null || typeof input !== 'object') {
-    throw new TypeError(`RSOOptimizer config must be an object, got ${describe(input)}`);
+    throw new TypeError(`RSOOptimizer config must be an object, got ${quote(input)}`);
   }
   rejectUnknown('RSOOptimizer config', input, KNOWN_FIELDS, FIELD_HINTS);
-  const seed = requireFinite('seed', input.seed ?? 0);
-  const cycles = requireInteger('cycles', input.cycles ?? PAPER_CYCLES, 1, MAX_CYCLES);
-  const weightDecay = requireNonNegative('weightDecay', input.weightDecay ?? 0);
-  if (weightDecay >= 1) throw new RangeError(`weightDecay must be < 1, got ${weightDecay}`);
-  const bnSigma = input.bnSigma === undefined || input.bnSigma === null ? undefined : requireSigma('bnSigma', input.bnSigma);
-
-  let sigmaBase: SigmaRule;
-  const sb = input.sigmaBase;
-  if (sb === undefined || sb === 'initStd') sigmaBase = initStdSigma();
-  else if (sb === 'he') sigmaBase = heSigma();
-  else if (typeof sb === 'number') {
-    requireSigma('sigmaBase', sb);
-    sigmaBase = fixedSigma({ value: sb });
-  } else if (typeof sb === 'string') {
-    throw new RangeError(`sigmaBase: unknown rule "${sb}"${suggest(sb, ['initStd', 'he'])}; use 'initStd', 'he', a number or a SigmaRule`);
-  } else sigmaBase = policy<SigmaRule>('sigmaRule', 'sigmaBase', sb, initStdSigma);
-
-  let stepsPerBatch: Schedule;
-  const spb = input.stepsPerBatch;
-  if (typeof spb === 'number') {
-    requireInteger('stepsPerBatch', spb, 1, MAX_STEPS_PER_BATCH);
-    stepsPerBatch = constantSchedule({ value: spb });
-  } else {
-    stepsPerBatch = policy<Schedule>('schedule', 'stepsPerBatch', spb, () => constantSchedule({ value: 1 }));
+  const given = input as Readonly<Record<string, unknown>>;
+  const resolved: Record<string, unknown> = {};
+  for (const f of CONFIG_FIELDS as readonly ConfigField[]) {
+    const value = given[f.name];
+    resolved[f.key] = value === undefined || value === null ? f.fallback() : f.parse(value);
   }
-
-  const earlyRejection = policy<EarlyRejection | null>('earlyRejection', 'earlyRejection', input.earlyRejection, () => null);
-  const probeReuse = policy<ProbeReuse | null>('probeReuse', 'probeReuse', input.probeReuse, () => null);
-  if (earlyRejection !== null && probeReuse !== null) {
-    throw new RangeError('probeReuse: cannot be combined with earlyRejection (a step decided on part of the batch has no full-batch losses to reuse); leave one of them out');
-  }
-  const sigma = policy<Schedule>('schedule', 'sigma', input.sigma, () => linearSchedule({ from: 1, to: 0.1 }));
-  checkSchedules(sigma, stepsPerBatch, cycles);
-  return {
-    seed,
-    cycles,
-    sigma,
-    sigmaBase,
-    bnSigma,
-    distribution: policy('distribution', 'distribution', input.distribution, normalDistribution),
-    layerOrder: policy('layerOrder', 'layerOrder', input.layerOrder, outputToInput),
-    stepsPerBatch,
-    coordinates: policy('coordinates', 'coordinates', input.coordinates, fullSweep),
-    acceptance: policy('acceptance', 'acceptance', input.acceptance, greedyAcceptance),
-    weightDecay,
-    mergeNormalization: input.mergeNormalization === undefined || input.mergeNormalization === null ? true : requireBoolean('mergeNormalization', input.mergeNormalization),
-    grids: parseGrids(input.grid),
-    sigmaAdaptation: policy<SigmaAdaptation | null>('sigmaAdaptation', 'sigmaAdaptation', input.sigmaAdaptation, () => null),
-    moves: policy<MovePolicy | null>('moves', 'moves', input.moves, () => null),
-    earlyRejection,
-    probeReuse,
-  };
-}
-
-function parseGrids(value: RSOConfig['grid'] | null): WeightGrid[] {
-  if (value === undefined || value === null) return [];
-  const list = Array.isArray(value) ? (value as readonly unknown[]) : [value];
-  return list.map((g, i) => {
-    const field = Array.isArray(value) ? `grid[${i}]` : 'grid';
-    const missing = (): never => {
-      throw new TypeError(`${field}: expected a weightGrid policy or its config {"name": ...}, got ${describe(g)}`);
-    };
-    return policy<WeightGrid>('weightGrid', field, g, missing);
-  });
-}
-
-function policyConfig(field: string, p: { readonly config?: PolicyConfig }): PolicyConfig {
-  if (p.config === undefined) {
-    throw new TypeError(
-      `RSOOptimizer.getConfig: the "${field}" policy is a custom one without a config, so it cannot be saved. ` +
-        `Register a factory with registerPolicy() and give the policy a { name, ...params } config.`,
-    );
-  }
-  return p.config;
+  for (const f of CONFIG_FIELDS as readonly ConfigField[]) f.check?.(resolved[f.key], resolved);
+  return resolved as unknown as ResolvedConfig;
 }
 
 /**
- * Serializes a resolved config to plain JSON that {@link parseConfig} reads back.
+ * Serializes a resolved config to plain JSON that {@link parseConfig} reads back: the fields every config has, then
+ * the optional ones that are set, each in declaration order.
  *
  * @param c - The resolved config.
  * @returns JSON-safe config.
  */
 export function serializeConfig(c: ResolvedConfig): { [key: string]: ConfigValue } {
-  const out: { [key: string]: ConfigValue } = {
-    seed: c.seed,
-    cycles: c.cycles,
-    sigma: policyConfig('sigma', c.sigma),
-    sigmaBase: policyConfig('sigmaBase', c.sigmaBase),
-    distribution: policyConfig('distribution', c.distribution),
-    layerOrder: policyConfig('layerOrder', c.layerOrder),
-    stepsPerBatch: policyConfig('stepsPerBatch', c.stepsPerBatch),
-    coordinates: policyConfig('coordinates', c.coordinates),
-    acceptance: policyConfig('acceptance', c.acceptance),
-    weightDecay: c.weightDecay,
-    mergeNormalization: c.mergeNormalization,
-  };
-  if (c.bnSigma !== undefined) out['bnSigma'] = c.bnSigma;
-  if (c.sigmaAdaptation !== null) out['sigmaAdaptation'] = policyConfig('sigmaAdaptation', c.sigmaAdaptation);
-  if (c.moves !== null) out['moves'] = policyConfig('moves', c.moves);
-  if (c.earlyRejection !== null) out['earlyRejection'] = policyConfig('earlyRejection', c.earlyRejection);
-  if (c.probeReuse !== null) out['probeReuse'] = policyConfig('probeReuse', c.probeReuse);
-  if (c.grids.length > 0) out['grid'] = c.grids.map((g, i) => policyConfig(`grid[${i}]`, g));
+  const out: { [key: string]: ConfigValue } = {};
+  const fields = CONFIG_FIELDS as readonly ConfigField[];
+  for (const f of [...fields.filter((x) => !x.optional), ...fields.filter((x) => x.optional)]) {
+    const value = f.serialize((c as unknown as Readonly<Record<string, unknown>>)[f.key]);
+    if (value !== undefined) out[f.name] = value;
+  }
   return out;
 }

@@ -4,6 +4,11 @@ import { laplaceDistribution } from './laplace-distribution.js';
 import { normalDistribution } from './normal-distribution.js';
 import { rademacherDistribution } from './rademacher-distribution.js';
 import { uniformDistribution } from './uniform-distribution.js';
+import { policyField } from '../config-field.js';
+import type { PerturbationDistribution } from './distribution.js';
+
+/** The `distribution` field of the optimizer's config (default `normalDistribution()`). */
+export const distributionField = policyField<PerturbationDistribution, 'distribution'>('distribution', 'distribution', normalDistribution, { hints: ['noise'] });
 
 registerBuiltInPolicy('distribution', 'normal', (c) => (noParams('normalDistribution', c), normalDistribution()));
 registerBuiltInPolicy('distribution', 'uniform', (c) => (noParams('uniformDistribution', c), uniformDistribution()));

@@ -43,12 +43,12 @@ export type { CoordinateContext, CoordinateSelection, RandomSubsetOptions, Ranke
 export { greedyAcceptance } from './policies/acceptance/index.js';
 export type { AcceptanceRule } from './policies/acceptance/index.js';
 export { binaryGrid, fittedGrid, ternaryGrid, uniformGrid } from './policies/grids/index.js';
-export { successRule } from './policies/sigma-adaptation/index.js';
+export { successRule, tieWidening } from './policies/sigma-adaptation/index.js';
 // Every move policy and its options, as policies/moves/index.ts lists them.
 export * from './policies/moves/index.js';
 export { fastPreset } from './config/presets.js';
 export type { RSOPreset } from './config/presets.js';
-export type { SigmaAdaptation, SuccessRuleOptions } from './policies/sigma-adaptation/index.js';
+export type { SigmaAdaptation, SuccessRuleOptions, TieWideningOptions } from './policies/sigma-adaptation/index.js';
 export { earlyRejection } from './policies/early-rejection/index.js';
 export { parabolicStep } from './policies/probe-reuse/index.js';
 export type { ParabolicStepOptions, ProbeReuse } from './policies/probe-reuse/index.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, rankedSubset, sparseDirection, successRule, ternaryGrid, uniformGrid, unitMoves } from '../src/index.js';
+import { RSOOptimizer, binaryGrid, channelBlocks, randomSubset, rankedSubset, sparseDirection, successRule, ternaryGrid, tieWidening, uniformGrid, unitMoves } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { assertEquivalent } from './equivalence-assert.js';
 import { BATCH, EQUIVALENCE_CONFIG as config, STEPS, closureRun, compareSteps, engineRun, equivalenceRow, record, relErr } from './equivalence-runs.js';
@@ -66,6 +66,8 @@ const ROWS: readonly Row[] = [
   ['wasm', 'Sequential conv/BN/pool/dense with 3-bit kernels, a step per output channel, batched candidates', () => namedConvSeq(3), true, true, CONV_INPUT, { grid: namedPerChannelGrid() }],
   // σ adapted per tensor from its share of moves (window 10, so that it changes within the run).
   ['cpu', 'Sequential conv/BN/pool/dense with σ adaptation', () => tinyConvSeq(2), true, false, CONV_INPUT, { sigmaAdaptation: successRule({ window: 10 }) }],
+  // σ widened while steps tie (window 2, min 0.5 so that moving windows narrow it too); ties counted from the losses.
+  ['cpu', 'Sequential MLP with σ widened on ties', () => tinyMlp(2), true, false, MLP_INPUT, { sigmaAdaptation: tieWidening({ window: 2, min: 0.5 }) }],
   // Block moves: each kernel step moves every weight of one output channel; the delta paths take the channel change.
   ['cpu', 'Sequential conv/BN/pool/dense with block moves', () => tinyConvSeq(2), true, false, CONV_INPUT, { moves: channelBlocks() }],
   ['cpu', 'Sequential MLP with block moves', () => tinyMlp(2), true, false, MLP_INPUT, { moves: channelBlocks() }],

@@ -120,7 +120,11 @@ const roundTripArbs: Record<string, fc.Arbitrary<Drawn>> = {
     ok(fc.integer({ min: 2, max: 8 }).map((bits) => ({ name: 'uniform', bits }))),
     ok(fc.integer({ min: 1, max: 8 }).map((bits) => ({ name: 'fitted', bits, tensors: [{ name: 'dense/kernel', steps: [0.1] }] }))),
   ),
-  sigmaAdaptation: fc.oneof(okOf({ name: 'successRule' }), ok(fc.record({ target: positive(0.01, 0.9), window: fc.integer({ min: 1, max: 1000 }) }).map((o) => ({ name: 'successRule', ...o })))),
+  sigmaAdaptation: fc.oneof(
+    okOf({ name: 'successRule' }, { name: 'tieWidening' }),
+    ok(fc.record({ target: positive(0.01, 0.9), window: fc.integer({ min: 1, max: 1000 }) }).map((o) => ({ name: 'successRule', ...o }))),
+    ok(fc.record({ factor: finite(1.01, 10), max: finite(1, 1e6), window: fc.integer({ min: 1, max: 1000 }) }).map((o) => ({ name: 'tieWidening', ...o }))),
+  ),
   moves: fc.oneof(okOf({ name: 'channelBlocks' }, { name: 'unitMoves', norm: 2 }), ok(fc.integer({ min: 1, max: 64 }).map((k) => ({ name: 'sparseDirection', k })))),
   earlyRejection: fc.oneof(okOf({ name: 'earlyRejection' }, { name: 'earlyRejection', stages: [0.5, 1] }), ok(positive(0.001, 0.5).map((errorRate) => ({ name: 'earlyRejection', errorRate })))),
   probeReuse: fc.oneof(okOf({ name: 'parabolicStep' }), ok(positive(0.01, 4).map((maxStep) => ({ name: 'parabolicStep', maxStep })))),

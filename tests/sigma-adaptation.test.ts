@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RSOOptimizer, constantSchedule, successRule } from '../src/index.js';
+import { RSOOptimizer, constantSchedule, successRule, tieWidening } from '../src/index.js';
 import type { CandidateEvaluator, RSOConfig } from '../src/index.js';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig, serializeConfig } from '../src/config/config.js';
 import { RSOSearch } from '../src/search/rso-search.js';
 import { runStep } from '../src/train/run-batch.js';
 import { describeTensor } from '../src/base/weight-groups.js';
-import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
+import { tinyConvSeq, tinyMlp, toyData, trainBatches, useCpu, weightsOf } from './helpers.js';
 import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
 beforeAll(useCpu);
@@ -30,6 +31,65 @@ describe('successRule', () => {
   });
 });
 
+describe('tieWidening', () => {
+  it('widens after a window of ties, narrows after a window with a move, else keeps the multiplier, within its bounds', () => {
+    const rule = tieWidening({ factor: 2, window: 4, min: 0.5, max: 8 });
+    expect(rule.countsTies).toBe(true);
+    expect(rule.update(1, 0, 4, 4)).toBe(2); // every step tied: 1 · 2
+    expect(rule.update(2, 1, 4, 3)).toBe(1); // a move: 2 / 2
+    expect(rule.update(2, 0, 4, 3)).toBe(2); // ties and strict wins of w, no move: unchanged
+    expect(rule.update(8, 0, 4, 4)).toBe(8); // at max
+    expect(rule.update(0.5, 4, 4, 0)).toBe(0.5); // at min
+    expect(rule.update(1, 0, 4)).toBe(1); // called without ties (not by the search): none tied
+    expect(rule.config).toEqual({ name: 'tieWidening', factor: 2, window: 4, min: 0.5, max: 8 });
+    expect(tieWidening().config).toEqual({ name: 'tieWidening', factor: 2, window: 5, min: 1, max: 16 });
+  });
+
+  it('rejects bad options naming them', () => {
+    expect(() => tieWidening({ factor: 1 })).toThrow(/tieWidening.factor must be > 1, got 1/);
+    expect(() => tieWidening({ factor: -2 })).toThrow(/tieWidening.factor must be > 0, got -2/);
+    expect(() => tieWidening({ window: 2.5 })).toThrow(/tieWidening.window must be an integer ≥ 1, got 2.5/);
+    expect(() => tieWidening({ min: 2 })).toThrow(/tieWidening: min ≤ 1 ≤ max must hold, got min 2, max 16/);
+    expect(() => tieWidening({ max: 0.5 })).toThrow(/tieWidening: min ≤ 1 ≤ max must hold, got min 1, max 0.5/);
+    expect(() => tieWidening({ max: 1e13 })).toThrow(/tieWidening.max must be ≤ 1000000000000, got 10000000000000/);
+    expect(() => tieWidening({ max: NaN })).toThrow(/tieWidening.max must be a finite number, got NaN/);
+    expect(() => tieWidening({ facter: 2 } as never)).toThrow(/tieWidening: unknown field "facter" \(did you mean "factor"\?\)/);
+    expect(() => new RSOOptimizer({ sigmaAdaptation: { name: 'tieWidening', factor: 0.5 } })).toThrow(/sigmaAdaptation: tieWidening.factor must be > 1, got 0.5/);
+  });
+
+  it('keeps the multiplier within [min, max] over any run of windows', () => {
+    const options = fc.record({
+      factor: fc.double({ min: 1.01, max: 100, noNaN: true }),
+      window: fc.integer({ min: 1, max: 20 }),
+      min: fc.double({ min: 1e-3, max: 1, noNaN: true }),
+      max: fc.double({ min: 1, max: 1e12, noNaN: true }),
+    });
+    // Each window: steps moved and steps tied (a tie can also move under a custom acceptance rule).
+    const windows = fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })), { maxLength: 60 });
+    fc.assert(
+      fc.property(options, windows, (o, ws) => {
+        const rule = tieWidening(o);
+        let m = 1;
+        for (const [moved, tied] of ws) {
+          m = rule.update(m, Math.round(moved * o.window), o.window, Math.round(tied * o.window));
+          expect(m).toBeGreaterThanOrEqual(o.min);
+          expect(m).toBeLessThanOrEqual(o.max);
+        }
+      }),
+      { seed: 28, numRuns: 200 },
+    );
+  });
+
+  it('round-trips through its config: serializeConfig, JSON, parseConfig, and the optimizer\'s getConfig', () => {
+    const rule = tieWidening({ factor: 3, window: 7, min: 0.25, max: 100 });
+    const again = parseConfig(JSON.parse(JSON.stringify(serializeConfig(parseConfig({ sigmaAdaptation: rule })))) as RSOConfig);
+    expect(again.sigmaAdaptation!.config).toEqual(rule.config);
+    expect(again.sigmaAdaptation!.countsTies).toBe(true);
+    expect(again.sigmaAdaptation!.update(1, 0, 7, 7)).toBe(3);
+    expect(new RSOOptimizer(new RSOOptimizer({ sigmaAdaptation: rule }).getConfig() as RSOConfig).config.sigmaAdaptation!.config).toEqual(rule.config);
+  });
+});
+
 /** One tensor of 20 scalars searched with Δ = σ · multiplier (σ = 1, constant schedule); the evaluator decides moves. */
 function search(config: RSOConfig): RSOSearch {
   const s = new RSOSearch(parseConfig({ sigmaBase: 1, sigma: constantSchedule(), distribution: { name: 'rademacher' }, ...config }));
@@ -48,6 +108,18 @@ function scripted(move: (step: number) => boolean): CandidateEvaluator {
   };
 }
 
+/**
+ * A flat loss: w, w + Δ and w − Δ tie (loss 0) unless |Δ| ≥ `reach`, where w + Δ wins; values in a plain array.
+ */
+function plateau(reach: number): CandidateEvaluator {
+  const w = new Float32Array(20);
+  return {
+    read: (_t, i) => w[i]!,
+    write: (_t, i, v) => void (w[i] = v),
+    evaluate: (_t, _i, c) => (Math.abs(c[1]! - c[0]!) >= reach ? [1, 0, 2] : [0, 0, 0]),
+  };
+}
+
 describe('σ adaptation in the search core', () => {
   it('multiplies Δ by the tensor\'s multiplier, updated after each window of its steps', () => {
     const rule = successRule({ window: 5, factor: 2 });
@@ -63,6 +135,38 @@ describe('σ adaptation in the search core', () => {
     copy.restore(s.state());
     expect(copy.state().adapt).toEqual(s.state().adapt);
     expect(runStep(copy, scripted(() => false)).delta).toBe(runStep(s, scripted(() => false)).delta);
+  });
+
+  it('tieWidening: on a plateau every step ties and σ doubles per window until a step reaches past it and moves', () => {
+    const s = search({ sigmaAdaptation: tieWidening({ window: 2, factor: 2 }) });
+    const ev = plateau(7);
+    const steps = Array.from({ length: 16 }, () => runStep(s, ev));
+    // |Δ| = σ · m = m (rademacher, σ 1). m: 1 → 2 → 4 → 8 after windows of ties; at 8 ≥ 7 both steps move, so
+    // m narrows to 4, where they tie again, and so on.
+    expect(steps.map((r) => Math.abs(r.delta))).toEqual([1, 1, 2, 2, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8]);
+    expect(steps.map((r) => r.accepted)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
+    // successRule reads the same ties as steps without a move: σ shrinks, and no step ever moves.
+    const shrinking = search({ sigmaAdaptation: successRule({ window: 2, factor: 2 }) });
+    const ev2 = plateau(7);
+    expect(Array.from({ length: 16 }, () => runStep(shrinking, ev2).accepted).every((a) => a === 0)).toBe(true);
+  });
+
+  it('tieWidening: the window\'s ties are saved; a copy restored mid-window proposes the same Δ, and a bad count is refused', () => {
+    const rule = tieWidening({ window: 4, factor: 2 });
+    const s = search({ sigmaAdaptation: rule });
+    const ev = plateau(3);
+    for (let k = 0; k < 7; k++) runStep(s, ev);
+    // One window of 4 ties (m = 2), then 3 steps of the next, all tied: [m, steps, moves, ties].
+    expect(Array.from(s.state().adapt!)).toEqual([2, 3, 0, 3]);
+    const copy = search({ sigmaAdaptation: rule });
+    copy.restore(s.state());
+    const evCopy = plateau(3);
+    for (let k = 0; k < 6; k++) expect(runStep(copy, evCopy).delta).toBe(runStep(s, ev).delta);
+    const before = s.state();
+    const bad = (adapt: number[]) => ({ ...before, adapt: Float32Array.from(adapt) });
+    expect(() => s.restore(bad([1, 0, 0]))).toThrow(/adapt: expected 4 values \(4 per tensor\), got 3/);
+    expect(() => s.restore(bad([1, 2, 0, 3]))).toThrow(/window ties of tensor 0 must be an integer in 0…2, got 3/);
+    expect(s.state()).toEqual(before);
   });
 
   it('leaves the paper default untouched: no adaptation state, the same Δ', () => {
@@ -84,25 +188,62 @@ describe('σ adaptation in the search core', () => {
   });
 });
 
-describe('σ adaptation in training', () => {
-  const config = { seed: 5, cycles: 4, sigmaAdaptation: successRule({ window: 8 }) };
+/**
+ * name, optimizer options, and whether 2 threads must make the decisions of 1 for 80 steps. tieWidening's σ
+ * starts far below float32's resolution of the weights and the loss (an exact tie of the three losses), so that
+ * its multipliers must grow before any step moves; one factor jumps from there to a Δ of about 0.1. A tie is exact
+ * equality, so a tie under one thread count can be a 1-ulp difference under another (at a weight of 0 moved by
+ * 1e-12, every step is such a near-tie): there the runs part early by design, and 2 threads are compared with 2.
+ */
+const TRAINING_ROWS: readonly (readonly [string, RSOConfig, boolean])[] = [
+  ['successRule', { seed: 5, cycles: 4, sigmaAdaptation: successRule({ window: 8 }) }, true],
+  ['tieWidening from a σ below float32 resolution', { seed: 5, cycles: 4, sigmaBase: 1e-12, sigmaAdaptation: tieWidening({ window: 1, factor: 1e11, max: 1e11 }) }, false],
+];
 
-  it('saves its state with the model: load and continue gives the weights of an uninterrupted run', async () => {
-    const { x, y } = toyData(64, [8], 3);
-    const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 61, 130);
-    expect((await first.optimizer.getWeights()).map((w) => w.name)).toEqual(['iter', 'rso/state', 'rso/sigma', 'rso/adapt']);
-    expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
-    // The multipliers moved away from 1 (the test would be vacuous otherwise).
-    const adapt = (straight.optimizer as RSOOptimizer).searchState().adapt!;
-    expect(Array.from(adapt.subarray(0, 8)).some((m) => m !== 1)).toBe(true);
-    for (const m of [straight, first, resumed]) m.dispose();
-    tf.dispose([x, y]);
-  });
+for (const [name, config, threadsMatchOne] of TRAINING_ROWS) {
+  describe(`σ adaptation in training: ${name}`, () => {
+    it('saves its state with the model: load and continue gives the weights of an uninterrupted run', async () => {
+      const { x, y } = toyData(64, [8], 3);
+      const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 61, 130);
+      expect((await first.optimizer.getWeights()).map((w) => w.name)).toEqual(['iter', 'rso/state', 'rso/sigma', 'rso/adapt']);
+      expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
+      // The multipliers moved away from 1 (the test would be vacuous otherwise).
+      const adapt = (straight.optimizer as RSOOptimizer).searchState().adapt!;
+      expect(Array.from(adapt.subarray(0, 8)).some((m) => m !== 1)).toBe(true);
+      for (const m of [straight, first, resumed]) m.dispose();
+      tf.dispose([x, y]);
+    });
 
-  it('gives worker threads the same adaptation: 2 threads make the decisions of 1 up to near-ties', async () => {
-    const { x, y } = toyData(96, [6, 6, 1], 9);
-    const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, 1), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
-    expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
-    tf.dispose([x, y]);
+    it('repeats a seeded run bit for bit, and leaks no tensor', async () => {
+      const { x, y } = toyData(64, [8], 3);
+      const run = async () => {
+        const model = tinyMlp(2);
+        model.compile({ optimizer: new RSOOptimizer(config), loss: 'categoricalCrossentropy' });
+        await trainBatches(model, x, y, 0, 90, 16);
+        const out = { weights: weightsOf(model), adapt: (model.optimizer as RSOOptimizer).searchState().adapt! };
+        model.optimizer.dispose();
+        model.dispose();
+        return out;
+      };
+      const before = tf.memory().numTensors;
+      const [a, b] = [await run(), await run()];
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Buffer.from(b.weights.buffer).equals(Buffer.from(a.weights.buffer))).toBe(true);
+      expect(Array.from(b.adapt)).toEqual(Array.from(a.adapt));
+      tf.dispose([x, y]);
+    });
+
+    it(threadsMatchOne ? 'gives worker threads the same adaptation: 2 threads make the decisions of 1 up to near-ties' : 'gives worker threads one adaptation: a 2-thread run repeats step for step', async () => {
+      const { x, y } = toyData(96, [6, 6, 1], 9);
+      const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, threadsMatchOne ? 1 : 2), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
+      if (threadsMatchOne) expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
+      else {
+        expect(two).toEqual(one);
+        // Widened: some steps took Δ far above σ = 1e-12 (the workers counted the same ties as the main thread).
+        expect(two.some((s) => Math.abs(s.delta) > 1e-3)).toBe(true);
+      }
+      expect(new Set(two.map((s) => s.accepted)).size).toBeGreaterThan(1);
+      tf.dispose([x, y]);
+    });
   });
-});
+}

@@ -18,7 +18,8 @@
  * or 6→h→3 (Acrobot) tanh policy played in plain JavaScript. Writes <out>.json: solve rate, environment steps and
  * wall time per run, the medians over solved runs, and the load average.
  * `--method rso` runs RSO through the same runner on the control tasks (the same initial networks and episodes;
- * `RSOOptimizer.minimize` on the policy's four variables, σ planned over 20 cycles as in bench:cartpole).
+ * `RSOOptimizer.minimize` on the policy's four variables, σ planned over 20 cycles as in bench:cartpole; with
+ * `--set tieFactor=f` (and `tieWindow`, `tieMax`), σ adapted by `tieWidening`).
  * `--set` overrides a peer's knobs (`--method list` prints each peer's knobs and defaults). One process, one core.
  */
 import { parseArgs } from 'node:util';

@@ -21,8 +21,9 @@ export interface SearchState {
   /** State of the seeded generator. */
   readonly rng: RngState;
   /**
-   * With `sigmaAdaptation`: per tensor its σ multiplier, window steps and window moves, packed (saved as
-   * `rso/adapt`, not in the int32 layout); absent leaves the adaptation as it is on restore.
+   * With `sigmaAdaptation`: per tensor its σ multiplier, window steps and window moves (and window ties for a
+   * rule with `countsTies`), packed (saved as `rso/adapt`, not in the int32 layout); absent leaves the adaptation
+   * as it is on restore.
    */
   readonly adapt?: Float32Array;
 }

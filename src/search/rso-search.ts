@@ -517,7 +517,7 @@ export class RSOSearch {
     }
     const p = pending.proposal;
     const t = decided === undefined ? this.reusedPosition(p, losses) : null;
-    if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0);
+    if (this.adapter !== null && this.grids[p.tensor] === null) this.adapter.record(p.tensor, accepted !== 0, losses);
     // The move's kept values; a scalar step (a move of one) keeps its one value without building the move.
     const blockValues = p.block === null ? null : t === null ? p.block.candidates[accepted]! : alongBlock(p.block.candidates, t, accepted);
     const value = t === null ? p.candidates[accepted]! : along(p.candidates, t, accepted);

@@ -6,13 +6,16 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RSOOptimizer } from '../../../src/index.js';
+import { RSOOptimizer, tieWidening } from '../../../src/index.js';
 import type { PolicyTask } from './policy-tasks.js';
 import { meanReturn, mlpPolicy } from './policy-tasks.js';
 import { knobs } from './strategy.js';
 
-/** The knobs of RSO here: σ planned over this many cycles (as `bench:cartpole`). */
-export const RSO_POLICY_DEFAULTS = { cycles: 20 };
+/**
+ * The knobs of RSO here: σ planned over this many cycles (as `bench:cartpole`); with `tieFactor` > 0, σ adapted
+ * by `tieWidening({ factor: tieFactor, window: tieWindow, max: tieMax })` (0: no σ adaptation, the paper's σ).
+ */
+export const RSO_POLICY_DEFAULTS = { cycles: 20, tieFactor: 0, tieWindow: 5, tieMax: 16 };
 
 let learners = 0;
 
@@ -55,7 +58,8 @@ export function rsoPolicyLearner(task: PolicyTask, sizes: readonly [number, numb
     }
     return flat;
   };
-  const optimizer = new RSOOptimizer({ seed, cycles: k.cycles });
+  const sigmaAdaptation = k.tieFactor > 0 ? tieWidening({ factor: k.tieFactor, window: k.tieWindow, max: k.tieMax }) : undefined;
+  const optimizer = new RSOOptimizer({ seed, cycles: k.cycles, sigmaAdaptation });
   let generation = 0;
   return {
     get generation() {

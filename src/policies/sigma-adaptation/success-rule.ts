@@ -7,19 +7,26 @@ import { readOptions, requireInteger, requireNonNegative } from '../../base/vali
  *
  * @remarks The search keeps a multiplier per tensor (1 at the start), applies it to Δ, and after every
  * `window` steps of the tensor calls {@link SigmaAdaptation.update} with the number of them that moved the
- * weight. The multiplier is part of the saved state.
+ * weight (and, with `countsTies`, the number whose candidates tied). The multiplier is part of the saved state.
  */
 export interface SigmaAdaptation extends Configurable {
   /** Steps of a tensor between two updates of its multiplier. */
   readonly window: number;
+  /**
+   * When true, the search also counts the steps of each window whose three candidates had the same finite loss,
+   * saves that count with the rest of the state, and passes it to `update` as `tied` (default false).
+   */
+  readonly countsTies?: boolean;
   /**
    * The multiplier after a window.
    *
    * @param multiplier - The current multiplier.
    * @param moved - Steps of the window that kept w + Δ or w − Δ.
    * @param window - Steps in the window.
+   * @param tied - With `countsTies`: steps of the window whose losses of w, w + Δ and w − Δ were equal and
+   *   finite; otherwise undefined.
    */
-  update(multiplier: number, moved: number, window: number): number;
+  update(multiplier: number, moved: number, window: number, tied?: number): number;
 }
 
 /** Options of {@link successRule}. */

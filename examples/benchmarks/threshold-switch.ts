@@ -5,7 +5,7 @@
  *
  *   npm run bench:threshold-switch -- [--float examples/benchmarks/weights/mnist-float] [--sample 300] [--train-limit 60000]
  *       [--budget 600] [--batch-size 500] [--workers 2] [--sigma 0.1] [--cycles 4] [--eval-every 60]
- *       [--fast] [--cuts-first 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
+ *       [--fast] [--cuts-first 0] [--skip-groups 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
  *
  * - `--float`: a float model saved by `npm run bench:train-float` (`--out DIR`); its training time, from its
  *   model.json, is added to every time on the curve, so a row's time is the whole workflow's.
@@ -13,7 +13,8 @@
  * - `--budget`: this sitting's RSO training time; `--sigma`: the σ factor of the first planned cycle (it falls
  *   linearly to a tenth of it over `--cycles`), times each tensor's std in the switched network; `--fast`: the
  *   `fast` preset's policies (block moves, adaptive σ, probe reuse), the batch size still `--batch-size`;
- *   `--cuts-first N`: the first N cycles skip the conv kernels (`cutsFirst`, examples/lib/cuts-first.ts).
+ *   `--cuts-first N`: the first N cycles skip the conv kernels (`cutsFirst`, examples/lib/cuts-first.ts);
+ *   `--skip-groups N`: the N input-side groups are never searched (`skipGroups`, examples/lib/skip-groups.ts).
  *
  * Test accuracy is on all 10,000 test images after re-estimating BN statistics from 2,000 training images, for the
  * float model, the network right after the switch, and every `--eval-every` seconds of RSO training.
@@ -31,6 +32,7 @@ import { loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
 import { cutsFirst } from '../lib/cuts-first.js';
+import { skipGroups } from '../lib/skip-groups.js';
 import { switchToThresholds, thresholdTwin } from '../lib/threshold-switch.js';
 
 const { values } = parseArgs({
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     fresh: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
     'cuts-first': { type: 'string', default: '0' },
+    'skip-groups': { type: 'string', default: '0' },
     out: { type: 'string', default: 'out/threshold-switch' },
   },
 });
@@ -59,6 +62,8 @@ const workers = intFlag('workers', values.workers, 1);
 const plannedCycles = intFlag('cycles', values.cycles, 1);
 const sigma = positiveFlag('sigma', values.sigma);
 const cutsCycles = intFlag('cuts-first', values['cuts-first'], 0);
+const skipped = intFlag('skip-groups', values['skip-groups'], 0);
+if (cutsCycles > 0 && skipped > 0) throw new RangeError('--cuts-first and --skip-groups both set the coordinates policy: give one');
 const loadStart = loadAverage();
 
 const backend = await useWasmOrCpu();
@@ -87,13 +92,13 @@ const run = await rsoSittings({
     float.dispose();
     switchRecord = { floatAccuracy, plainAccuracy, switchedAccuracy: switched, fitSeconds, residuals: Object.fromEntries(fits.map((f) => [f.layer, f.residual])) };
     console.log(`float ${(floatAccuracy * 100).toFixed(2)}%, plain swap ${(plainAccuracy * 100).toFixed(2)}%, switched ${(switched * 100).toFixed(2)}% (fit ${fitSeconds.toFixed(1)} s, residuals ${fits.map((f) => f.residual.toFixed(2)).join(' ')})`);
-    twin.compile({ optimizer: new RSOOptimizer({ ...(values.fast ? fastPreset().config : {}), ...(cutsCycles > 0 ? { coordinates: cutsFirst(cutsCycles) } : {}), seed, cycles: plannedCycles, sigma: linearSchedule({ from: sigma, to: sigma / 10 }) }), loss: 'categoricalCrossentropy' });
+    twin.compile({ optimizer: new RSOOptimizer({ ...(values.fast ? fastPreset().config : {}), ...(cutsCycles > 0 ? { coordinates: cutsFirst(cutsCycles) } : {}), ...(skipped > 0 ? { coordinates: skipGroups(skipped) } : {}), seed, cycles: plannedCycles, sigma: linearSchedule({ from: sigma, to: sigma / 10 }) }), loss: 'categoricalCrossentropy' });
     return twin;
   },
   batchSize,
   plannedCycles,
   workers,
-  workerModules: [new URL('../lib/straight-through.ts', import.meta.url), new URL('../lib/cuts-first.ts', import.meta.url)],
+  workerModules: [new URL('../lib/straight-through.ts', import.meta.url), new URL('../lib/cuts-first.ts', import.meta.url), new URL('../lib/skip-groups.ts', import.meta.url)],
   budgetSeconds: positiveFlag('budget', values.budget),
   evalEverySeconds: positiveFlag('eval-every', values['eval-every']),
   checkpointDir: values.checkpoint!,
@@ -109,7 +114,7 @@ await writeRun(values.out!, 'MNIST, hard-threshold network: float (Adam) → swi
   benchmark: 'threshold-switch',
   backend,
   seed,
-  flags: { fast: values.fast, cutsFirst: cutsCycles, float: values.float, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
+  flags: { fast: values.fast, cutsFirst: cutsCycles, skipGroups: skipped, float: values.float, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
   floatModel: { trainSeconds: floatSeconds, command: meta['command'], steps: meta['steps'], testAccuracy: meta['testAccuracy'] },
   switch: switchRecord,
   ...record,

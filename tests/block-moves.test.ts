@@ -5,11 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, channelBlocks, createRng, sparseDirection, unitMoves } from '../src/index.js';
 import type { MovePolicy, MoveSite, RSOConfig } from '../src/index.js';
 import { describeTensor } from '../src/base/weight-groups.js';
-import { parseConfig } from '../src/config/config.js';
-import { RSOSearch } from '../src/search/rso-search.js';
-import { runStep } from '../src/train/run-batch.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
-import { sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
+import { denseKernelSearch, sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
 
 beforeAll(useCpu);
 
@@ -211,19 +208,8 @@ for (const [name, make, withNorm] of MOVES) {
 
 describe('a user-written move policy', () => {
   /** A search over one Dense kernel [4, 3] with `moves`, every weight 0, and an evaluator that prefers w + Δ. */
-  const searchWith = (moves: MovePolicy) => {
-    const search = new RSOSearch(parseConfig({ seed: 6, moves, sigmaBase: 0.1 }));
-    const values = new Float32Array(12);
-    search.bind([describeTensor('d/kernel', [4, 3])], () => values, null);
-    const evaluator = {
-      read: (_t: number, i: number) => values[i]!,
-      write: (_t: number, i: number, v: number) => void (values[i] = v),
-      evaluate: () => [1, 0, 2],
-      evaluateBlock: () => [1, 0, 2],
-      writeBlock: (_t: number, flats: Int32Array, v: Float32Array) => flats.forEach((f, i) => (values[f] = v[i]!)),
-    };
-    return { search, values, step: () => runStep(search, evaluator) };
-  };
+  const searchWith = (moves: MovePolicy) => denseKernelSearch({ seed: 6, moves, sigmaBase: 0.1 }, new Float32Array(12));
+
 
   it('moves the block it returns along its own direction: Δ = σ · norm · z / √n', () => {
     // The cursor's scalar and its right neighbour (wrapping), along z = (3, 4): |z| = 5, n = 2, so

@@ -2,13 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, channelBlocks } from '../src/index.js';
 import type { MovePolicy, StepResult } from '../src/index.js';
-import { describeTensor } from '../src/base/weight-groups.js';
-import { parseConfig } from '../src/config/config.js';
 import { createModelEvaluator } from '../src/engine/model-evaluator.js';
 import type { DataLoss } from '../src/engine/model-evaluator.js';
-import { RSOSearch } from '../src/search/rso-search.js';
-import { runStep } from '../src/train/run-batch.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu } from './helpers.js';
+import { denseKernelSearch } from './run-helpers.js';
 
 beforeAll(useCpu);
 
@@ -17,17 +14,7 @@ const pairsOnEven: MovePolicy = { norm: 1, block: ({ flat }) => (flat % 2 === 0 
 
 /** A search over that kernel and an evaluator that prefers w + Δ, with the weights it holds. */
 function searchWith(moves: MovePolicy | undefined) {
-  const search = new RSOSearch(parseConfig({ seed: 3, sigmaBase: 0.1, ...(moves === undefined ? {} : { moves }) }));
-  const values = Float32Array.from({ length: 12 }, (_, i) => i / 10);
-  search.bind([describeTensor('d/kernel', [4, 3])], () => values, null);
-  const evaluator = {
-    read: (_t: number, i: number) => values[i]!,
-    write: (_t: number, i: number, v: number) => void (values[i] = v),
-    evaluate: () => [1, 0, 2],
-    evaluateBlock: () => [1, 0, 2],
-    writeBlock: (_t: number, flats: Int32Array, v: Float32Array) => flats.forEach((f, i) => (values[f] = v[i]!)),
-  };
-  return { search, values, step: () => runStep(search, evaluator) };
+  return denseKernelSearch({ seed: 3, sigmaBase: 0.1, ...(moves === undefined ? {} : { moves }) }, Float32Array.from({ length: 12 }, (_, i) => i / 10));
 }
 
 /** The weights a step's move wrote: its values at its flats. */

@@ -4,6 +4,10 @@ import { expect } from 'vitest';
 import { RSOOptimizer } from '../src/index.js';
 import type { RSOConfig } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
+import { describeTensor } from '../src/base/weight-groups.js';
+import { parseConfig } from '../src/config/config.js';
+import { RSOSearch } from '../src/search/rso-search.js';
+import { runStep } from '../src/train/run-batch.js';
 import { trainBatches } from './helpers.js';
 
 /** One step of a run, as the tests compare them. */
@@ -61,4 +65,21 @@ export async function straightAndResumed(build: () => tfl.LayersModel, config: R
   const resumed = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
   await train(resumed, split, total);
   return { straight, first, resumed };
+}
+
+/**
+ * A search over one Dense kernel [4, 3] holding `values`, with an evaluator whose losses always prefer w + Δ
+ * (scalar steps and block moves alike); `step` runs one step through the runner.
+ */
+export function denseKernelSearch(config: RSOConfig, values: Float32Array) {
+  const search = new RSOSearch(parseConfig(config));
+  search.bind([describeTensor('d/kernel', [4, 3])], () => values, null);
+  const evaluator = {
+    read: (_t: number, i: number) => values[i]!,
+    write: (_t: number, i: number, v: number) => void (values[i] = v),
+    evaluate: () => [1, 0, 2],
+    evaluateBlock: () => [1, 0, 2],
+    writeBlock: (_t: number, flats: Int32Array, v: Float32Array) => flats.forEach((f, i) => (values[f] = v[i]!)),
+  };
+  return { search, values, step: () => runStep(search, evaluator) };
 }

@@ -7,7 +7,7 @@
  *       [--budget 600] [--batch-size 500] [--workers 2] [--sigma 0.1] [--cycles 4] [--eval-every 60]
  *       [--fast] [--cuts-first 0] [--skip-groups 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
  *
- * - `--float`: a float model saved by `npm run bench:train-float` (`--out DIR`); its training time, from its
+ * - `--float`: a float model saved by `npm run bench:train-float` (`--out DIR`), or `committed`; its training time, from its
  *   model.json, is added to every time on the curve, so a row's time is the whole workflow's.
  * - `--sample`: training images for the fit (and for the BN statistics while fitting).
  * - `--budget`: this sitting's RSO training time; `--sigma`: the σ factor of the first planned cycle (it falls
@@ -56,6 +56,8 @@ const { values } = parseArgs({
   },
 });
 const seed = intFlag('seed', values.seed, 0);
+// `--float committed` names the committed model from any working directory.
+const floatDir = values.float === 'committed' ? FLOAT_MODEL_DIR : values.float!;
 const sample = intFlag('sample', values.sample, 1);
 const batchSize = intFlag('batch-size', values['batch-size'], 1);
 const workers = intFlag('workers', values.workers, 1);
@@ -68,10 +70,10 @@ const loadStart = loadAverage();
 
 const backend = await useWasmOrCpu();
 registerWasmTrainingKernels();
-const meta = (JSON.parse(await readFile(join(values.float!, 'model.json'), 'utf8')) as { userDefinedMetadata?: Record<string, unknown> }).userDefinedMetadata ?? {};
+const meta = (JSON.parse(await readFile(join(floatDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: Record<string, unknown> }).userDefinedMetadata ?? {};
 const floatSeconds = typeof meta['trainSeconds'] === 'number' ? meta['trainSeconds'] : 0;
 const data = await loadMnistTensors(intFlag('train-limit', values['train-limit'], 1), typeof meta['inputMean'] === 'number' ? meta['inputMean'] : undefined);
-console.log(`threshold switch: backend ${backend}, float model ${values.float} (${floatSeconds} s of Adam), load ${loadStart.join(' ')}`);
+console.log(`threshold switch: backend ${backend}, float model ${floatDir} (${floatSeconds} s of Adam), load ${loadStart.join(' ')}`);
 
 let switchRecord: Record<string, unknown> = {};
 let fitSeconds = 0;
@@ -79,7 +81,7 @@ const run = await rsoSittings({
   method: `float (Adam) → switch → RSO (batch ${batchSize})`,
   data,
   create: async () => {
-    const float = await loadFloatModel(values.float);
+    const float = await loadFloatModel(floatDir);
     const floatAccuracy = testAccuracy(float, data);
     const twin = await thresholdTwin(float, false);
     const plainAccuracy = testAccuracy(twin, data);
@@ -114,7 +116,7 @@ await writeRun(values.out!, 'MNIST, hard-threshold network: float (Adam) → swi
   benchmark: 'threshold-switch',
   backend,
   seed,
-  flags: { fast: values.fast, cutsFirst: cutsCycles, skipGroups: skipped, float: values.float, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
+  flags: { fast: values.fast, cutsFirst: cutsCycles, skipGroups: skipped, float: floatDir, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
   floatModel: { trainSeconds: floatSeconds, command: meta['command'], steps: meta['steps'], testAccuracy: meta['testAccuracy'] },
   switch: switchRecord,
   ...record,

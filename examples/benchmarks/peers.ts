@@ -28,7 +28,7 @@ import { dirname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
-import { intFlag } from '../lib/flags.js';
+import { intFlag, positiveFlag } from '../lib/flags.js';
 import { loadMnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import { SMOKE } from '../lib/smoke.js';
@@ -74,11 +74,6 @@ const { values } = parseArgs({
   },
 });
 
-const positive = (flag: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a positive number, got ${String(v)}`);
-  return n;
-};
 
 /** `a=1,b=0.5` → { a: 1, b: 0.5 }; errors name the flag. */
 function parseSettings(text: string): Record<string, number> {
@@ -125,8 +120,8 @@ async function main(): Promise<void> {
 async function networkTask(task: 'mnist' | 'threshold', method: string, settings: Record<string, number>, out: string, common: Record<string, unknown>, loadStart: number[]): Promise<void> {
   const seed = intFlag('seed', values.seed, 0);
   const batchSize = intFlag('batch-size', values['batch-size'], 1);
-  const budgetSeconds = positive('budget', values.budget ?? '1500');
-  const evalEverySeconds = positive('eval-every', values['eval-every']);
+  const budgetSeconds = positiveFlag('budget', values.budget ?? '1500');
+  const evalEverySeconds = positiveFlag('eval-every', values['eval-every']);
   const data = await loadMnistTensors(60_000);
   const model: tfl.LayersModel = task === 'mnist' ? createMnistNet({ seed }) : await thresholdMnistNet(seed, false);
   const run = await runNetwork({ method, settings, seed, model, data, batchSize, budgetSeconds, evalEverySeconds });
@@ -147,7 +142,7 @@ const median = (xs: readonly number[]) => {
 async function policyTask(name: 'cartpole' | 'acrobot', method: string, settings: Record<string, number>, out: string, common: Record<string, unknown>, loadStart: number[]): Promise<void> {
   const task = name === 'cartpole' ? CARTPOLE_TASK : ACROBOT_TASK;
   const runs = intFlag('runs', values.runs, 1);
-  const budgetSeconds = positive('budget', values.budget ?? '600');
+  const budgetSeconds = positiveFlag('budget', values.budget ?? '600');
   const hidden = intFlag('hidden', values.hidden, 1);
   const episodes = intFlag('episodes', values.episodes, 1);
   const results: PolicyRunResult[] = [];

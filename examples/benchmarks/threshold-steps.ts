@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { evaluateModel, randomSubset, reestimateBatchNorm, RSOOptimizer } from '../../src/index.js';
 import { resolveLoss } from '../../src/train/losses.js';
 import { useWasmOrCpu } from '../lib/backend.js';
-import { intFlag } from '../lib/flags.js';
+import { intFlag, positiveFlag } from '../lib/flags.js';
 import { loadMnistTensors } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote } from '../lib/run-record.js';
 import { ThresholdLayer } from '../lib/straight-through.js';
@@ -36,15 +36,10 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'out/threshold-steps' },
   },
 });
-const positive = (flag: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a positive number, got ${String(v)}`);
-  return n;
-};
 const batchSize = intFlag('batch-size', values['batch-size'], 1);
 const steps = intFlag('steps', values.steps, 1);
-const fraction = positive('fraction', values.fraction);
-const sigmaScale = positive('sigma-scale', values['sigma-scale']);
+const fraction = positiveFlag('fraction', values.fraction);
+const sigmaScale = positiveFlag('sigma-scale', values['sigma-scale']);
 const seed = intFlag('seed', values.seed, 0);
 const trainLimit = intFlag('train-limit', values['train-limit'], 1);
 const out = values.out ?? 'out/threshold-steps';

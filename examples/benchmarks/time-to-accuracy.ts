@@ -26,7 +26,7 @@ import * as rso from '../../src/index.js';
 import { buildGraph } from '../../src/engine/graph.js';
 import { MNIST_NET_COUNTS, createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
-import { intFlag } from '../lib/flags.js';
+import { intFlag, positiveFlag } from '../lib/flags.js';
 import { adamRace, loadMnistTensors } from '../lib/mnist-bench.js';
 import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
@@ -49,15 +49,10 @@ const { values } = parseArgs({
   },
 });
 
-const positive = (flag: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a positive number, got ${String(v)}`);
-  return n;
-};
 
 if (values.summary !== undefined) {
   const records = await Promise.all(values.summary.split(',').map(async (f) => JSON.parse(await readFile(f, 'utf8')) as Record<string, unknown>));
-  await summarizeRuns(records, values.out ?? 'out/time-to-accuracy', positive('at', values.at));
+  await summarizeRuns(records, values.out ?? 'out/time-to-accuracy', positiveFlag('at', values.at));
 } else if (values.variant === 'list' || values.variant === undefined) {
   console.log(describeVariants());
   if (values.variant === undefined) process.exitCode = 1;
@@ -69,8 +64,8 @@ async function runVariant(name: string): Promise<void> {
   const rsoVariant = RSO_VARIANTS[name];
   const gradient = GRADIENT_VARIANTS[name];
   if (rsoVariant === undefined && gradient === undefined) throw new RangeError(`--variant: unknown "${name}"; ${describeVariants()}`);
-  const budgetSeconds = positive('budget', values.budget);
-  const evalEverySeconds = positive('eval-every', values['eval-every']);
+  const budgetSeconds = positiveFlag('budget', values.budget);
+  const evalEverySeconds = positiveFlag('eval-every', values['eval-every']);
   const seed = intFlag('seed', values.seed, 0);
   const out = values.out ?? `out/tta-${name}`;
   const loadStart = loadAverage();

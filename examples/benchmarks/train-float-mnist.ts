@@ -17,7 +17,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as rso from '../../src/index.js';
 import { createMnistNet } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
-import { intFlag } from '../lib/flags.js';
+import { intFlag, positiveFlag } from '../lib/flags.js';
 import { FLOAT_MODEL_DIR, saveFloatModel } from '../lib/float-model.js';
 import { loadMnistTensors, stopSignal, testAccuracy, trainClock } from '../lib/mnist-bench.js';
 import { loadAverage } from '../lib/run-record.js';
@@ -36,17 +36,12 @@ const { values } = parseArgs({
     out: { type: 'string', default: FLOAT_MODEL_DIR },
   },
 });
-const positive = (flag: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a positive number, got ${String(v)}`);
-  return n;
-};
-const target = positive('target', values.target);
-const budgetSeconds = positive('budget', values.budget);
+const target = positiveFlag('target', values.target);
+const budgetSeconds = positiveFlag('budget', values.budget);
 const batchSize = intFlag('batch-size', values['batch-size'], 1);
-const lr0 = positive('lr', values.lr);
-const lrDecay = positive('lr-decay', values['lr-decay']);
-const evalEvery = positive('eval-every', values['eval-every']);
+const lr0 = positiveFlag('lr', values.lr);
+const lrDecay = positiveFlag('lr-decay', values['lr-decay']);
+const evalEvery = positiveFlag('eval-every', values['eval-every']);
 const maxSteps = values['max-steps'] === undefined ? Infinity : intFlag('max-steps', values['max-steps'], 1);
 const seed = intFlag('seed', values.seed, 0);
 const loadStart = loadAverage();

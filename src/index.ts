@@ -57,6 +57,8 @@ export type { FittedGridOptions, FittedSteps, GridOptions, LayerName, UniformGri
 export { fitScale, roundingError } from './quantize/fit-scale.js';
 export type { FittedScale, ScaleFit } from './quantize/fit-scale.js';
 export { dequantize, quantizeModel, quantizedGrid, quantizeTensor } from './quantize/quantize-model.js';
+export { quantizeCalibrated } from './quantize/calibrate.js';
+export type { CalibrateOptions } from './quantize/calibrate.js';
 export { roundingOrder } from './quantize/rounding-order.js';
 export type { RoundingOrderOptions } from './quantize/rounding-order.js';
 export type { HeldWeight, QuantizedKernel, QuantizedModel, QuantizeOptions, WeightsHolder } from './quantize/quantize-model.js';

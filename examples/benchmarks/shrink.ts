@@ -4,12 +4,15 @@
  *
  *   npm run bench:shrink -- [--bits 1,2,3,4] [--rows 1,2,3,4] [--budget 190] [--workers 2] [--batch-size 500]
  *       [--cycles 1] [--max-steps N] [--fraction 1] [--select closest|random] [--lr 0.001,0.0003,0.003]
- *       [--ste-batch-size 128] [--ste-seconds S] [--train-limit 60000] [--seed 42]
+ *       [--ste-batch-size 128] [--ste-seconds S] [--train-limit 60000] [--seed 42] [--calibrate 0]
  *       [--float-model examples/benchmarks/weights/mnist-float] [--out out/shrink]
  *
  * Rows, per bit width:
  * 1. round to nearest, one max |w| / maxCode scale per tensor (what a converter does);
  * 2. round to nearest, per-channel scales of least rounding error (`quantizeModel`);
+ * 2c. with `--calibrate N` (N > 0): `quantizeCalibrated` on the first N training images, the codes and scales
+ *    chosen layer by layer on the float layer's outputs; then (3) starts from (2c), (4) uses its scales, and the
+ *    calibration's seconds count in (3)'s wall time and so in (4)'s;
  * 3. RSO repair from (2) on the fitted grid (`quantizedGrid`), biases and BN searched too, on `--workers`
  *    threads, until `--budget` seconds, `--cycles` cycles or `--max-steps` steps; with `--fraction` below 1, each
  *    cycle visits that share of each kernel: the closest rounding calls (`roundingOrder`, the default
@@ -58,6 +61,7 @@ const { values } = parseArgs({
     'ste-seconds': { type: 'string' },
     'train-limit': { type: 'string', default: '60000' },
     seed: { type: 'string', default: '42' },
+    calibrate: { type: 'string', default: '0' },
     'float-model': { type: 'string', default: FLOAT_MODEL_DIR },
     out: { type: 'string', default: 'out/shrink' },
   },
@@ -84,6 +88,7 @@ const lrs = list('lr', values.lr, Number).map((x) => positiveFlag('lr', String(x
 const steBatch = intFlag('ste-batch-size', values['ste-batch-size'], 1);
 const steSeconds = values['ste-seconds'] === undefined ? undefined : positiveFlag('ste-seconds', values['ste-seconds']);
 const seed = intFlag('seed', values.seed, 0);
+const calibrate = intFlag('calibrate', values.calibrate, 0);
 const floatDir = values['float-model']!;
 const loadStart = loadAverage();
 
@@ -123,11 +128,21 @@ for (const bits of bitsList) {
     row['rtnMaxAbsPerTensor'] = { accuracy: e.accuracy, packedBytes: e.packed.length };
     m.dispose();
   }
-  // (2) is the start of (3) and the scales of (4).
-  const m2 = await fresh();
-  const q2 = rso.quantizeModel(m2, { bits, scales: 'channel', fit: 'mse' });
+  // (2), or with --calibrate (2c), is the start of (3) and the scales of (4).
+  let m2 = await fresh();
+  let q2 = rso.quantizeModel(m2, { bits, scales: 'channel', fit: 'mse' });
   const e2 = exportSmallest(m2, q2);
   row['rtnFittedPerChannel'] = { accuracy: e2.accuracy, packedBytes: e2.packed.length, sse: q2.kernels.reduce((s, k) => s + k.sse, 0) };
+  let calibrationSeconds = 0;
+  if (calibrate > 0) {
+    m2.dispose();
+    m2 = await fresh();
+    const t0 = performance.now();
+    q2 = rso.quantizeCalibrated(m2, data.train.xs, { bits, samples: calibrate });
+    calibrationSeconds = (performance.now() - t0) / 1000;
+    const e2c = exportSmallest(m2, q2);
+    row['calibrated'] = { accuracy: e2c.accuracy, seconds: calibrationSeconds, samples: calibrate, packedBytes: e2c.packed.length, sse: q2.kernels.reduce((s, k) => s + k.sse, 0) };
+  }
   let repairWall: number | undefined;
   if (rows.has(3)) {
     const coordinates = fraction === 1 ? undefined : select === 'closest' ? rso.roundingOrder(q2, { fraction }) : rso.randomSubset({ fraction });
@@ -137,14 +152,14 @@ for (const bits of bitsList) {
       loss: 'categoricalCrossentropy', batchSize, cycles, timeBudgetSeconds: budgetSeconds, verbose: 0, ...(maxSteps === undefined ? {} : { maxSteps }),
       ...(workers > 1 ? { workers: nodeWorkers(workers) } : {}),
     });
-    repairWall = (performance.now() - t0) / 1000;
+    repairWall = (performance.now() - t0) / 1000 + calibrationSeconds;
     const e3 = exportSmallest(m2, q2);
     const packed3 = e3.packed;
     const reloaded = await rso.loadPackedModel(m2.toJSON(), packed3);
     const same = samePredictions(m2, reloaded, data.test.xs);
     reloaded.dispose();
     row['rsoRepair'] = {
-      accuracy: e3.accuracy, wallSeconds: repairWall, steps: opt.step, cycle: opt.cycle, batchSize, workers,
+      accuracy: e3.accuracy, wallSeconds: repairWall, calibrationSeconds, steps: opt.step, cycle: opt.cycle, batchSize, workers,
       stoppedBy: history.params['stopReason'] ?? null, packedBytes: packed3.length, reloadBitExact: same,
     };
   }
@@ -167,7 +182,7 @@ const record = {
   floatModel: { dir: floatDir, accuracy: floatAccuracy, accuracyWhenTrained: meta.testAccuracy ?? null },
   bytes: { float32: counts.float32Bytes, converterUint8: counts.uint8Bytes, weights: counts.weights, tensors: counts.tensors },
   converterUint8Accuracy: uint8Accuracy,
-  flags: { bits: bitsList, rows: [...rows], budgetSeconds, workers, batchSize, cycles, maxSteps: maxSteps ?? null, fraction, select, lrs, steBatch, steSeconds: steSeconds ?? null },
+  flags: { bits: bitsList, rows: [...rows], calibrate, budgetSeconds, workers, batchSize, cycles, maxSteps: maxSteps ?? null, fraction, select, lrs, steBatch, steSeconds: steSeconds ?? null },
   results,
   machine: machineNote(loadStart),
   loadAverageEnd: loadEnd,

@@ -156,7 +156,7 @@ export function quantizeTensor(name: string, shape: readonly number[], values: F
 }
 
 /** The distance from `x` (a weight in steps) to the nearest grid code other than `code`: code ± 1, or −code for binary. */
-function otherLevelDistance(x: number, code: number, bits: number): number {
+export function otherLevelDistance(x: number, code: number, bits: number): number {
   const { maxCode, zero } = codeRange(bits);
   if (!zero) return Math.abs(x + code);
   let best = Infinity;

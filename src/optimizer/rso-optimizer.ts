@@ -17,7 +17,7 @@ import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
 import type { SearchState } from '../base/search-state.js';
 import { partWeightName } from '../base/state-codec.js';
-import { decodeSearch, encodeSearch, sigmaPart } from '../search/state-parts.js';
+import { decodeSearch, encodeSearch, searchPart, sigmaPart } from '../search/state-parts.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
 import { describeTensor } from '../base/weight-groups.js';
@@ -331,7 +331,7 @@ export class RSOOptimizer extends tf.Optimizer {
     const { state, sigmas } = named('RSOOptimizer.setWeights', () => decodeSearch(saved, this.resolved));
     this.checkSigmaCount(sigmas, state);
     // Every part is checked before anything changes; restore also checks the cursor against a bound model.
-    this.search.restore(state);
+    named(`RSOOptimizer.setWeights: ${partWeightName(searchPart.name)}`, () => this.search.restore(state));
     if (this.search.bound) this.search.baseSigmas!.set(sigmas);
     else this.pendingSigmas = sigmas.length === 0 ? null : sigmas;
   }

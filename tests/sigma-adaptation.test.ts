@@ -164,7 +164,7 @@ describe('σ adaptation in the search core', () => {
     for (let k = 0; k < 6; k++) expect(runStep(copy, evCopy).delta).toBe(runStep(s, ev).delta);
     const before = s.state();
     const bad = (adapt: number[]) => ({ ...before, adapt: Float32Array.from(adapt) });
-    expect(() => s.restore(bad([1, 0, 0]))).toThrow(/adapt: expected 4 values \(4 per tensor\), got 3/);
+    expect(() => s.restore(bad([1, 0, 0]))).toThrow(/rso\/sigmaAdaptation: expected 4 values \(4 per tensor\), got 3/);
     expect(() => s.restore(bad([1, 2, 0, 3]))).toThrow(/window ties of tensor 0 must be an integer in 0…2, got 3/);
     expect(s.state()).toEqual(before);
   });
@@ -180,7 +180,7 @@ describe('σ adaptation in the search core', () => {
     runStep(s, scripted(() => true));
     const before = s.state();
     const bad = (adapt: number[]) => ({ ...before, adapt: Float32Array.from(adapt) });
-    expect(() => s.restore(bad([1, 0]))).toThrow(/adapt: expected 3 values \(3 per tensor\), got 2/);
+    expect(() => s.restore(bad([1, 0]))).toThrow(/rso\/sigmaAdaptation: expected 3 values \(3 per tensor\), got 2/);
     expect(() => s.restore(bad([-1, 0, 0]))).toThrow(/σ multiplier of tensor 0 must be finite and > 0, got -1/);
     expect(() => s.restore(bad([1, 5, 0]))).toThrow(/window steps of tensor 0 must be an integer in 0…4, got 5/);
     expect(() => s.restore(bad([1, 2, 3]))).toThrow(/window moves of tensor 0 must be an integer in 0…2, got 3/);
@@ -205,7 +205,7 @@ for (const [name, config, threadsMatchOne] of TRAINING_ROWS) {
     it('saves its state with the model: load and continue gives the weights of an uninterrupted run', async () => {
       const { x, y } = toyData(64, [8], 3);
       const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 61, 130);
-      expect((await first.optimizer.getWeights()).map((w) => w.name)).toEqual(['iter', 'rso/state', 'rso/sigma', 'rso/adapt']);
+      expect((await first.optimizer.getWeights()).map((w) => w.name)).toEqual(['iter', 'rso/search', 'rso/sigma', 'rso/sigmaAdaptation']);
       expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
       // The multipliers moved away from 1 (the test would be vacuous otherwise).
       const adapt = (straight.optimizer as RSOOptimizer).searchState().adapt!;

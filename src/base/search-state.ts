@@ -22,8 +22,8 @@ export interface SearchState {
   readonly rng: RngState;
   /**
    * With `sigmaAdaptation`: per tensor its σ multiplier, window steps and window moves (and window ties for a
-   * rule with `countsTies`), packed (saved as `rso/adapt`, not in the int32 layout); absent leaves the adaptation
-   * as it is on restore.
+   * rule with `countsTies`), encoded by σ adaptation's part (saved as `rso/sigmaAdaptation`, not in the int32
+   * layout); absent leaves the adaptation as it is on restore.
    */
   readonly adapt?: Float32Array;
 }

@@ -3,7 +3,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 /** A named tensor, as tfjs optimizers save their state (tfjs-core's NamedTensor, which it does not export). */
 export interface NamedTensor {
-  /** The weight name, e.g. `rso/state`. */
+  /** The weight name, e.g. `rso/search`. */
   name: string;
   /** The value. */
   tensor: tf.Tensor;
@@ -15,12 +15,12 @@ import { runBatch } from '../train/run-batch.js';
 import { snapshotOf } from '../search/snapshot.js';
 import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
-import { packState, unpackState } from '../base/search-state.js';
 import type { SearchState } from '../base/search-state.js';
+import { partWeightName } from '../base/state-codec.js';
+import { decodeSearch, encodeSearch, searchPart, sigmaPart } from '../search/state-parts.js';
 import { snapToGrid } from '../search/tensor-grids.js';
 import type { TensorGrid } from '../search/tensor-grids.js';
 import { describeTensor } from '../base/weight-groups.js';
-import { isSigma, SIGMA_RANGE } from '../base/validate.js';
 import type { WeightGroup } from '../base/weight-groups.js';
 import type { CandidateEvaluator } from '../engine/evaluator.js';
 import { fitRSO } from '../train/fit.js';
@@ -28,10 +28,8 @@ import type { RSOFitArgs, TensorsOrMap } from '../train/fit-args.js';
 import { parseConfig, serializeConfig } from '../config/config.js';
 import type { RSOConfig, ResolvedConfig } from '../config/config.js';
 
-/** Weight names used by {@link RSOOptimizer.getWeights}. */
-const STATE_NAME = 'rso/state';
-const SIGMA_NAME = 'rso/sigma';
-const ADAPT_NAME = 'rso/adapt';
+/** The weight name of the base σ per tensor, for error messages. */
+const SIGMA_NAME = partWeightName(sigmaPart.name);
 
 /**
  * RSO (random search optimization) as a `tf.Optimizer`: a gradient-free drop-in for SGD.
@@ -282,9 +280,10 @@ export class RSOOptimizer extends tf.Optimizer {
   }
 
   /**
-   * The full search state as named tensors: the step count (`iter`), the cursor, counts and generator
-   * state (`rso/state`, int32), each tensor's base σ (`rso/sigma`, float32), and with `sigmaAdaptation` each
-   * tensor's σ multiplier and window counts (`rso/adapt`, float32).
+   * The full search state as named tensors: the step count (`iter`), then each part of the state through one
+   * codec, as `rso/<part>`: the cursor, counts and generator state (`rso/search`, int32), each tensor's base σ
+   * (`rso/sigma`, float32), and with `sigmaAdaptation` each tensor's σ multiplier and window counts
+   * (`rso/sigmaAdaptation`, float32: the state of the policy, named after its kind).
    *
    * @returns The weights; saved by `model.save(…, { includeOptimizer: true })`.
    * @remarks The tensors belong to the optimizer, as a tfjs optimizer's slot variables do: they stay valid until
@@ -293,12 +292,10 @@ export class RSOOptimizer extends tf.Optimizer {
    */
   override async getWeights(): Promise<NamedTensor[]> {
     const sigmas = this.search.baseSigmas ?? this.pendingSigmas ?? new Float32Array(0);
-    const state = this.search.state();
+    const parts = encodeSearch(this.search.state(), sigmas);
     const weights: NamedTensor[] = [
       { name: 'iter', tensor: tf.scalar(this.search.step, 'int32') },
-      { name: STATE_NAME, tensor: tf.tensor1d(packState(state), 'int32') },
-      { name: SIGMA_NAME, tensor: tf.tensor1d(sigmas.slice(), 'float32') },
-      ...(state.adapt === undefined ? [] : [{ name: ADAPT_NAME, tensor: tf.tensor1d(state.adapt, 'float32') }]),
+      ...parts.map((p) => ({ name: p.name, tensor: tf.tensor1d(p.values, p.dtype) })),
     ];
     tf.dispose(this.saved);
     this.saved = weights.map((w) => w.tensor);
@@ -313,48 +310,44 @@ export class RSOOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Restores a state saved by {@link RSOOptimizer.getWeights}.
+   * Restores a state saved by {@link RSOOptimizer.getWeights}, or by a version that saved `rso/state` and
+   * `rso/adapt` (read as `rso/search` and `rso/sigmaAdaptation`).
    *
    * @param weightValues - The named tensors.
-   * @throws RangeError naming the field when any part of the state is invalid: the layout, a counter or the
-   *   cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
-   *   permutation of 0…255) and indices (0…255), a σ outside the range a config accepts, or σ of another length
+   * @throws RangeError naming the part and the field when any part of the state is invalid: an unknown `rso/*`
+   *   part (σ adaptation's without `sigmaAdaptation` in the config), a missing or twice-saved one, the layout, a
+   *   counter or the cursor (checked against the model now if bound, else when the optimizer binds), the RNG table (a
+   *   permutation of 0…255) and indices (0…255), a σ outside the range a config accepts, σ of another length
    *   than the model's trainable tensors (checked now if bound, else when the optimizer binds; empty only for an
-   *   optimizer saved before it ever bound, at step 0). Nothing changes then.
+   *   optimizer saved before it ever bound, at step 0), or σ adaptation's values. Nothing changes then.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
-    const state = byName.get(STATE_NAME);
-    const sigma = byName.get(SIGMA_NAME);
-    if (state === undefined || sigma === undefined) {
-      throw new RangeError(
-        `RSOOptimizer.setWeights: expected weights "${STATE_NAME}" and "${SIGMA_NAME}", got [${weightValues.map((w) => w.name).join(', ')}]`,
-      );
+    const saved = new Map<string, ArrayLike<number>>();
+    for (const w of weightValues) {
+      if (!w.name.startsWith('rso/')) continue;
+      if (w.tensor.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${w.name}" must be 1-D, got shape [${w.tensor.shape.join(', ')}]`);
+      saved.set(w.name, await w.tensor.data());
     }
-    if (state.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${STATE_NAME}" must be 1-D, got shape [${state.shape.join(', ')}]`);
-    if (sigma.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${SIGMA_NAME}" must be 1-D, got shape [${sigma.shape.join(', ')}]`);
-    const adapt = byName.get(ADAPT_NAME);
-    if (adapt !== undefined && adapt.rank !== 1) throw new RangeError(`RSOOptimizer.setWeights: "${ADAPT_NAME}" must be 1-D, got shape [${adapt.shape.join(', ')}]`);
-    const unpacked = unpackState(await state.data());
-    const restored = adapt === undefined ? unpacked : { ...unpacked, adapt: Float32Array.from(await adapt.data()) };
-    const sigmas = Float32Array.from(await sigma.data());
-    sigmas.forEach((v, i) => {
-      if (!isSigma(v)) throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME}[${i}] must be finite and > 0, got ${v} (a σ runs ${SIGMA_RANGE})`);
-    });
+    const { state, sigmas } = named('RSOOptimizer.setWeights', () => decodeSearch(saved, this.resolved));
+    this.checkSigmaCount(sigmas, state);
+    // Every part is checked before anything changes; restore also checks the cursor against a bound model.
+    named(`RSOOptimizer.setWeights: ${partWeightName(searchPart.name)}`, () => this.search.restore(state));
+    if (this.search.bound) this.search.baseSigmas!.set(sigmas);
+    else this.pendingSigmas = sigmas.length === 0 ? null : sigmas;
+  }
+
+  /** Checks restored σ against the bound model, and that only a never-bound save has none. */
+  private checkSigmaCount(sigmas: Float32Array, state: SearchState): void {
     if (this.search.bound && this.search.baseSigmas!.length !== sigmas.length) {
       throw new RangeError(`RSOOptimizer.setWeights: ${SIGMA_NAME} holds σ for ${sigmas.length} tensors, the bound model has ${this.search.baseSigmas!.length}`);
     }
     // An optimizer saved before it ever bound has no σ and no step; any later state needs the σ it was saved with.
-    if (sigmas.length === 0 && (unpacked.step > 0 || unpacked.batch > 0 || unpacked.cycle > 0)) {
+    if (sigmas.length === 0 && (state.step > 0 || state.batch > 0 || state.cycle > 0)) {
       throw new RangeError(
-        `RSOOptimizer.setWeights: ${SIGMA_NAME} is empty but the state is at step ${unpacked.step} (cycle ${unpacked.cycle}, batch ${unpacked.batch}); ` +
+        `RSOOptimizer.setWeights: ${SIGMA_NAME} is empty but the state is at step ${state.step} (cycle ${state.cycle}, batch ${state.batch}); ` +
           'a state saved after binding holds one σ per trainable tensor, and σ recomputed from trained weights would part from the uninterrupted run',
       );
     }
-    // Every field is checked before anything changes; restore also checks the cursor against a bound model.
-    this.search.restore(restored);
-    if (this.search.bound) this.search.baseSigmas!.set(sigmas);
-    else this.pendingSigmas = sigmas.length === 0 ? null : sigmas;
   }
 
   /**
@@ -409,9 +402,9 @@ export class RSOOptimizer extends tf.Optimizer {
 tf.serialization.registerClass(RSOOptimizer);
 
 /** Runs `run`, prefixing the message of any error it throws with `caller`: the public method the user called. */
-function named(caller: string, run: () => void): void {
+function named<T>(caller: string, run: () => T): T {
   try {
-    run();
+    return run();
   } catch (e) {
     if (e instanceof Error) e.message = `${caller}: ${e.message}`;
     throw e;

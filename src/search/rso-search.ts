@@ -7,7 +7,8 @@ import { createRng, restoreRng } from '../base/rng.js';
 import type { Rng, RngState } from '../base/rng.js';
 import { checkSearchState } from '../base/search-state.js';
 import type { SearchState } from '../base/search-state.js';
-import { SigmaAdapter } from './sigma-adapter.js';
+import { SigmaAdapter, sigmaAdaptationPart } from './sigma-adapter.js';
+import { decodePart } from '../base/state-codec.js';
 import { assignGrids, gridCandidates, stepAt } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from '../base/weight-groups.js';
@@ -217,8 +218,9 @@ export class RSOSearch {
   private sigmas: Float32Array | null = null;
   private grids: readonly (TensorGrid | null)[] = [];
   private adapter: SigmaAdapter | null = null;
-  // A restored adaptation state waiting for the search to bind.
-  private pendingAdapt: Float32Array | null = null;
+  // A state restored before binding: its cursor and σ adaptation are checked against the tensors, and the
+  // adaptation decoded, when the search binds.
+  private restored: SearchState | null = null;
   // Per-cycle caches, recomputed from (cycle, seed) so they never need saving.
   private orderCycle = -1;
   private order: readonly number[] = [];
@@ -227,8 +229,6 @@ export class RSOSearch {
   private selection: Int32Array | null = null;
   // The step asked and not yet told, with the generator state before it.
   private pending: { readonly proposal: StepProposal; readonly rngBefore: RngState } | null = null;
-  // A restored cursor not yet checked against bound tensors (restore before bind).
-  private cursorUnchecked = false;
   // Scratch for checking a block's indices are distinct: index i is taken when blockMarks[i] === blockMark.
   private blockMarks = new Int32Array(0);
   private blockMark = 0;
@@ -298,9 +298,9 @@ export class RSOSearch {
     try {
       this.sigmas = restoredSigmas ?? this.computeSigmas(values);
       this.grids = assignGrids(this.config.grids, tensors, this.sigmas);
-      this.adapter = this.makeAdapter(this.pendingAdapt);
-      this.pendingAdapt = null;
-      if (this.cursorUnchecked) this.checkCursor('the restored state');
+      this.adapter = this.makeAdapter(this.restored?.adapt);
+      if (this.restored !== null) this.checkCursor('the restored state');
+      this.restored = null;
     } catch (e) {
       this.tensors = [];
       this.groups = [];
@@ -311,11 +311,15 @@ export class RSOSearch {
     }
   }
 
-  /** The adaptation state for the bound tensors: restored from `packed`, or fresh; null without adaptation. */
-  private makeAdapter(packed: Float32Array | null): SigmaAdapter | null {
+  /**
+   * The adaptation state for the bound tensors: decoded from `encoded` through its part (checked), or fresh; null
+   * without adaptation.
+   */
+  private makeAdapter(encoded: Float32Array | undefined): SigmaAdapter | null {
     const rule = this.config.sigmaAdaptation;
     if (rule === null) return null;
-    return packed === null ? SigmaAdapter.fresh(rule, this.tensors.length) : SigmaAdapter.unpack(rule, packed, this.tensors.length, 'RSO state: adapt');
+    const n = this.tensors.length;
+    return encoded === undefined ? SigmaAdapter.fresh(rule, n) : decodePart(sigmaAdaptationPart(rule, n), encoded);
   }
 
   /** Checks that the cursor (group, index) points into the bound groups; called once per restore or bind. */
@@ -333,7 +337,6 @@ export class RSOSearch {
         `${where}: cursor index ${this.index_} is out of range; group ${this.group_} ("${group.name}") visits ${count} scalars in cycle ${this.cycle_}`,
       );
     }
-    this.cursorUnchecked = false;
   }
 
   /** The coordinate selection of group `gi` in the current cycle (cached), checked once when computed. */
@@ -609,39 +612,43 @@ export class RSOSearch {
     return this.bound ? this.settle().name : '';
   }
 
-  /** A snapshot of the state. */
+  /** A snapshot of the state: the position, and σ adaptation's state encoded by its part. */
   state(): SearchState {
-    const s: SearchState = { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
-    // Bound, the adapter holds the state; before binding, a restored one waits in pendingAdapt.
-    const adapt = this.adapter?.pack() ?? this.pendingAdapt?.slice();
-    return adapt === undefined ? s : { ...s, adapt };
+    // Bound, the adapter holds the adaptation; before binding, the restored state does.
+    const adapt = this.adapter?.pack() ?? this.restored?.adapt?.slice();
+    return adapt === undefined ? this.position() : { ...this.position(), adapt };
+  }
+
+  /** The position alone: cursor, counters and generator. */
+  private position(): SearchState {
+    return { cycle: this.cycle_, group: this.group_, index: this.index_, step: this.step_, batch: this.batch_, rng: this.rng.state() };
   }
 
   /**
-   * Restores a snapshot taken by {@link RSOSearch.state}. Every field is checked; the cursor is checked
-   * against the bound tensors now, or when the search binds. On error nothing changes.
+   * Restores a snapshot taken by {@link RSOSearch.state}. Every field is checked; the cursor and σ adaptation are
+   * checked against the bound tensors now, or when the search binds. A state without `adapt` leaves the adaptation
+   * as it is. On error nothing changes: the old values are kept and put back.
    */
   restore(s: SearchState): void {
     checkSearchState(s, 'RSO state');
-    const previous = this.state();
-    const unchecked = this.cursorUnchecked;
-    this.assign(s);
     if (!this.bound) {
-      this.cursorUnchecked = true;
+      const adapt = s.adapt ?? this.restored?.adapt;
+      this.assign(s, null);
+      this.restored = adapt === undefined ? s : { ...s, adapt: Float32Array.from(adapt) };
       return;
     }
+    const previous = { position: this.position(), adapter: this.adapter };
+    // Decoded first, so that a bad adaptation state changes nothing.
+    this.assign(s, s.adapt === undefined ? this.adapter : this.makeAdapter(s.adapt));
     try {
       this.checkCursor('RSO state');
     } catch (e) {
-      this.assign(previous);
-      this.cursorUnchecked = unchecked;
+      this.assign(previous.position, previous.adapter);
       throw e;
     }
   }
 
-  private assign(s: SearchState): void {
-    // Checked first, so that a bad adaptation state changes nothing.
-    const adapter = s.adapt !== undefined && this.bound ? this.makeAdapter(s.adapt) : undefined;
+  private assign(s: SearchState, adapter: SigmaAdapter | null): void {
     this.pending = null;
     this.cycle_ = s.cycle;
     this.group_ = s.group;
@@ -649,8 +656,7 @@ export class RSOSearch {
     this.step_ = s.step;
     this.batch_ = s.batch;
     this.rng = restoreRng(s.rng);
-    if (adapter !== undefined) this.adapter = adapter;
-    else if (s.adapt !== undefined) this.pendingAdapt = Float32Array.from(s.adapt);
+    this.adapter = adapter;
     this.orderCycle = -1;
     this.selectionKey = '';
   }

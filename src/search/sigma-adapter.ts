@@ -1,4 +1,25 @@
 import type { SigmaAdaptation } from '../policies/sigma-adaptation/index.js';
+import type { StatePart } from '../base/state-codec.js';
+
+/** The name of σ adaptation's saved part (`rso/sigmaAdaptation`): its policy kind. */
+export const SIGMA_ADAPTATION_PART = 'sigmaAdaptation';
+
+/**
+ * σ adaptation's state part for `n` tensors under `rule`: {@link SigmaAdapter.pack}'s layout, checked entry by entry
+ * on decode. Any rule, built in or the user's, is saved through it.
+ *
+ * @param rule - The adaptation rule (its `window` and `countsTies` shape the layout).
+ * @param n - The number of tensors.
+ * @returns The part.
+ */
+export function sigmaAdaptationPart(rule: SigmaAdaptation, n: number): StatePart<SigmaAdapter> {
+  return {
+    name: SIGMA_ADAPTATION_PART,
+    dtype: 'float32',
+    encode: (adapter) => adapter.pack(),
+    decode: (values) => SigmaAdapter.unpack(rule, values, n),
+  };
+}
 
 /**
  * The per-tensor state of a {@link SigmaAdaptation}: a σ multiplier, and the steps and moves of the current
@@ -22,19 +43,19 @@ export class SigmaAdapter {
   /**
    * Reads a packed state, checking it.
    *
-   * @throws RangeError naming the bad entry.
+   * @throws RangeError naming the bad entry (the part's name is added by the codec).
    */
-  static unpack(rule: SigmaAdaptation, v: ArrayLike<number>, n: number, where: string): SigmaAdapter {
+  static unpack(rule: SigmaAdaptation, v: ArrayLike<number>, n: number): SigmaAdapter {
     const per = rule.countsTies === true ? 4 : 3;
-    if (v.length !== per * n) throw new RangeError(`${where}: expected ${per * n} values (${per} per tensor), got ${v.length}`);
+    if (v.length !== per * n) throw new RangeError(`expected ${per * n} values (${per} per tensor), got ${v.length}`);
     const a = Float32Array.from(v);
     for (let t = 0; t < n; t++) {
       const [m, s, k] = [a[t]!, a[n + t]!, a[2 * n + t]!];
-      if (!Number.isFinite(m) || m <= 0) throw new RangeError(`${where}: the σ multiplier of tensor ${t} must be finite and > 0, got ${m}`);
-      if (!Number.isInteger(s) || s < 0 || s >= rule.window) throw new RangeError(`${where}: the window steps of tensor ${t} must be an integer in 0…${rule.window - 1}, got ${s}`);
-      if (!Number.isInteger(k) || k < 0 || k > s) throw new RangeError(`${where}: the window moves of tensor ${t} must be an integer in 0…${s}, got ${k}`);
+      if (!Number.isFinite(m) || m <= 0) throw new RangeError(`the σ multiplier of tensor ${t} must be finite and > 0, got ${m}`);
+      if (!Number.isInteger(s) || s < 0 || s >= rule.window) throw new RangeError(`the window steps of tensor ${t} must be an integer in 0…${rule.window - 1}, got ${s}`);
+      if (!Number.isInteger(k) || k < 0 || k > s) throw new RangeError(`the window moves of tensor ${t} must be an integer in 0…${s}, got ${k}`);
       const tied = per === 4 ? a[3 * n + t]! : 0;
-      if (!Number.isInteger(tied) || tied < 0 || tied > s) throw new RangeError(`${where}: the window ties of tensor ${t} must be an integer in 0…${s}, got ${tied}`);
+      if (!Number.isInteger(tied) || tied < 0 || tied > s) throw new RangeError(`the window ties of tensor ${t} must be an integer in 0…${s}, got ${tied}`);
     }
     return new SigmaAdapter(rule, a.subarray(0, n), a.subarray(n, 2 * n), a.subarray(2 * n, 3 * n), per === 4 ? a.subarray(3 * n) : null);
   }

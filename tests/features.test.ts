@@ -9,7 +9,7 @@ import { CONFIG_FIELDS, parseConfig, serializeConfig } from '../src/config/confi
 import { relErr } from './equivalence-runs.js';
 import { FEATURES, FEATURE_BASE, FEATURE_SPLIT, FEATURE_STEPS, MIN_SHARED, MLP, ROWS_OF_DATA } from './feature-table.js';
 import type { FeatureRow } from './feature-table.js';
-import { toyData, useCpu } from './helpers.js';
+import { toyData, trainBatches, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -87,6 +87,13 @@ function expectSameRun(row: FeatureRow, a: Run, b: Run): void {
   wa.forEach((v, i) => expect(Math.abs(v - wb[i]!)).toBeLessThan(tolerance * Math.max(1, Math.abs(v))));
 }
 
+/** Saves `model` with its optimizer (model.save with includeOptimizer) and loads it back. */
+async function saveAndLoad(model: tfl.LayersModel): Promise<tfl.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
+  return tfl.loadLayersModel(tf.io.fromMemory(saved!));
+}
+
 /** The policy names a row's options give a field of `kind` (a grid list gives several). */
 function namesIn(row: FeatureRow, kind: PolicyKind): string[] {
   const fields = CONFIG_FIELDS.filter((f) => 'kind' in f && f.kind === kind);
@@ -114,14 +121,12 @@ describe.each(FEATURES)('$name', (row) => {
     expect(RSOOptimizer.fromConfig(RSOOptimizer, JSON.parse(JSON.stringify(config))).getConfig()).toEqual(config);
   });
 
-  it(`save (model.save with the optimizer) after ${FEATURE_SPLIT} steps, load and continue: the weights and state of an uninterrupted run, bit for bit, and no tensor leaks`, async () => {
+  it(`under rso.fit: save (model.save with the optimizer) after ${FEATURE_SPLIT} steps, load and continue gives the weights and state of an uninterrupted run, bit for bit, and no tensor leaks`, async () => {
     const { x, y } = dataOf(row);
     const before = tf.memory().numTensors;
     const straight = await freshRun(row, x, y, UNCACHED);
     const first = await freshRun(row, x, y, UNCACHED, FEATURE_SPLIT);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await first.model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
-    const resumed = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const resumed = await saveAndLoad(first.model);
     const opt = resumed.optimizer as RSOOptimizer;
     expect(opt).toBeInstanceOf(RSOOptimizer);
     expect(opt.getConfig()).toEqual(straight.opt.getConfig());
@@ -134,6 +139,36 @@ describe.each(FEATURES)('$name', (row) => {
     // The run moved the weights (the check would be vacuous otherwise).
     expect(straight.trace.some((s) => s.accepted !== 0)).toBe(true);
     for (const m of [straight.model, first.model, resumed]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+
+  it.skipIf(row.minimize === false)(`under model.fit's per-batch path: save after ${FEATURE_SPLIT} batches, load and continue gives the weights and state of an uninterrupted run, bit for bit, and no tensor leaks`, async () => {
+    const { x, y } = dataOf(row);
+    const before = tf.memory().numTensors;
+    const batch = row.batchSize ?? 16;
+    const compiled = () => {
+      const model = modelOf(row).build();
+      model.compile({ optimizer: new RSOOptimizer(optionsOf(row)), loss: 'categoricalCrossentropy' });
+      return model;
+    };
+    const [straight, first] = [compiled(), compiled()];
+    await trainBatches(straight, x, y, 0, FEATURE_STEPS, batch);
+    await trainBatches(first, x, y, 0, FEATURE_SPLIT, batch);
+    const resumed = await saveAndLoad(first);
+    await trainBatches(resumed, x, y, FEATURE_SPLIT, FEATURE_STEPS, batch);
+    const [a, b] = [straight.optimizer as RSOOptimizer, resumed.optimizer as RSOOptimizer];
+    expect(b.step).toBe(a.step);
+    expect(b.searchState()).toEqual(a.searchState());
+    expect(sameBits(allWeights(resumed), allWeights(straight))).toBe(true);
+    // The run moved the weights (the check would be vacuous otherwise).
+    const init = modelOf(row).build();
+    expect(sameBits(allWeights(straight), allWeights(init))).toBe(false);
+    init.dispose();
+    for (const m of [straight, first, resumed]) {
       m.optimizer.dispose();
       m.dispose();
     }

@@ -6,7 +6,7 @@ import { RSOOptimizer, channelBlocks, createRng, sparseDirection, unitMoves } fr
 import type { MovePolicy, MoveSite, RSOConfig } from '../src/index.js';
 import { describeTensor } from '../src/base/weight-groups.js';
 import { tinyConvSeq, tinyMlp, toyData, useCpu, weightsOf } from './helpers.js';
-import { denseKernelSearch, sharedSteps, straightAndResumed, threadSteps } from './run-helpers.js';
+import { denseKernelSearch } from './run-helpers.js';
 
 beforeAll(useCpu);
 
@@ -98,22 +98,6 @@ describe('block moves in rso.fit', () => {
     tf.dispose([x, y]);
   });
 
-  it('save with the model: load and continue gives the weights of an uninterrupted run', async () => {
-    const { x, y } = toyData(64, [8], 3);
-    const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), config, x, y, 47, 100);
-    expect((resumed.optimizer as RSOOptimizer).config.moves?.norm).toBe(1);
-    expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
-    for (const m of [straight, first, resumed]) m.dispose();
-    tf.dispose([x, y]);
-  });
-
-  it('give worker threads the same moves: 2 threads make the decisions of 1 up to near-ties', async () => {
-    const { x, y } = toyData(96, [6, 6, 1], 9);
-    const [one, two] = [await threadSteps(() => tinyConvSeq(3), config, x, y, 1), await threadSteps(() => tinyConvSeq(3), config, x, y, 2)];
-    expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
-    tf.dispose([x, y]);
-  });
-
   it('refuse weight regularizers with the model engine, naming both, and leave the weights as they were', async () => {
     const { x, y } = toyData(16, [8], 3);
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [8], units: 3, activation: 'softmax', kernelRegularizer: tfl.regularizers.l2({ l2: 0.01 }) })] });
@@ -164,47 +148,20 @@ describe('unitMoves and sparseDirection: the blocks they shape', () => {
     expect(() => sparseDirection({ k: 2.5 })).toThrow(/sparseDirection.k/);
     expect(() => new RSOOptimizer({ moves: { name: 'unitMove' } })).toThrow(/did you mean "unitMoves"/);
   });
-});
 
-/** The move policies beside channelBlocks (tested above): a policy, and the nets of its cross-feature checks. */
-const MOVES: readonly (readonly [string, () => MovePolicy, (norm: number) => MovePolicy])[] = [
-  ['unitMoves', () => unitMoves(), (norm) => unitMoves({ norm })],
-  ['sparseDirection', () => sparseDirection({ k: 3 }), (norm) => sparseDirection({ k: 5, norm })],
-];
-
-for (const [name, make, withNorm] of MOVES) {
-  describe(`${name}: config, save and load, threads`, () => {
-    it('rebuilds from its config (fast-check, seed 20261207)', () => {
-      fc.assert(
-        fc.property(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (norm) => {
-          const original = new RSOOptimizer({ moves: withNorm(norm) });
-          const rebuilt = RSOOptimizer.fromConfig(RSOOptimizer, original.getConfig()) as RSOOptimizer;
-          expect(rebuilt.config.moves?.norm).toBe(norm);
-          expect(rebuilt.config.moves?.config).toEqual(original.config.moves?.config);
-          expect(rebuilt.getConfig()).toEqual(original.getConfig());
-        }),
-        { seed: 20261207, numRuns: 50 },
-      );
-    });
-
-    it('save with the model: load and continue gives the weights of an uninterrupted run', async () => {
-      const { x, y } = toyData(64, [8], 3);
-      const { straight, first, resumed } = await straightAndResumed(() => tinyMlp(2), { ...config, moves: make() }, x, y, 47, 100);
-      expect((resumed.optimizer as RSOOptimizer).config.moves?.config?.name).toBe(name);
-      expect(Buffer.from(weightsOf(resumed).buffer).equals(Buffer.from(weightsOf(straight).buffer))).toBe(true);
-      for (const m of [straight, first, resumed]) m.dispose();
-      tf.dispose([x, y]);
-    });
-
-    it('give worker threads the same moves: 2 threads make the decisions of 1 up to near-ties', async () => {
-      const { x, y } = toyData(96, [6, 6, 1], 9);
-      const moves = { ...config, moves: make() };
-      const [one, two] = [await threadSteps(() => tinyConvSeq(3), moves, x, y, 1), await threadSteps(() => tinyConvSeq(3), moves, x, y, 2)];
-      expect(sharedSteps(one, two)).toBeGreaterThanOrEqual(80);
-      tf.dispose([x, y]);
-    });
+  it('rebuild from their config for any norm (fast-check, seed 20261207)', () => {
+    const makers = [(norm: number) => unitMoves({ norm }), (norm: number) => sparseDirection({ k: 5, norm })];
+    fc.assert(
+      fc.property(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), fc.constantFrom(...makers), (norm, make) => {
+        const original = new RSOOptimizer({ moves: make(norm) });
+        const rebuilt = RSOOptimizer.fromConfig(RSOOptimizer, original.getConfig()) as RSOOptimizer;
+        expect(rebuilt.config.moves?.norm).toBe(norm);
+        expect(rebuilt.getConfig()).toEqual(original.getConfig());
+      }),
+      { seed: 20261207, numRuns: 100 },
+    );
   });
-}
+});
 
 describe('a user-written move policy', () => {
   /** A search over one Dense kernel [4, 3] with `moves`, every weight 0, and an evaluator that prefers w + Δ. */

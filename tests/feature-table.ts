@@ -10,7 +10,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { RSOConfig } from '../src/index.js';
-import { tinyMlp } from './helpers.js';
+import { tinyMlp, tinyResidual } from './helpers.js';
 import { NAMED_KERNELS, namedConvSeq, scrambledCosts } from './quantize-models.js';
 
 /** A row of the table. */
@@ -48,6 +48,8 @@ export interface FeatureModel {
 export const MLP: FeatureModel = { build: () => tinyMlp(2), features: [8] };
 /** tinyConvSeq with fixed layer names, for the options that name tensors. */
 export const NAMED_CONV: FeatureModel = { build: () => namedConvSeq(2), features: [6, 6, 1] };
+/** A functional conv net with BN and a residual add. */
+export const RESIDUAL: FeatureModel = { build: () => tinyResidual(4), features: [6, 6, 1] };
 
 /** The options every row starts from (seed 31; few cycles so that the σ schedule moves within a run). */
 export const FEATURE_BASE = { seed: 31, cycles: 4 } as const;
@@ -98,6 +100,7 @@ export const FEATURES: readonly FeatureRow[] = [
   // Acceptance, and the optimizer's own options.
   { name: 'acceptance greedy', config: { acceptance: { name: 'greedy' } } },
   { name: 'weight decay, BN searched on its own', config: { weightDecay: 1e-3, mergeNormalization: false } },
+  { name: 'shuffled order, random subset and weight decay on a residual conv net', config: { layerOrder: { name: 'shuffled' }, coordinates: { name: 'randomSubset', fraction: 0.8 }, weightDecay: 1e-4 }, model: RESIDUAL },
   { name: 'steps per batch from a schedule', config: { stepsPerBatch: { name: 'piecewise', boundaries: [2], values: [1, 3] } } },
   // Weight grids: one for every kernel, and a list of grids over named layers.
   // A binary flip that changes nothing is an exact tie.

@@ -119,6 +119,7 @@ export const FEATURES: readonly FeatureRow[] = [
   { name: 'moves sparseDirection', config: { moves: { name: 'sparseDirection', k: 3, norm: 2 } } },
   { name: 'moves channelBlocks on conv kernels', config: { moves: { name: 'channelBlocks', norm: 1 } }, model: NAMED_CONV },
   { name: 'moves unitMoves on conv kernels', config: { moves: { name: 'unitMoves', norm: 1 } }, model: NAMED_CONV },
+  { name: 'moves sparseDirection on conv kernels', config: { moves: { name: 'sparseDirection', k: 4, norm: 1 } }, model: NAMED_CONV },
   // Probe reuse, and early rejection (stages of a larger batch; at least 2 examples per thread; it needs the
   // per-example losses of rso.fit, so minimize refuses it).
   { name: 'probe reuse parabolicStep', config: { probeReuse: { name: 'parabolicStep', maxStep: 1.5 } }, tolerance: 1e-3 },

@@ -111,4 +111,19 @@ describe('switchToThresholds', () => {
     tf.dispose(x);
     [float, plain, twin].forEach((m) => m.dispose());
   });
+
+  it('with refit, the next kernels refitted by least squares bring the twin closer still; no tensor leaks', async () => {
+    const float = floatNet();
+    const folded = await thresholdTwin(float, false);
+    const refitted = await thresholdTwin(float, false);
+    const x = tf.randomNormal([200, 6, 6, 1], 0, 1, 'float32', 12);
+    switchToThresholds(float, folded, x);
+    const before = tf.memory().numTensors;
+    switchToThresholds(float, refitted, x, { refit: true });
+    expect(tf.memory().numTensors).toBe(before);
+    const gap = (m: tfl.LayersModel) => tf.tidy(() => tf.mean(tf.abs(tf.sub(m.predict(x) as tf.Tensor, float.predict(x) as tf.Tensor))).dataSync()[0]!);
+    expect(gap(refitted)).toBeLessThan(gap(folded));
+    tf.dispose(x);
+    [float, folded, refitted].forEach((m) => m.dispose());
+  });
 });

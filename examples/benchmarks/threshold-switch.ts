@@ -5,11 +5,12 @@
  *
  *   npm run bench:threshold-switch -- [--float examples/benchmarks/weights/mnist-float] [--sample 300] [--train-limit 60000]
  *       [--budget 600] [--batch-size 500] [--workers 2] [--sigma 0.1] [--cycles 4] [--eval-every 60]
- *       [--fast] [--cuts-first 0] [--skip-groups 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
+ *       [--refit] [--fast] [--cuts-first 0] [--skip-groups 0] [--checkpoint .cache/threshold-switch] [--fresh] [--out out/threshold-switch]
  *
  * - `--float`: a float model saved by `npm run bench:train-float` (`--out DIR`), or `committed`; its training time, from its
  *   model.json, is added to every time on the curve, so a row's time is the whole workflow's.
- * - `--sample`: training images for the fit (and for the BN statistics while fitting).
+ * - `--sample`: training images for the fit (and for the BN statistics while fitting); `--refit`: after each
+ *   threshold, the next conv or Dense kernel is refitted by least squares to the float layer's output.
  * - `--budget`: this sitting's RSO training time; `--sigma`: the σ factor of the first planned cycle (it falls
  *   linearly to a tenth of it over `--cycles`), times each tensor's std in the switched network; `--fast`: the
  *   `fast` preset's policies (block moves, adaptive σ, probe reuse), the batch size still `--batch-size`;
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     checkpoint: { type: 'string', default: '.cache/threshold-switch' },
     fresh: { type: 'boolean', default: false },
+    refit: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
     'cuts-first': { type: 'string', default: '0' },
     'skip-groups': { type: 'string', default: '0' },
@@ -87,7 +89,7 @@ const run = await rsoSittings({
     const plainAccuracy = testAccuracy(twin, data);
     const t0 = performance.now();
     const fitSample = tf.slice(data.train.xs, 0, sample);
-    const fits = switchToThresholds(float, twin, fitSample);
+    const fits = switchToThresholds(float, twin, fitSample, { refit: values.refit });
     fitSample.dispose();
     fitSeconds = (performance.now() - t0) / 1000;
     const switched = testAccuracy(twin, data);
@@ -116,7 +118,7 @@ await writeRun(values.out!, 'MNIST, hard-threshold network: float (Adam) → swi
   benchmark: 'threshold-switch',
   backend,
   seed,
-  flags: { fast: values.fast, cutsFirst: cutsCycles, skipGroups: skipped, float: floatDir, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
+  flags: { refit: values.refit, fast: values.fast, cutsFirst: cutsCycles, skipGroups: skipped, float: floatDir, sample, batchSize, workers, sigma, plannedCycles, budget: values.budget },
   floatModel: { trainSeconds: floatSeconds, command: meta['command'], steps: meta['steps'], testAccuracy: meta['testAccuracy'] },
   switch: switchRecord,
   ...record,

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { reestimateBatchNorm } from '../../src/index.js';
+import { patches } from '../../src/quantize/calibrate.js';
 import { ThresholdLayer } from './straight-through.js';
 
 interface LayerJson {
@@ -110,6 +111,91 @@ function fold(model: tfl.LayersModel, at: number, fit: ThresholdFit): void {
   });
 }
 
+// Ridge toward the folded kernel, relative to the mean input power: keeps the solve well posed on dead inputs.
+const RIDGE = 1e-3;
+
+/**
+ * Refits the kernel of the first conv or Dense layer after `at` by least squares: on the twin's inputs to it (the
+ * thresholds up to `at` switched), its output closest to the float model's output of the same layer, both centred
+ * (a BN follows, or the bias absorbs the offset), with a small ridge toward the kernel it had.
+ */
+function refitNext(float: tfl.LayersModel, twin: tfl.LayersModel, at: number, sample: tf.Tensor): void {
+  const layer = twin.layers.slice(at + 1).find((l) => l.getClassName() === 'Conv2D' || l.getClassName() === 'Dense')!;
+  const [kernel, ...rest] = layer.getWeights();
+  const shape = kernel!.shape;
+  const n = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const cout = shape[shape.length - 1]!;
+  const rows = (m: tfl.LayersModel, x: tf.Tensor): tf.Tensor2D => {
+    const l = m.getLayer(layer.name);
+    const input = tfl.model({ inputs: m.inputs, outputs: l.input as tfl.SymbolicTensor }).predict(x) as tf.Tensor;
+    if (l.getClassName() === 'Dense') return tf.reshape(input, [-1, n]);
+    const config = l.getConfig() as { strides: number[]; padding: string };
+    return patches(input as tf.Tensor4D, shape, config.strides, config.padding);
+  };
+  const [h, b, means] = tf.tidy(() => {
+    const xq = rows(twin, sample);
+    const y = tf.matMul(rows(float, sample), tf.reshape(float.getLayer(layer.name).getWeights()[0]!, [n, cout]));
+    const mq = tf.mean(xq, 0, true);
+    const my = tf.mean(y, 0, true);
+    const xc = tf.sub(xq, mq);
+    const count = xq.shape[0];
+    return [tf.div(tf.matMul(xc, xc, true, false), count), tf.div(tf.matMul(xc, tf.sub(y, my), true, false), count), tf.concat([tf.reshape(mq, [-1]), tf.reshape(my, [-1])])];
+  });
+  const hv = Float64Array.from(h.dataSync());
+  const bv = Float64Array.from(b.dataSync());
+  const mv = means.dataSync();
+  tf.dispose([h, b, means]);
+  const old = kernel!.dataSync();
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += hv[i * n + i]!;
+  const lambda = (RIDGE * trace) / n;
+  for (let i = 0; i < n; i++) {
+    hv[i * n + i] = hv[i * n + i]! + lambda;
+    for (let c = 0; c < cout; c++) bv[i * cout + c] = bv[i * cout + c]! + lambda * old[i * cout + c]!;
+  }
+  const solved = solveSymmetric(hv, bv, n, cout);
+  const next = Float32Array.from(solved);
+  const weights = [tf.tensor(next, shape), ...rest];
+  if (layer.getClassName() === 'Dense' && rest.length > 0) {
+    // The offset: bias + mean(y) − mean(x̂) W.
+    const bias = rest[0]!.dataSync().slice();
+    for (let c = 0; c < cout; c++) {
+      let shift = mv[n + c]!;
+      for (let i = 0; i < n; i++) shift -= mv[i]! * next[i * cout + c]!;
+      bias[c] = bias[c]! + shift;
+    }
+    weights[1] = tf.tensor(bias, rest[0]!.shape);
+  }
+  layer.setWeights(weights);
+  tf.dispose(weights);
+}
+
+/** Solves A X = B for symmetric positive definite A (n × n) and B (n × m), by Cholesky, row-major. */
+function solveSymmetric(a: Float64Array, b: Float64Array, n: number, m: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * n + j]!;
+      for (let k = 0; k < j; k++) sum -= l[i * n + k]! * l[j * n + k]!;
+      l[i * n + j] = i === j ? Math.sqrt(Math.max(sum, 1e-300)) : sum / l[j * n + j]!;
+    }
+  }
+  const x = Float64Array.from(b);
+  for (let c = 0; c < m; c++) {
+    for (let i = 0; i < n; i++) {
+      let sum = x[i * m + c]!;
+      for (let k = 0; k < i; k++) sum -= l[i * n + k]! * x[k * m + c]!;
+      x[i * m + c] = sum / l[i * n + i]!;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let sum = x[i * m + c]!;
+      for (let k = i + 1; k < n; k++) sum -= l[k * n + i]! * x[k * m + c]!;
+      x[i * m + c] = sum / l[i * n + i]!;
+    }
+  }
+  return x;
+}
+
 /**
  * Fits the thresholds of `twin` (from {@link thresholdTwin}) one at a time, from the input up: before each, the
  * BN statistics are re-estimated on `sample` with the thresholds below already switched; then, per channel, the
@@ -121,7 +207,7 @@ function fold(model: tfl.LayersModel, at: number, fit: ThresholdFit): void {
  * @param sample - Training inputs for the BN statistics and the fit (a few hundred images suffice).
  * @returns One fit per threshold, input side first.
  */
-export function switchToThresholds(float: tfl.LayersModel, twin: tfl.LayersModel, sample: tf.Tensor): ThresholdFit[] {
+export function switchToThresholds(float: tfl.LayersModel, twin: tfl.LayersModel, sample: tf.Tensor, options: { refit?: boolean } = {}): ThresholdFit[] {
   const fits: ThresholdFit[] = [];
   for (const layer of twin.layers.filter((l) => l instanceof ThresholdLayer)) {
     reestimateBatchNorm(twin, sample);
@@ -146,6 +232,7 @@ export function switchToThresholds(float: tfl.LayersModel, twin: tfl.LayersModel
     }
     const fit = { layer: layer.name, cuts, heights, residual: variance > 0 ? sse / variance : 0 };
     fold(twin, at, fit);
+    if (options.refit === true) refitNext(float, twin, at, sample);
     fits.push(fit);
   }
   reestimateBatchNorm(twin, sample);

@@ -89,6 +89,11 @@ export interface ShrinkTable {
   readonly uint8Bytes: number;
   /** Test accuracy rounded to nearest, before the repair (BN statistics re-estimated), as exported: after `roundForPacking`. */
   readonly roundedAcc: number;
+  /**
+   * Test accuracy of `quantizeCalibrated`'s codes (chosen layer by layer on training images), the repair's start,
+   * as exported: BN statistics re-estimated, after `roundForPacking`.
+   */
+  readonly calibratedAcc: number;
   /** Bytes of `packModel(model, q, { names: false, float16: true })` before the repair. */
   readonly packedBytesBefore: number;
   /** Test accuracy after the repair, as exported: after `roundForPacking`. */

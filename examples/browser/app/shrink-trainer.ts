@@ -2,7 +2,7 @@
 // the grid, pack it, and check that the packed file reloads to the same predictions.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { RSOOptimizer, loadPackedModel, packModel, quantizeModel, quantizedGrid, roundForPacking } from 'tfjs-rso';
+import { RSOOptimizer, loadPackedModel, packModel, quantizeCalibrated, quantizeModel, quantizedGrid, reestimateBatchNorm, roundForPacking } from 'tfjs-rso';
 import type { Split } from './data.js';
 import { FLOAT_MODEL_URL } from './protocol.js';
 import type { ShrinkTable } from './protocol.js';
@@ -13,6 +13,8 @@ import type { RunEnd, Session } from './trainers.js';
 const CONVERTER_BYTES_PER_TENSOR = 8;
 /** The smallest packed file: no names (loaded by `weights` order, shapes checked), float16 scales and floats. */
 const SMALLEST = { names: false, float16: true } as const;
+// Training images the calibration reads: a few seconds in a worker.
+const CALIBRATION_SAMPLES = 128;
 
 /** The float model, the bytes of its weights.bin as downloaded, and the input mean it was trained with. */
 async function loadFloatModel(base: string): Promise<{ model: tfl.LayersModel; bytes: number; inputMean: number }> {
@@ -40,10 +42,11 @@ function samePredictions(a: tfl.LayersModel, b: tfl.LayersModel, x: tf.Tensor): 
 }
 
 /**
- * Quantizes the float model to `spec.bits` (per-channel scales of least rounding error, round to nearest), then
- * repairs it with `rso.fit` on `quantizedGrid(q)` for `spec.maxSteps` steps, pausing and stopping like
- * {@link trainRso}. Tests the float model as loaded, then the quantized one with BN statistics re-estimated; packs
- * the smallest file (float16, no names) and reports the accuracy of the model as exported, after `roundForPacking`.
+ * Quantizes the float model to `spec.bits` twice, round to nearest and `quantizeCalibrated` (codes and per-channel
+ * scales chosen layer by layer on training images), then repairs the calibrated model with `rso.fit` on
+ * `quantizedGrid(q)` for `spec.maxSteps` steps, pausing and stopping like {@link trainRso}. Tests the float model as
+ * loaded and each quantized model with BN statistics re-estimated; packs the smallest file (float16, no names)
+ * and reports the accuracy of each model as exported, after `roundForPacking`.
  */
 export async function trainShrink(s: Session): Promise<RunEnd> {
   const { spec, control } = s;
@@ -61,16 +64,18 @@ export async function trainShrink(s: Session): Promise<RunEnd> {
     const uint8Bytes = weights + CONVERTER_BYTES_PER_TENSOR * model.weights.length;
     table({ bits, floatAcc, floatBytes: float.bytes, uint8Bytes });
     const before = tf.memory().numTensors;
-    const q = quantizeModel(model, { bits, scales: 'channel', fit: 'mse' });
+    const roundedAcc = await roundedToNearest(run, model, bits, sample);
+    table({ roundedAcc });
+    const q = quantizeCalibrated(model, data.train.x, { bits, samples: CALIBRATION_SAMPLES });
     await report(run, model, sample, 0);
     // The smallest file holds float16 scales and floats: round the model (and q) in place, then measure it as
     // exported. The grid is made after, on the rounded scales.
     roundForPacking(model, q);
-    const roundedAcc = (await control.excluded(() => testMetrics(model, data.test, null))).acc;
+    const calibratedAcc = (await control.excluded(() => testMetrics(model, data.test, null))).acc;
     const packedBytesBefore = packModel(model, q, SMALLEST).length;
     const rso = new RSOOptimizer({ ...rsoSettings(spec), grid: quantizedGrid(q) });
     model.compile({ optimizer: rso, loss: 'categoricalCrossentropy' });
-    table({ roundedAcc, packedBytesBefore });
+    table({ calibratedAcc, packedBytesBefore });
     if (spec.maxSteps > 0) await fitSteps(run, model, rso, sample, spec.maxSteps);
     if (rso.step % spec.evalEvery !== 0) await report(run, model, sample, rso.step);
     // The repair moves biases and BN off float16: round again and measure the model as exported.
@@ -82,12 +87,29 @@ export async function trainShrink(s: Session): Promise<RunEnd> {
     again.dispose();
     const leaked = tf.memory().numTensors - before;
     const end: ShrinkTable = {
-      bits, floatAcc, floatBytes: float.bytes, uint8Bytes, roundedAcc, packedBytesBefore,
+      bits, floatAcc, floatBytes: float.bytes, uint8Bytes, roundedAcc, calibratedAcc, packedBytesBefore,
       repairedAcc, packedBytesAfter: packed.length, reloadMatches,
     };
     table(end);
     return { model, startStep: 0, step: rso.step, stopped: control.stopped, leaked, tests: run.tests, shrink: { table: end, packed } };
   } finally {
     tf.dispose([sample, data.train.x, data.test.x]);
+  }
+}
+
+/**
+ * The test accuracy of `model` rounded to nearest on per-channel scales of least rounding error, as exported (BN
+ * re-estimated, then `roundForPacking`); the model's weights are put back as they were.
+ */
+async function roundedToNearest(s: Session, model: tfl.LayersModel, bits: number, sample: tf.Tensor): Promise<number> {
+  const float = model.getWeights().map((w) => w.clone());
+  try {
+    const q = quantizeModel(model, { bits, scales: 'channel', fit: 'mse' });
+    tf.tidy(() => reestimateBatchNorm(model, sample));
+    roundForPacking(model, q);
+    return (await s.control.excluded(() => testMetrics(model, s.data.test, null))).acc;
+  } finally {
+    model.setWeights(float);
+    tf.dispose(float);
   }
 }

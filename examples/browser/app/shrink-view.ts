@@ -37,6 +37,7 @@ function rows(t: Partial<ShrinkTable>): string[][] {
     ['float32 (weights.bin)', percent(t.floatAcc), bytes(t.floatBytes), ratio(t.floatBytes, t.floatBytes)],
     ['uint8, converter-style (a byte per weight, min and scale per tensor)', 'not measured', bytes(t.uint8Bytes), ratio(t.floatBytes, t.uint8Bytes)],
     [`${grid}, packed, rounded to nearest`, percent(t.roundedAcc), bytes(t.packedBytesBefore), ratio(t.floatBytes, t.packedBytesBefore)],
+    [`${grid}, packed, calibrated (quantizeCalibrated)`, percent(t.calibratedAcc), bytes(t.packedBytesBefore), ratio(t.floatBytes, t.packedBytesBefore)],
     [`${grid}, packed, after RSO repair`, percent(t.repairedAcc), bytes(t.packedBytesAfter), ratio(t.floatBytes, t.packedBytesAfter)],
   ];
 }

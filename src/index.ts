@@ -20,6 +20,7 @@ export type { WeightGroup, WeightRole, WeightTensorInfo } from './base/weight-gr
 export type { BlockEvaluator, CandidateEvaluator } from './engine/evaluator.js';
 export type { ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
 export type { SearchSnapshot } from './search/snapshot.js';
+export type { EncodedPart, PartValues } from './base/state-codec.js';
 export type { ShardReducer } from './engine/reducer.js';
 
 export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { reestimateBatchNorm } from '../../src/index.js';
-import { patches } from '../../src/quantize/calibrate.js';
+import { kernelInputRows } from '../../src/quantize/calibrate.js';
 import { ThresholdLayer } from './straight-through.js';
 
 interface LayerJson {
@@ -125,16 +125,9 @@ function refitNext(float: tfl.LayersModel, twin: tfl.LayersModel, at: number, sa
   const shape = kernel!.shape;
   const n = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const cout = shape[shape.length - 1]!;
-  const rows = (m: tfl.LayersModel, x: tf.Tensor): tf.Tensor2D => {
-    const l = m.getLayer(layer.name);
-    const input = tfl.model({ inputs: m.inputs, outputs: l.input as tfl.SymbolicTensor }).predict(x) as tf.Tensor;
-    if (l.getClassName() === 'Dense') return tf.reshape(input, [-1, n]);
-    const config = l.getConfig() as { strides: number[]; padding: string };
-    return patches(input as tf.Tensor4D, shape, config.strides, config.padding);
-  };
   const [h, b, means] = tf.tidy(() => {
-    const xq = rows(twin, sample);
-    const y = tf.matMul(rows(float, sample), tf.reshape(float.getLayer(layer.name).getWeights()[0]!, [n, cout]));
+    const xq = kernelInputRows(twin, layer.name, sample);
+    const y = tf.matMul(kernelInputRows(float, layer.name, sample), tf.reshape(float.getLayer(layer.name).getWeights()[0]!, [n, cout]));
     const mq = tf.mean(xq, 0, true);
     const my = tf.mean(y, 0, true);
     const xc = tf.sub(xq, mq);
@@ -153,9 +146,9 @@ function refitNext(float: tfl.LayersModel, twin: tfl.LayersModel, at: number, sa
     hv[i * n + i] = hv[i * n + i]! + lambda;
     for (let c = 0; c < cout; c++) bv[i * cout + c] = bv[i * cout + c]! + lambda * old[i * cout + c]!;
   }
-  const solved = solveSymmetric(hv, bv, n, cout);
-  const next = Float32Array.from(solved);
-  const weights = [tf.tensor(next, shape), ...rest];
+  const next = Float32Array.from(solveSymmetric(hv, bv, n, cout));
+  // getWeights gives the layer's own variables: only the tensors made here are disposed.
+  const made = [tf.tensor(next, shape)];
   if (layer.getClassName() === 'Dense' && rest.length > 0) {
     // The offset: bias + mean(y) − mean(x̂) W.
     const bias = rest[0]!.dataSync().slice();
@@ -164,10 +157,10 @@ function refitNext(float: tfl.LayersModel, twin: tfl.LayersModel, at: number, sa
       for (let i = 0; i < n; i++) shift -= mv[i]! * next[i * cout + c]!;
       bias[c] = bias[c]! + shift;
     }
-    weights[1] = tf.tensor(bias, rest[0]!.shape);
+    made.push(tf.tensor(bias, rest[0]!.shape));
   }
-  layer.setWeights(weights);
-  tf.dispose(weights);
+  layer.setWeights([...made, ...rest.slice(made.length - 1)]);
+  tf.dispose(made);
 }
 
 /** Solves A X = B for symmetric positive definite A (n × n) and B (n × m), by Cholesky, row-major. */

@@ -115,17 +115,39 @@ function withKernels<T>(model: tfl.LayersModel, values: ReadonlyMap<string, Floa
 /** The calibration site of a quantized kernel: its layer and row maker, or null for a layer kind not calibrated. */
 function site(model: tfl.LayersModel, kernel: QuantizedKernel, index: number): Site | null {
   const layer = model.layers.find((l) => l.weights.some((w) => w.name === kernel.name));
-  if (layer === undefined) return null;
+  const rows = layer === undefined ? null : rowMaker(layer, kernel.shape);
+  return layer === undefined || rows === null ? null : { layer, kernel, index, rows };
+}
+
+/**
+ * How a Conv2D (dilation 1, channels last) or Dense layer's input becomes rows of its kernel's inputs (see
+ * {@link patches}), or null for another layer kind.
+ */
+function rowMaker(layer: tfl.layers.Layer, shape: readonly number[]): ((input: tf.Tensor) => tf.Tensor2D) | null {
   const config = layer.getConfig() as Record<string, unknown>;
   const cls = layer.getClassName();
-  const n = kernel.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  if (cls === 'Dense') return { layer, kernel, index, rows: (input) => tf.reshape(input, [-1, n]) };
-  if (cls !== 'Conv2D' || kernel.shape.length !== 4) return null;
+  const n = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (cls === 'Dense') return (input) => tf.reshape(input, [-1, n]);
+  if (cls !== 'Conv2D' || shape.length !== 4) return null;
   const dilation = config['dilationRate'] as number[] | number | undefined;
   if ((Array.isArray(dilation) ? dilation : [dilation ?? 1]).some((d) => d !== 1) || (config['dataFormat'] ?? 'channelsLast') !== 'channelsLast') return null;
   const strides = config['strides'] as number[];
   const padding = config['padding'] as string;
-  return { layer, kernel, index, rows: (input) => patches(input as tf.Tensor4D, kernel.shape, strides, padding) };
+  return (input) => patches(input as tf.Tensor4D, shape, strides, padding);
+}
+
+/**
+ * The rows of the inputs of the kernel of `model`'s layer `name` (a Conv2D or Dense layer) for `x`, in inference
+ * mode: rows · kernel as [inputs, outputs] is the layer's output without bias.
+ *
+ * @throws Error when the layer has no kernel of a kind {@link quantizeCalibrated} calibrates.
+ */
+export function kernelInputRows(model: tfl.LayersModel, name: string, x: tf.Tensor): tf.Tensor2D {
+  const layer = model.getLayer(name);
+  const kernel = layer.weights.find((w) => w.name.includes('kernel'));
+  const rows = kernel === undefined ? null : rowMaker(layer, kernel.shape as number[]);
+  if (rows === null) throw new Error(`kernelInputRows: ${name} is not a Conv2D (dilation 1, channels last) or Dense layer`);
+  return tf.tidy(() => rows(layerInput(model, layer, x)));
 }
 
 /** The model's input to `layer` for `sample`, in inference mode. */

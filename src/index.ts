@@ -74,7 +74,7 @@ export type { QuantizedTensor } from './optimizer/export-quantized.js';
 export type { TensorGrid } from './search/tensor-grids.js';
 
 export { registerWasmConv2DBackpropFilter, registerWasmTrainingKernels } from './kernels/conv2d-backprop-filter-wasm.js';
-export { reestimateBatchNorm } from './train/batch-norm.js';
+export { reestimateBatchNorm } from './base/batch-norm.js';
 export { evaluateModel } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export type { RSOCallbacks, RSOFitArgs, TensorsOrMap } from './train/fit-args.js';

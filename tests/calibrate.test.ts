@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dequantize, quantizeCalibrated, quantizeModel, quantizedGrid } from '../src/index.js';
+import * as tfl2 from '@tensorflow/tfjs-layers';
+import { dequantize, quantizeCalibrated, quantizeModel, quantizedGrid, reestimateBatchNorm } from '../src/index.js';
 import type { QuantizedKernel } from '../src/index.js';
 import { patches } from '../src/quantize/calibrate.js';
 import { useCpu } from './helpers.js';
@@ -12,18 +13,41 @@ beforeAll(useCpu);
 
 const maxCodeOf = (bits: number) => (bits === 1 ? 1 : 2 ** (bits - 1) - 1);
 
-/** Seeded inputs for namedConvSeq: 24 images of 6 × 6. */
+/** Seeded inputs for namedConvSeq: 24 images of 6 × 6, offset from zero (so that centring matters). */
 function images(seed: number): tf.Tensor4D {
-  return tf.randomNormal([24, 6, 6, 1], 0, 1, 'float32', seed);
+  return tf.randomNormal([24, 6, 6, 1], 1, 1, 'float32', seed);
 }
 
-/** ‖rows · (levels − float)‖² of the first conv: the objective calibration minimises there (same inputs). */
-function firstLayerError(x: tf.Tensor4D, kernel: QuantizedKernel, floatValues: Float32Array, levels = dequantize(kernel)): number {
+/**
+ * The objective calibration minimises for a first layer (same inputs): ‖X (levels − float)‖², with X the rows of
+ * the layer's inputs, each column centred when the layer feeds a BN (whose mean removes any per-channel offset).
+ */
+function layerError(rows: tf.Tensor2D, floatValues: Float32Array, levels: Float32Array, centred: boolean): number {
   return tf.tidy(() => {
-    const rows = patches(x, kernel.shape, [1, 1], 'same');
-    const diff = tf.tensor2d(Float32Array.from(levels, (v, k) => v - floatValues[k]!), [rows.shape[1], kernel.shape[3]!]);
-    return tf.sum(tf.square(tf.matMul(rows, diff))).dataSync()[0]!;
+    const x = centred ? tf.sub(rows, tf.mean(rows, 0, true)) : rows;
+    const diff = tf.tensor2d(Float32Array.from(levels, (v, k) => v - floatValues[k]!), [rows.shape[1], floatValues.length / rows.shape[1]]);
+    return tf.sum(tf.square(tf.matMul(x, diff))).dataSync()[0]!;
   });
+}
+
+/** {@link layerError} of namedConvSeq's first conv (it feeds a BN: centred). */
+function firstLayerError(x: tf.Tensor4D, kernel: QuantizedKernel, floatValues: Float32Array, levels = dequantize(kernel)): number {
+  return tf.tidy(() => layerError(patches(x, kernel.shape, [1, 1], 'same'), floatValues, levels, true));
+}
+
+/** True when no single code of `kernel` other than its own gives `error` a lower value (relative slack 1e-5). */
+function coordinateOptimal(kernel: QuantizedKernel, bits: number, error: (levels: Float32Array) => number): boolean {
+  const levels = dequantize(kernel);
+  const at = error(levels);
+  for (let k = 0; k < kernel.codes.length; k++) {
+    for (let code = -maxCodeOf(bits); code <= maxCodeOf(bits); code++) {
+      if (code === kernel.codes[k] || (bits === 1 && code === 0)) continue;
+      const moved = levels.slice();
+      moved[k] = Math.fround(code * kernel.scales[k % kernel.scales.length]!);
+      if (error(moved) < at * (1 - 1e-5)) return false;
+    }
+  }
+  return true;
 }
 
 function kernelValues(model: tfl.LayersModel, name: string): Float32Array {
@@ -77,28 +101,40 @@ describe('quantizeCalibrated', () => {
       const error = firstLayerError(sample, first, floatFirst);
       expect(error).toBeLessThan(firstLayerError(sample, qRtn.kernels[0]!, floatFirst));
       // Coordinate optimality on the final scale: every other code of every weight gives at least the same error.
-      const levels = dequantize(first);
-      for (let k = 0; k < first.codes.length; k++) {
-        for (let code = -maxCodeOf(bits); code <= maxCodeOf(bits); code++) {
-          if (code === first.codes[k] || (bits === 1 && code === 0)) continue;
-          const moved = levels.slice();
-          moved[k] = Math.fround(code * first.scales[k % first.scales.length]!);
-          expect(firstLayerError(sample, first, floatFirst, moved)).toBeGreaterThanOrEqual(error * (1 - 1e-5));
-        }
-      }
+      expect(coordinateOptimal(first, bits, (levels) => firstLayerError(sample, first, floatFirst, levels))).toBe(true);
       expect(() => quantizedGrid(q)).not.toThrow();
       tf.dispose([x, sample]);
       [float, rtn, model].forEach((m) => m.dispose());
     });
   }
 
+  it('matches a kernel that feeds no BN without an offset: a Dense softmax layer is coordinate-optimal uncentred', () => {
+    const model = tfl2.sequential({ layers: [tfl2.layers.dense({ inputShape: [5], units: 3, activation: 'softmax', kernelInitializer: tfl2.initializers.heNormal({ seed: 4 }) })] });
+    const floatValues = model.weights[0]!.read().dataSync().slice() as Float32Array;
+    const x = tf.randomNormal([40, 5], 1, 1, 'float32', 4) as tf.Tensor2D;
+    const q = quantizeCalibrated(model, x, { bits: 2 });
+    const plain = (levels: Float32Array) => layerError(x, floatValues, levels, false);
+    expect(coordinateOptimal(q.kernels[0]!, 2, plain)).toBe(true);
+    // The same codes are not what the centred objective would keep (the offset matters here), so the test can fail.
+    expect(coordinateOptimal(q.kernels[0]!, 2, (levels) => layerError(x, floatValues, levels, true))).toBe(false);
+    tf.dispose(x);
+    model.dispose();
+  });
+
   it('brings the network\'s output closer to the float network\'s than round to nearest, ternary and binary', () => {
     for (const bits of [1, 2]) {
       const x = images(10 + bits);
-      const float = namedConvSeq(5);
-      const rtn = namedConvSeq(5);
+      // BN statistics of the data, as a trained model has; every model is compared with its own re-estimated.
+      const trained = () => {
+        const m = namedConvSeq(5);
+        reestimateBatchNorm(m, x);
+        return m;
+      };
+      const float = trained();
+      const rtn = trained();
       quantizeModel(rtn, { bits });
-      const model = namedConvSeq(5);
+      reestimateBatchNorm(rtn, x);
+      const model = trained();
       quantizeCalibrated(model, x, { bits });
       const gap = (m: tfl.LayersModel) => tf.tidy(() => tf.sum(tf.square(tf.sub(m.predict(x) as tf.Tensor, float.predict(x) as tf.Tensor))).dataSync()[0]!);
       expect(gap(model)).toBeLessThan(gap(rtn));
@@ -107,16 +143,23 @@ describe('quantizeCalibrated', () => {
     }
   });
 
-  it('leaves biases and BN as they were, and is deterministic', () => {
+  it('leaves biases and BN γ, β as they were, re-estimates BN statistics on the sample, and is deterministic', () => {
     const x = images(7);
     const [a, b, float] = [namedConvSeq(2), namedConvSeq(2), namedConvSeq(2)];
     const qa = quantizeCalibrated(a, x, { bits: 3, rounds: 2 });
     const qb = quantizeCalibrated(b, x, { bits: 3, rounds: 2 });
     expect(qa.kernels.map((k) => Array.from(k.codes))).toEqual(qb.kernels.map((k) => Array.from(k.codes)));
     const kernels = new Set(qa.kernels.map((k) => k.name));
+    const moving = (w: tfl.LayerVariable) => /moving_(mean|variance)/.test(w.name);
     a.weights.forEach((w, i) => {
-      if (!kernels.has(w.name)) expect(Array.from(w.read().dataSync())).toEqual(Array.from(float.weights[i]!.read().dataSync()));
+      if (!kernels.has(w.name) && !moving(w)) expect(Array.from(w.read().dataSync())).toEqual(Array.from(float.weights[i]!.read().dataSync()));
     });
+    // The moving statistics are the sample's on the final kernels: re-estimating them again changes nothing.
+    const stats = a.weights.filter(moving).map((w) => Array.from(w.read().dataSync()));
+    expect(stats.length).toBe(4);
+    expect(stats.some((s, i) => s.some((v, j) => v !== Array.from(float.weights.filter(moving)[i]!.read().dataSync())[j]))).toBe(true);
+    reestimateBatchNorm(a, x);
+    expect(a.weights.filter(moving).map((w) => Array.from(w.read().dataSync()))).toEqual(stats);
     tf.dispose(x);
     [a, b, float].forEach((m) => m.dispose());
   });

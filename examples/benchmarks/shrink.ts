@@ -3,7 +3,8 @@
  * kernels, four ways, with the download size of each.
  *
  *   npm run bench:shrink -- [--bits 1,2,3,4] [--rows 1,2,3,4] [--budget 190] [--workers 2] [--batch-size 500]
- *       [--cycles 1] [--max-steps N] [--fraction 1] [--select closest|random] [--lr 0.001,0.0003,0.003]
+ *       [--cycles 1] [--max-steps N] [--fraction 1] [--select closest|random] [--layer-order output|input|shuffled]
+ *       [--lr 0.001,0.0003,0.003]
  *       [--ste-batch-size 128] [--ste-seconds S] [--train-limit 60000] [--seed 42] [--calibrate 0]
  *       [--float-model examples/benchmarks/weights/mnist-float] [--out out/shrink]
  *
@@ -56,6 +57,7 @@ const { values } = parseArgs({
     'max-steps': { type: 'string' },
     fraction: { type: 'string', default: '1' },
     select: { type: 'string', default: 'closest' },
+    'layer-order': { type: 'string', default: 'output' },
     lr: { type: 'string', default: '0.001,0.0003,0.003' },
     'ste-batch-size': { type: 'string', default: '128' },
     'ste-seconds': { type: 'string' },
@@ -84,6 +86,10 @@ const fraction = positiveFlag('fraction', values.fraction);
 if (fraction > 1) throw new RangeError(`--fraction must be in (0, 1], got ${values.fraction}`);
 const select = values.select;
 if (select !== 'closest' && select !== 'random') throw new RangeError(`--select must be closest or random, got ${String(select)}`);
+const layerOrders = { output: undefined, input: rso.inputToOutput(), shuffled: rso.shuffledOrder() } as const;
+const layerOrderFlag = values['layer-order'] as keyof typeof layerOrders;
+if (!(layerOrderFlag in layerOrders)) throw new RangeError(`--layer-order must be output, input or shuffled, got ${String(values['layer-order'])}`);
+const layerOrder = layerOrders[layerOrderFlag];
 const lrs = list('lr', values.lr, Number).map((x) => positiveFlag('lr', String(x)));
 const steBatch = intFlag('ste-batch-size', values['ste-batch-size'], 1);
 const steSeconds = values['ste-seconds'] === undefined ? undefined : positiveFlag('ste-seconds', values['ste-seconds']);
@@ -146,7 +152,7 @@ for (const bits of bitsList) {
   let repairWall: number | undefined;
   if (rows.has(3)) {
     const coordinates = fraction === 1 ? undefined : select === 'closest' ? rso.roundingOrder(q2, { fraction }) : rso.randomSubset({ fraction });
-    const opt = new rso.RSOOptimizer({ seed, grid: rso.quantizedGrid(q2), ...(coordinates === undefined ? {} : { coordinates }) });
+    const opt = new rso.RSOOptimizer({ seed, grid: rso.quantizedGrid(q2), ...(coordinates === undefined ? {} : { coordinates }), ...(layerOrder === undefined ? {} : { layerOrder }) });
     const t0 = performance.now();
     const history = await opt.fit(m2, data.train.xs, data.train.ys, {
       loss: 'categoricalCrossentropy', batchSize, cycles, timeBudgetSeconds: budgetSeconds, verbose: 0, ...(maxSteps === undefined ? {} : { maxSteps }),
@@ -182,7 +188,7 @@ const record = {
   floatModel: { dir: floatDir, accuracy: floatAccuracy, accuracyWhenTrained: meta.testAccuracy ?? null },
   bytes: { float32: counts.float32Bytes, converterUint8: counts.uint8Bytes, weights: counts.weights, tensors: counts.tensors },
   converterUint8Accuracy: uint8Accuracy,
-  flags: { bits: bitsList, rows: [...rows], calibrate, budgetSeconds, workers, batchSize, cycles, maxSteps: maxSteps ?? null, fraction, select, lrs, steBatch, steSeconds: steSeconds ?? null },
+  flags: { bits: bitsList, rows: [...rows], calibrate, layerOrder: layerOrderFlag, budgetSeconds, workers, batchSize, cycles, maxSteps: maxSteps ?? null, fraction, select, lrs, steBatch, steSeconds: steSeconds ?? null },
   results,
   machine: machineNote(loadStart),
   loadAverageEnd: loadEnd,

@@ -5,7 +5,7 @@ import { quantizeModel, quantizedGrid } from '../quantize/quantize-model.js';
 import type { QuantizedModel, QuantizeOptions } from '../quantize/quantize-model.js';
 import { roundingOrder } from '../quantize/rounding-order.js';
 import type { RoundingOrderOptions } from '../quantize/rounding-order.js';
-import { reestimateBatchNorm } from '../train/batch-norm.js';
+import { reestimateBatchNorm } from '../base/batch-norm.js';
 import { evaluateModel } from '../train/evaluate.js';
 import type { Evaluation } from '../train/evaluate.js';
 import type { RSOFitArgs } from '../train/fit-args.js';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { codeRange } from '../policies/grids/index.js';
 import { quote, readOptions, requireInteger } from '../base/validate.js';
+import { reestimateBatchNorm } from '../base/batch-norm.js';
 import { dequantize, otherLevelDistance, quantizeModel } from './quantize-model.js';
 import type { QuantizedKernel, QuantizedModel, QuantizeOptions } from './quantize-model.js';
 
@@ -25,6 +26,8 @@ interface Site {
   readonly kernel: QuantizedKernel;
   readonly index: number;
   readonly rows: (input: tf.Tensor) => tf.Tensor2D;
+  /** The layer's output reaches a BatchNormalization through linear per-channel layers only: match it up to an offset. */
+  readonly centred: boolean;
 }
 
 /**
@@ -32,7 +35,8 @@ interface Site {
  * by layer from the input, the codes that make the layer's output on the quantized network's inputs closest to the
  * float layer's output on the float network's inputs. Gradient-free post-training quantization, before a repair.
  *
- * @param model - A trained LayersModel with one input; its kernels are overwritten with their levels.
+ * @param model - A trained LayersModel with one input; its kernels are overwritten with their levels, and its BN
+ *   moving statistics with those of the sample.
  * @param x - Inputs the model sees in training (the first `samples` are used; no labels needed).
  * @param options - {@link quantizeModel}'s options, `samples` (default 256) and `rounds` (default 4).
  * @returns The codes and scales of each quantized tensor, as `quantizeModel` returns them, for {@link quantizedGrid}
@@ -47,7 +51,11 @@ interface Site {
  * then the scale to its least-squares value s = kᵀb / kᵀH k; `rounds` times, and a last descent. This is the rounding problem AdaRound
  * solves with a gradient on the same per-layer objective, solved here by exact coordinate moves. Each weight's
  * margin becomes the distance from its exact minimiser to the nearest other code, so {@link roundingOrder} visits
- * the closest calls of the calibrated codes.
+ * the closest calls of the calibrated codes. A layer without activation whose output goes into a
+ * BatchNormalization (through average pooling or dropout at most) is matched up to a per-channel offset, which the
+ * BN's mean removes: X̂ and X w are centred per column first. After each layer, the BN layers' moving statistics
+ * are re-estimated on the sample (as `reestimateBatchNorm` does), so that the next layer is calibrated on the
+ * inputs the quantized network will give it; the model keeps those statistics.
  * @example
  * ```ts
  * const q = quantizeCalibrated(model, xTrain, { bits: 2 }); // ternary, calibrated on 256 training images
@@ -73,13 +81,15 @@ export function quantizeCalibrated(model: tfl.LayersModel, x: tf.Tensor, options
       for (const [i, s] of sites.entries()) {
         const values = floatKernels.get(s.kernel.name)!;
         const quantRows = tf.tidy(() => s.rows(layerInput(model, s.layer, sample)));
-        const stats = inputStatistics(quantRows, floatInputs[i]!, values, s.kernel.shape);
+        const stats = inputStatistics(quantRows, floatInputs[i]!, values, s.kernel.shape, s.centred);
         quantRows.dispose();
         kernels[s.index] = calibrateKernel(s.kernel, values, stats, bits, rounds);
         const levels = dequantize(kernels[s.index]!);
         tf.tidy(() => {
           model.weights.find((w) => w.name === s.kernel.name)!.write(tf.tensor(levels, [...s.kernel.shape], 'float32'));
         });
+        // The next layers' inputs as they will be used: BN normalises with statistics of the quantized network.
+        reestimateBatchNorm(model, sample);
       }
     } finally {
       tf.dispose(floatInputs);
@@ -116,7 +126,28 @@ function withKernels<T>(model: tfl.LayersModel, values: ReadonlyMap<string, Floa
 function site(model: tfl.LayersModel, kernel: QuantizedKernel, index: number): Site | null {
   const layer = model.layers.find((l) => l.weights.some((w) => w.name === kernel.name));
   const rows = layer === undefined ? null : rowMaker(layer, kernel.shape);
-  return layer === undefined || rows === null ? null : { layer, kernel, index, rows };
+  return layer === undefined || rows === null ? null : { layer, kernel, index, rows, centred: feedsBatchNorm(layer) };
+}
+
+// Layers that act on each channel alike and linearly, so a per-channel offset of their input passes through them.
+const OFFSET_PRESERVING = new Set(['AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D']);
+
+/**
+ * True when `layer` has no activation and its output goes, through layers in {@link OFFSET_PRESERVING} only, into a
+ * BatchNormalization: the BN's re-estimated mean then removes any per-channel offset of the layer's output.
+ */
+function feedsBatchNorm(layer: tfl.layers.Layer): boolean {
+  const activation = (layer.getConfig() as Record<string, unknown>)['activation'];
+  if (activation !== undefined && activation !== 'linear') return false;
+  let current = layer;
+  for (;;) {
+    const next = current.outboundNodes.map((node) => node.outboundLayer);
+    if (next.length !== 1) return false;
+    const cls = next[0]!.getClassName();
+    if (cls === 'BatchNormalization') return true;
+    if (!OFFSET_PRESERVING.has(cls)) return false;
+    current = next[0]!;
+  }
 }
 
 /**
@@ -188,12 +219,15 @@ interface InputStatistics {
   readonly b: Float64Array;
 }
 
-function inputStatistics(quant: tf.Tensor2D, float: tf.Tensor2D, floatValues: Float32Array, shape: readonly number[]): InputStatistics {
+function inputStatistics(quant: tf.Tensor2D, float: tf.Tensor2D, floatValues: Float32Array, shape: readonly number[], centred: boolean): InputStatistics {
   const n = quant.shape[1];
   const rows = quant.shape[0];
   const [h, b] = tf.tidy(() => {
     const w = tf.tensor2d(floatValues, [n, shape[shape.length - 1]!]);
-    return [tf.div(tf.matMul(quant, quant, true, false), rows), tf.div(tf.matMul(quant, tf.matMul(float, w), true, false), rows)];
+    const x = centred ? tf.sub(quant, tf.mean(quant, 0, true)) : quant;
+    const y = tf.matMul(float, w);
+    const target = centred ? tf.sub(y, tf.mean(y, 0, true)) : y;
+    return [tf.div(tf.matMul(x, x, true, false), rows), tf.div(tf.matMul(x, target, true, false), rows)];
   });
   const out = { n, h: Float64Array.from(h!.dataSync()), b: Float64Array.from(b!.dataSync()) };
   tf.dispose([h!, b!]);

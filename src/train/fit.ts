@@ -3,7 +3,7 @@ import { Callback, CallbackList, CustomCallback, History } from '@tensorflow/tfj
 import type { CustomCallbackArgs, LayersModel } from '@tensorflow/tfjs-layers';
 import type { Trainee } from './trainee.js';
 import { freezeVariables, otherVariables } from '../engine/weight-writer.js';
-import { reestimateBatchNorm } from './batch-norm.js';
+import { reestimateBatchNorm } from '../base/batch-norm.js';
 import { batchSizes, makeBatcher } from './batcher.js';
 import type { Batcher } from './batcher.js';
 import { compiledMetrics, evaluateLogs, forward } from './evaluate.js';

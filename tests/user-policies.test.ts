@@ -1,0 +1,134 @@
+// User-written probe reuse and early rejection (tests/user-policies.ts) do what they say on every path. The
+// feature table holds their cross-feature rows (config round trip, save/load/continue, threads, engine ≡ closure).
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RSOOptimizer, policyNames } from '../src/index.js';
+import type { RSOFitArgs, StepResult } from '../src/index.js';
+import { nodeWorkers } from '../src/node/index.js';
+import { tinyMlp, toyData, trainBatches, useCpu } from './helpers.js';
+import { USER_POLICIES, meanMargin, partWayToBest } from './user-policies.js';
+
+beforeAll(useCpu);
+
+const BASE = { seed: 31, cycles: 4 } as const;
+const STEPS = 100;
+
+/** The steps of a run of `steps` steps of rso.fit on tinyMlp(2), and its history's params. */
+async function fitRun(config: object, args: RSOFitArgs, batchSize: number) {
+  const { x, y } = toyData(64, [8], 5);
+  const model = tinyMlp(2);
+  const opt = new RSOOptimizer({ ...BASE, ...config });
+  const steps: StepResult[] = [];
+  const history = await opt.fit(model, x, y, {
+    loss: 'categoricalCrossentropy', batchSize, maxSteps: STEPS, verbose: 0, batchNormSamples: 0, ...args,
+    callbacks: { onBatchEnd: async () => void steps.push(opt.lastStepResult!) },
+  });
+  model.dispose();
+  tf.dispose([x, y]);
+  return { steps, params: history.params };
+}
+
+/** The steps of `STEPS` batches of 16 under model.fit's per-batch path (`minimize`). */
+async function minimizeRun(config: object): Promise<StepResult[]> {
+  const { x, y } = toyData(64, [8], 5);
+  const model = tinyMlp(2);
+  const opt = new RSOOptimizer({ ...BASE, ...config });
+  model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+  const steps: StepResult[] = [];
+  for (let b = 0; b < STEPS; b++) {
+    await trainBatches(model, x, y, b, b + 1, 16);
+    steps.push(opt.lastStepResult!);
+  }
+  opt.dispose();
+  model.dispose();
+  tf.dispose([x, y]);
+  return steps;
+}
+
+/**
+ * Checks every step against partWayToBest(fraction), derived by hand: with L₀, L₊, L₋ the losses of w, w + Δ and
+ * w − Δ, a step whose better probe beats L₀ writes w ± fraction · Δ (in float32) toward that probe; any other
+ * writes the kept candidate. Returns how many steps moved part way.
+ */
+function expectPartWay(steps: readonly StepResult[], fraction: number): number {
+  let partWay = 0;
+  for (const s of steps) {
+    const [l0, lPlus, lMinus] = [s.losses[0]!, s.losses[1]!, s.losses[2]!];
+    const c = s.move.candidates.map((v) => v[0]!);
+    const better = lMinus < lPlus ? -1 : 1;
+    if (Math.min(lPlus, lMinus) < l0) {
+      expect(s.value).toBe(Math.fround(c[0]! + better * fraction * (c[1]! - c[0]!)));
+      partWay++;
+    } else {
+      expect(s.value).toBe(c[s.accepted]!);
+    }
+  }
+  return partWay;
+}
+
+describe('a user-written probe reuse (partWayToBest)', () => {
+  it('is registered, and rebuilt from its config with its parameter', () => {
+    expect(policyNames('probeReuse')).toContain('partWayToBest');
+    expect(new RSOOptimizer({ probeReuse: partWayToBest(0.25) }).getConfig()['probeReuse']).toEqual({ name: 'partWayToBest', fraction: 0.25 });
+    expect(() => new RSOOptimizer({ probeReuse: { name: 'partWayToBest', fraction: 2 } })).toThrow(/probeReuse: partWayToBest.fraction must be in \(0, 1\], got 2/);
+  });
+
+  for (const [path, run] of [
+    ['rso.fit on the model engine', () => fitRun({ probeReuse: partWayToBest(0.25) }, { engine: 'model' }, 16)],
+    ['rso.fit on 2 worker threads', () => fitRun({ probeReuse: partWayToBest(0.25) }, { engine: 'model', workers: nodeWorkers(2, { modules: [USER_POLICIES] }) }, 16)],
+    ['rso.fit on the closure path', () => fitRun({ probeReuse: partWayToBest(0.25) }, { engine: 'closure' }, 16)],
+  ] as const) {
+    it(`moves a quarter of the way to the better probe under ${path}`, async () => {
+      const before = tf.memory().numTensors;
+      const { steps } = await run();
+      expect(steps).toHaveLength(STEPS);
+      expect(expectPartWay(steps, 0.25)).toBeGreaterThan(10);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('moves a quarter of the way to the better probe under minimize (model.fit, trainOnBatch)', async () => {
+    const before = tf.memory().numTensors;
+    const steps = await minimizeRun({ probeReuse: partWayToBest(0.25) });
+    expect(expectPartWay(steps, 0.25)).toBeGreaterThan(10);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('a user-written early rejection (meanMargin)', () => {
+  const rule = { name: 'meanMargin', margin: 0.002, share: 0.375 };
+
+  it('is registered, and rebuilt from its config with its parameters', () => {
+    expect(policyNames('earlyRejection')).toContain('meanMargin');
+    expect(new RSOOptimizer({ earlyRejection: meanMargin(0.002, 0.375) }).getConfig()['earlyRejection']).toEqual(rule);
+    expect(() => new RSOOptimizer({ earlyRejection: { name: 'meanMargin', margin: -1 } })).toThrow(/earlyRejection: meanMargin.margin must be ≥ 0, got -1/);
+  });
+
+  it('decides steps on its stage and the rest on the full batch, the same ones on the model engine, 2 threads and the closure path', async () => {
+    const before = tf.memory().numTensors;
+    const one = await fitRun({ earlyRejection: rule }, { engine: 'model' }, 64);
+    const decided = String(one.params['engineStagesDecided']).split(',').map(Number);
+    // Stage 0 is ⌈0.375 · 64⌉ = 24 rows; some steps stop there, the others take the full batch.
+    expect(decided).toHaveLength(2);
+    expect(decided[0]).toBeGreaterThan(10);
+    expect(decided[1]).toBeGreaterThan(10);
+    expect(decided[0]! + decided[1]!).toBe(STEPS);
+    expect(one.params['engineStagesEvaluated']).toBe(`${STEPS},${decided[1]}`);
+    expect(one.params['engineStageExamples']).toBe(STEPS * 24 + decided[1]! * 64);
+    // An early step's losses are the stage's means, whose best beats the others by more than the margin.
+    const clear = one.steps.filter((s) => [0, 1, 2].every((k) => k === s.accepted || s.losses[k]! - s.losses[s.accepted]! > rule.margin));
+    expect(clear.length).toBeGreaterThanOrEqual(decided[0]!);
+    const two = await fitRun({ earlyRejection: rule }, { engine: 'model', workers: nodeWorkers(2, { modules: [USER_POLICIES] }) }, 64);
+    const closure = await fitRun({ earlyRejection: rule }, { engine: 'closure' }, 64);
+    for (const other of [two, closure]) {
+      expect(other.params['engineStagesDecided']).toBe(one.params['engineStagesDecided']);
+      expect(other.steps.map((s) => s.accepted)).toEqual(one.steps.map((s) => s.accepted));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('needs its module in the worker threads, and is refused by minimize as the built-in is', async () => {
+    await expect(fitRun({ earlyRejection: rule }, { engine: 'model', workers: nodeWorkers(2) }, 64)).rejects.toThrow(/worker thread 1 failed: .*unknown earlyRejection "meanMargin"/);
+    await expect(minimizeRun({ earlyRejection: rule })).rejects.toThrow(/earlyRejection needs per-example losses/);
+  });
+});

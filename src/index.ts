@@ -22,7 +22,7 @@ export { stageCounts } from './train/stage-counts.js';
 export type { StageCounts } from './train/stage-counts.js';
 export type { ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
 export type { SearchSnapshot } from './search/snapshot.js';
-export type { EncodedPart, PartValues } from './base/state-codec.js';
+export type { EncodedPart, PartValues, PolicyState, StatePart } from './base/state-codec.js';
 export type { ShardReducer } from './engine/reducer.js';
 
 export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';

@@ -131,5 +131,6 @@ export const FEATURES: readonly FeatureRow[] = [
   { name: 'early rejection', config: { earlyRejection: { name: 'earlyRejection', stages: [0.25, 0.5, 1], errorRate: 0.2, minExamples: 8 } }, batchSize: 64, minimize: false },
   // User-written policies (tests/user-policies.ts), registered in every thread through `modules`.
   { name: 'probe reuse, user-written partWayToBest', config: { probeReuse: { name: 'partWayToBest', fraction: 0.25 } }, modules: [USER_POLICIES] },
+  { name: 'acceptance, user-written thinnedGreedy with a saved state', config: { acceptance: { name: 'thinnedGreedy', every: 3 } }, modules: [USER_POLICIES] },
   { name: 'early rejection, user-written meanMargin', config: { earlyRejection: { name: 'meanMargin', margin: 0.002, share: 0.375 } }, batchSize: 64, minimize: false, modules: [USER_POLICIES] },
 ];

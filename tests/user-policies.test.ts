@@ -1,12 +1,13 @@
-// User-written probe reuse and early rejection (tests/user-policies.ts) do what they say on every path. The
-// feature table holds their cross-feature rows (config round trip, save/load/continue, threads, engine ≡ closure).
+// User-written probe reuse, early rejection and a stateful acceptance rule (tests/user-policies.ts) do what they
+// say on every path. The feature table holds their cross-feature rows (config round trip, save/load/continue,
+// threads, engine ≡ closure).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RSOOptimizer, policyNames } from '../src/index.js';
 import type { RSOFitArgs, StepResult } from '../src/index.js';
 import { nodeWorkers } from '../src/node/index.js';
 import { tinyMlp, toyData, trainBatches, useCpu } from './helpers.js';
-import { USER_POLICIES, meanMargin, partWayToBest } from './user-policies.js';
+import { USER_POLICIES, meanMargin, partWayToBest, thinnedGreedy } from './user-policies.js';
 
 beforeAll(useCpu);
 
@@ -130,5 +131,45 @@ describe('a user-written early rejection (meanMargin)', () => {
   it('needs its module in the worker threads, and is refused by minimize as the built-in is', async () => {
     await expect(fitRun({ earlyRejection: rule }, { engine: 'model', workers: nodeWorkers(2) }, 64)).rejects.toThrow(/worker thread 1 failed: .*unknown earlyRejection "meanMargin"/);
     await expect(minimizeRun({ earlyRejection: rule })).rejects.toThrow(/earlyRejection needs per-example losses/);
+  });
+});
+
+describe('a user-written stateful acceptance rule (thinnedGreedy): a policy state saved as rso/<name>', () => {
+  it('counts the moves greedy would keep and turns every 3rd down; the count is saved as rso/acceptance and loads back', async () => {
+    const before = tf.memory().numTensors;
+    const { steps } = await fitRun({ acceptance: { name: 'thinnedGreedy', every: 3 } }, { engine: 'model' }, 16);
+    // By hand: m steps had a probe below w (finite); of those, ⌊m / 3⌋ were turned down and kept w.
+    const wouldMove = steps.filter((s) => Math.min(...[1, 2].map((k) => (Number.isFinite(s.losses[k]!) ? s.losses[k]! : Infinity))) < s.losses[0]!).length;
+    expect(wouldMove).toBeGreaterThan(10);
+    expect(steps.filter((s) => s.accepted !== 0)).toHaveLength(wouldMove - Math.floor(wouldMove / 3));
+    const opt = new RSOOptimizer({ ...BASE, acceptance: thinnedGreedy(3) });
+    const model = tinyMlp(2);
+    const { x, y } = toyData(64, [8], 5);
+    await opt.fit(model, x, y, { loss: 'categoricalCrossentropy', batchSize: 16, maxSteps: STEPS, verbose: 0, batchNormSamples: 0, engine: 'model' });
+    const saved = await opt.getWeights();
+    expect(saved.map((w) => w.name)).toEqual(['iter', 'rso/search', 'rso/sigma', 'rso/acceptance']);
+    expect(Array.from(saved[3]!.tensor.dataSync())).toEqual([wouldMove]);
+    expect(opt.searchState().policies).toEqual([{ name: 'rso/acceptance', dtype: 'int32', values: Int32Array.of(wouldMove) }]);
+    // Loaded into a fresh optimizer, and refused with a bad count, which changes nothing.
+    const other = new RSOOptimizer({ ...BASE, acceptance: thinnedGreedy(3) });
+    await other.setWeights(saved);
+    expect(other.searchState()).toEqual(opt.searchState());
+    const bad = saved.map((w) => (w.name === 'rso/acceptance' ? { name: w.name, tensor: tf.tensor1d([-1], 'int32') } : w));
+    await expect(other.setWeights(bad)).rejects.toThrow(/rso\/acceptance: expected one count ≥ 0, got \[-1\]/);
+    expect(other.searchState()).toEqual(opt.searchState());
+    // A stateless acceptance rule declares no such part.
+    await expect(new RSOOptimizer(BASE).setWeights(saved)).rejects.toThrow(/unknown state part "rso\/acceptance"/);
+    tf.dispose([bad[3]!.tensor, x, y]);
+    for (const o of [opt, other]) o.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a state named as one of the search\'s parts, or as another policy\'s', () => {
+    const named = (name: string) => ({ ...thinnedGreedy(3), state: { ...thinnedGreedy(3).state!, name } });
+    expect(() => new RSOOptimizer({ acceptance: named('search') })).toThrow(/acceptance: the policy's state part "rso\/search" is the search's own/);
+    expect(() => new RSOOptimizer({ acceptance: named('two words') })).toThrow(/its name must be one word, got "two words"/);
+    const probe = { ...partWayToBest(), state: thinnedGreedy(3).state! };
+    expect(() => new RSOOptimizer({ acceptance: thinnedGreedy(3), probeReuse: probe })).toThrow(/probeReuse: the policy's state part "rso\/acceptance" is the state of acceptance's policy/);
   });
 });

@@ -1,10 +1,10 @@
 /**
- * A probe reuse and an early rejection rule written as a user would: against the public entry only, each with a
- * config and a registered factory. The feature table runs them as rows; worker threads import this module
+ * A probe reuse, an early rejection rule and a stateful acceptance rule written as a user would: against the
+ * public entry only, each with a config and a registered factory. The feature table runs them as rows; worker threads import this module
  * (`nodeWorkers(n, { modules: [USER_POLICIES] })`) so that they can rebuild the rules from the saved config.
  */
 import { registerPolicy } from '../src/index.js';
-import type { EarlyRejection, PlannedStage, PolicyConfig, ProbeReuse } from '../src/index.js';
+import type { AcceptanceRule, EarlyRejection, PlannedStage, PolicyConfig, PolicyState, ProbeReuse } from '../src/index.js';
 
 /** This module, for `nodeWorkers(n, { modules })`. */
 export const USER_POLICIES = new URL('./user-policies.ts', import.meta.url);
@@ -61,7 +61,42 @@ export function meanMargin(margin: number, share = 0.5): EarlyRejection {
   };
 }
 
+/**
+ * Greedy acceptance that counts the moves it keeps and turns every `every`-th one down (w is kept instead): its
+ * decisions depend on the count, which it saves as the state part `rso/acceptance`.
+ *
+ * @param every - Which kept moves are turned down (an integer ≥ 2).
+ */
+export function thinnedGreedy(every: number): AcceptanceRule {
+  if (!(Number.isInteger(every) && every >= 2)) throw new RangeError(`thinnedGreedy.every must be an integer ≥ 2, got ${every}`);
+  let moves = 0;
+  const state: PolicyState<number> = {
+    name: 'acceptance',
+    dtype: 'int32',
+    init: () => 0,
+    get: () => moves,
+    set: (n) => void (moves = n),
+    encode: (n) => Int32Array.of(n),
+    decode: (v) => {
+      if (v.length !== 1 || !Number.isInteger(v[0]) || v[0]! < 0) throw new RangeError(`expected one count ≥ 0, got [${Array.from(v).join(', ')}]`);
+      return v[0]!;
+    },
+  };
+  return {
+    config: { name: 'thinnedGreedy', every },
+    state,
+    accept(losses) {
+      let best = 0;
+      for (let k = 1; k < 3; k++) if (Number.isFinite(losses[k]!) && !(losses[k]! >= losses[best]!)) best = k;
+      if (best === 0) return 0;
+      moves++;
+      return moves % every === 0 ? 0 : best;
+    },
+  };
+}
+
 const numberOr = (value: unknown, fallback: number) => (value === undefined ? fallback : Number(value));
 
 registerPolicy('probeReuse', 'partWayToBest', (c) => partWayToBest(numberOr(c['fraction'], 0.5)));
+registerPolicy('acceptance', 'thinnedGreedy', (c) => thinnedGreedy(Number(c['every'])));
 registerPolicy('earlyRejection', 'meanMargin', (c) => meanMargin(Number(c['margin']), numberOr(c['share'], 0.5)));

@@ -165,6 +165,45 @@ describe('a user-written stateful acceptance rule (thinnedGreedy): a policy stat
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('puts the state back when a batch is undone, so that a retry gives the uninterrupted run (minimize, 3 steps per batch)', () => {
+    const before = tf.memory().numTensors;
+    const target = tf.tensor1d([0.5, -1, 2, 0.25]);
+    const make = () => {
+      const v = tf.tidy(() => tf.variable(tf.zeros([4])));
+      const opt = new RSOOptimizer({ seed: 5, cycles: 50, sigmaBase: { name: 'fixed', value: 0.5 }, stepsPerBatch: { name: 'constant', value: 3 }, acceptance: thinnedGreedy(2) });
+      return { v, opt };
+    };
+    let calls = 0;
+    let failAt = Infinity;
+    const lossOf = (v: tf.Variable) => () => {
+      if (++calls === failAt) throw new Error('evaluation failed');
+      return tf.sum(tf.square(tf.sub(v, target))) as tf.Scalar;
+    };
+    const [a, b] = [make(), make()];
+    for (const r of [a, b]) for (let k = 0; k < 4; k++) r.opt.minimize(lossOf(r.v), false, [r.v]);
+    const moved = Number(a.opt.searchState().policies![0]!.values[0]);
+    // A batch of 3 steps uninterrupted, counting the loss calls of its steps.
+    calls = 0;
+    a.opt.minimize(lossOf(a.v), false, [a.v]);
+    expect(Number(a.opt.searchState().policies![0]!.values[0])).toBeGreaterThan(moved);
+    // The same batch failing in its last step: the earlier steps' moves, counted, are undone with the count.
+    const stateBefore = b.opt.searchState();
+    failAt = calls - 1;
+    calls = 0;
+    expect(() => b.opt.minimize(lossOf(b.v), false, [b.v])).toThrow(/evaluation failed/);
+    expect(b.opt.searchState()).toEqual(stateBefore);
+    failAt = Infinity;
+    b.opt.minimize(lossOf(b.v), false, [b.v]);
+    expect(b.opt.searchState()).toEqual(a.opt.searchState());
+    expect(Array.from(b.v.dataSync())).toEqual(Array.from(a.v.dataSync()));
+    for (const r of [a, b]) {
+      r.opt.dispose();
+      r.v.dispose();
+    }
+    target.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses a state named as one of the search\'s parts, or as another policy\'s', () => {
     const named = (name: string) => ({ ...thinnedGreedy(3), state: { ...thinnedGreedy(3).state!, name } });
     expect(() => new RSOOptimizer({ acceptance: named('search') })).toThrow(/acceptance: the policy's state part "rso\/search" is the search's own/);

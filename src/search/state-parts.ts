@@ -90,7 +90,8 @@ export function encodePolicies(states: readonly PolicyState<unknown>[]): Encoded
  * @throws RangeError for a part no policy declares, or a value its policy refuses.
  */
 export function decodePolicies(states: readonly PolicyState<unknown>[], parts: readonly EncodedPart[]): { readonly state: PolicyState<unknown>; readonly value: unknown }[] {
-  return parts.map((p) => {
+  if (!Array.isArray(parts)) throw new RangeError(`RSO state: policies must be an array of saved parts { name, dtype, values }, got ${quote(parts)}`);
+  return parts.map((p: EncodedPart) => {
     const state = states.find((s) => partWeightName(s.name) === p.name);
     if (state === undefined) {
       const known = states.map((s) => `"${partWeightName(s.name)}"`).join(', ') || 'none';

@@ -5,9 +5,8 @@ export type PartValues = Int32Array | Float32Array;
  * One named part of a saved search state, as its owner declares it: the search core declares its own (cursor,
  * counters, generator; base σ), and a stateful policy declares one named after its kind.
  *
- * @remarks A part is saved as the weight `rso/<name>` ({@link partWeightName}). `decode` is the only way back, and
- * must refuse anything `encode` cannot have produced, with an error that says what is wrong (the codec adds the
- * part's name, see {@link decodePart}).
+ * @remarks A part is saved as the weight `rso/<name>`. `decode` is the only way back, and must refuse anything
+ * `encode` cannot have produced, with an error that says what is wrong (the codec adds the part's name).
  * @example
  * ```ts
  * const counter: StatePart<number> = {

@@ -18,9 +18,11 @@ export { createRng, restoreRng } from './base/rng.js';
 export type { Rng, RngState } from './base/rng.js';
 export type { WeightGroup, WeightRole, WeightTensorInfo } from './base/weight-groups.js';
 export type { BlockEvaluator, CandidateEvaluator } from './engine/evaluator.js';
+export { stageCounts } from './train/stage-counts.js';
+export type { StageCounts } from './train/stage-counts.js';
 export type { ShardData, ShardPool, ShardStartArgs, ShardedOptimizer, WorkerPool } from './engine/shard-pool.js';
 export type { SearchSnapshot } from './search/snapshot.js';
-export type { EncodedPart, PartValues } from './base/state-codec.js';
+export type { EncodedPart, PartValues, PolicyState, StatePart } from './base/state-codec.js';
 export type { ShardReducer } from './engine/reducer.js';
 
 export { POLICY_KINDS, registerPolicy, createPolicy, policyNames } from './policies/registry.js';

@@ -1,7 +1,8 @@
 /**
- * The feature table: one row per built-in policy and per notable option. tests/features.test.ts runs the same
- * cross-feature checks on every row (config round trip, save, load and continue, 2 threads ≡ 1 thread, model
- * engine ≡ closure path), and checks that every registered built-in policy has a row. A new policy adds a row
+ * The feature table: one row per built-in policy, per notable option, and per user-written policy
+ * (tests/user-policies.ts). tests/features.test.ts runs the same cross-feature checks on every row (config round
+ * trip, save, load and continue, 2 threads ≡ 1 thread, model engine ≡ closure path), and checks that every
+ * registered policy has a row. A new policy adds a row
  * here, not a test file.
  *
  * Each row's options are in the JSON form a saved config holds (`{ name, ...params }`), with values away from the
@@ -12,6 +13,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { RSOConfig } from '../src/index.js';
 import { tinyMlp, tinyResidual } from './helpers.js';
 import { NAMED_KERNELS, namedConvSeq, scrambledCosts } from './quantize-models.js';
+import { USER_POLICIES } from './user-policies.js';
 
 /** A row of the table. */
 export interface FeatureRow {
@@ -37,6 +39,8 @@ export interface FeatureRow {
   readonly tolerance?: number;
   /** Whether it trains under `minimize` (`model.fit`, `trainOnBatch`); default true. */
   readonly minimize?: boolean;
+  /** Modules that register the row's user-written policies, imported here and by every worker thread. */
+  readonly modules?: readonly URL[];
 }
 
 /** A net and the shape of one example. */
@@ -125,4 +129,8 @@ export const FEATURES: readonly FeatureRow[] = [
   { name: 'probe reuse parabolicStep', config: { probeReuse: { name: 'parabolicStep', maxStep: 1.5 } }, tolerance: 1e-3 },
   { name: 'probe reuse with channelBlocks', config: { probeReuse: { name: 'parabolicStep', maxStep: 1 }, moves: { name: 'channelBlocks', norm: 1 } }, tolerance: 1e-3 },
   { name: 'early rejection', config: { earlyRejection: { name: 'earlyRejection', stages: [0.25, 0.5, 1], errorRate: 0.2, minExamples: 8 } }, batchSize: 64, minimize: false },
+  // User-written policies (tests/user-policies.ts), registered in every thread through `modules`.
+  { name: 'probe reuse, user-written partWayToBest', config: { probeReuse: { name: 'partWayToBest', fraction: 0.25 } }, modules: [USER_POLICIES] },
+  { name: 'acceptance, user-written thinnedGreedy with a saved state', config: { acceptance: { name: 'thinnedGreedy', every: 3 } }, modules: [USER_POLICIES] },
+  { name: 'early rejection, user-written meanMargin', config: { earlyRejection: { name: 'meanMargin', margin: 0.002, share: 0.375 } }, batchSize: 64, minimize: false, modules: [USER_POLICIES] },
 ];

@@ -102,7 +102,7 @@ function namesIn(row: FeatureRow, kind: PolicyKind): string[] {
 }
 
 describe('the feature table', () => {
-  it('has a row for every built-in policy of every kind, and unique row names', () => {
+  it('has a row for every registered policy of every kind, built-in or user-written, and unique row names', () => {
     for (const kind of POLICY_KINDS) {
       for (const name of policyNames(kind)) expect(FEATURES.some((row) => namesIn(row, kind).includes(name)), `${kind} "${name}"`).toBe(true);
     }
@@ -179,7 +179,7 @@ describe.each(FEATURES)('$name', (row) => {
   it(`2 worker threads make the steps of 1 thread${row.exactTies === true ? ' up to a tie, and repeat themselves' : ''}`, async () => {
     const { x, y } = dataOf(row);
     const before = tf.memory().numTensors;
-    const two = { engine: 'model' as const, workers: nodeWorkers(2) };
+    const two = { engine: 'model' as const, workers: nodeWorkers(2, { modules: row.modules ?? [] }) };
     const runs = [await freshRun(row, x, y, { engine: 'model' }), await freshRun(row, x, y, two)];
     expectSameRun(row, runs[0]!, runs[1]!);
     if (row.exactTies === true) {

@@ -1,5 +1,6 @@
 import { checkRngState } from './rng.js';
 import type { RngState } from './rng.js';
+import type { EncodedPart } from './state-codec.js';
 
 /**
  * The complete, serializable position of a search.
@@ -26,6 +27,11 @@ export interface SearchState {
    * layout); absent leaves the adaptation as it is on restore.
    */
   readonly adapt?: Float32Array;
+  /**
+   * The state of each stateful policy (its {@link PolicyState}), encoded as saved (`rso/<name>`); absent in a run
+   * without one, and on restore a part left out leaves that policy's state as it is.
+   */
+  readonly policies?: readonly EncodedPart[];
 }
 
 const STATE_VERSION = 1;

@@ -5,9 +5,8 @@ export type PartValues = Int32Array | Float32Array;
  * One named part of a saved search state, as its owner declares it: the search core declares its own (cursor,
  * counters, generator; base σ), and a stateful policy declares one named after its kind.
  *
- * @remarks A part is saved as the weight `rso/<name>` ({@link partWeightName}). `decode` is the only way back, and
- * must refuse anything `encode` cannot have produced, with an error that says what is wrong (the codec adds the
- * part's name, see {@link decodePart}).
+ * @remarks A part is saved as the weight `rso/<name>`. `decode` is the only way back, and must refuse anything
+ * `encode` cannot have produced, with an error that says what is wrong (the codec adds the part's name).
  * @example
  * ```ts
  * const counter: StatePart<number> = {
@@ -41,6 +40,44 @@ export interface StatePart<S> {
    * @throws RangeError saying what is wrong (a length, an entry, a range); the part's name is added by the codec.
    */
   decode(values: ArrayLike<number>): S;
+}
+
+/**
+ * The state a policy of any kind declares (its `state` field): a {@link StatePart} that the search saves as
+ * `rso/<name>`, with the policy's current value behind `get` and `set`.
+ *
+ * @remarks The policy keeps its value and updates it in its own hooks. The search sets `init()` when it is made,
+ * reads `get()` to save the state (`getWeights`, a worker's snapshot, and the start of each batch, for undo) and
+ * calls `set` to load it, or to put back the batch's starting value when a batch is undone. A stateful policy
+ * belongs to one optimizer.
+ * @example
+ * ```ts
+ * let accepted = 0;
+ * const state: PolicyState<number> = {
+ *   name: 'acceptance',
+ *   dtype: 'int32',
+ *   init: () => 0,
+ *   get: () => accepted,
+ *   set: (n) => void (accepted = n),
+ *   encode: (n) => Int32Array.of(n),
+ *   decode: (v) => {
+ *     if (v.length !== 1 || !Number.isInteger(v[0]) || v[0]! < 0) throw new RangeError(`expected 1 count, got [${Array.from(v).join(', ')}]`);
+ *     return v[0]!;
+ *   },
+ * };
+ * ```
+ */
+export interface PolicyState<S> extends StatePart<S> {
+  /** The state of a fresh run. */
+  init(): S;
+  /** The policy's current state; the search encodes it at once, so the value may be mutated afterwards. */
+  get(): S;
+  /**
+   * Replaces the policy's state.
+   *
+   * @param state - A value from `init` or `decode`.
+   */
+  set(state: S): void;
 }
 
 /** A part as saved: its weight name (`rso/<name>`), dtype and values. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BlockEvaluator, CandidateEvaluator, StageCounts, StagedEvaluator } from './evaluator.js';
+import type { BlockEvaluator, CandidateEvaluator, StagedEvaluator } from './evaluator.js';
 import { stageSums } from '../base/stage-sums.js';
 import { createWeightWriter, freezeVariables, otherVariables, restoreVariables, snapshotVariables } from './weight-writer.js';
 import type { VariableSnapshot } from './weight-writer.js';
@@ -18,8 +18,6 @@ export interface ClosureStages {
   readonly rows: number;
   /** Whether the batch's loss is the mean or the sum of the per-example losses. */
   readonly reduction: 'mean' | 'sum';
-  /** The trainer's counters, kept across batches. */
-  readonly counts: StageCounts;
   /** One loss per example of the batch's first `rows` examples, with the weights as they are. */
   loss(rows: number): tf.Tensor1D;
 }
@@ -139,6 +137,5 @@ function stagedCalls(weights: ReturnType<typeof createWeightWriter>, frozen: Ret
       weights.write(t, flat, before);
       return stageSums(record);
     },
-    stageCounts: stages.counts,
   };
 }

@@ -42,21 +42,6 @@ export function movesBlocks(evaluator: CandidateEvaluator): evaluator is BlockEv
   return typeof evaluator.evaluateBlock === 'function' && typeof evaluator.writeBlock === 'function';
 }
 
-/** Counters of early rejection, kept by the evaluator that runs it and read by the trainer. */
-export interface StageCounts {
-  /** Per stage of the rule (the last is the full batch): steps that evaluated it. */
-  readonly evaluated: number[];
-  /** Per stage of the rule: steps decided there. */
-  readonly decided: number[];
-  /** Examples evaluated per candidate, summed over stages and steps. */
-  examples: number;
-}
-
-/** Fresh counters for a rule with `stages` stages. */
-export function stageCounts(stages: number): StageCounts {
-  return { evaluated: new Array<number>(stages).fill(0), decided: new Array<number>(stages).fill(0), examples: 0 };
-}
-
 /**
  * An evaluator that can also evaluate a step on a prefix of its batch, for early rejection.
  *
@@ -71,6 +56,4 @@ export interface StagedEvaluator extends CandidateEvaluator {
   batchRows(): number;
   /** The per-example loss sums of each candidate on the batch's first `rows` examples. */
   evaluateStage(tensor: number, flat: number, candidates: Float32Array, stage: number, rows: number): ArrayLike<number>;
-  /** Where the steps stopped, for the trainer's counters. */
-  readonly stageCounts: StageCounts;
 }

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { WeightGroup } from '../base/weight-groups.js';
 import { readLoss } from './closure-evaluator.js';
-import { stageCounts } from './evaluator.js';
 import type { BlockEvaluator, StagedEvaluator } from './evaluator.js';
 import { stageSums } from '../base/stage-sums.js';
 import { createChannelNorm } from './channel-norm.js';
@@ -75,8 +74,6 @@ export interface ModelEvaluatorOptions {
   readonly perExample?: PerExampleLoss;
   /** Whether the data loss is the mean or the sum of the per-example losses (default mean). */
   readonly reduction?: 'mean' | 'sum';
-  /** The early rejection rule's number of stages, the size of `stageCounts` (default 0). */
-  readonly earlyRejectionStages?: number;
 }
 
 /** One loss per example of a batch: targets and predictions in the model's output order. */
@@ -424,7 +421,6 @@ export function createModelEvaluator(
   let examples = 0;
   let forwardWork = 0;
   const batches = createStagedBatches(cuts, parts.perExample !== undefined);
-  const counts = stageCounts(options.earlyRejectionStages ?? 0);
   const clear = () => {
     cuts.clear();
     heads.clear();
@@ -517,7 +513,6 @@ export function createModelEvaluator(
       if (!Object.is(weights.read(t, flat), before)) weights.write(t, flat, before);
       return parts.sum(stageSums(record));
     },
-    stageCounts: counts,
     stats: () => {
       const { hits, misses, cachedBytes } = cuts.stats();
       const { deltaSteps, outputSteps, batchedSteps } = paths.counts;

@@ -12,6 +12,7 @@ import { createClosureEvaluator, requireScalar } from '../engine/closure-evaluat
 import { trainableVariablesReadBy } from '../engine/read-variables.js';
 import { RSOSearch } from '../search/rso-search.js';
 import { runBatch } from '../train/run-batch.js';
+import type { StageCounts } from '../train/stage-counts.js';
 import { snapshotOf } from '../search/snapshot.js';
 import type { SearchSnapshot } from '../search/snapshot.js';
 import type { StepResult } from '../search/rso-search.js';
@@ -178,12 +179,14 @@ export class RSOOptimizer extends tf.Optimizer {
    * reproduces an uninterrupted run.
    * @param evaluator - Computes candidate losses on the batch; the optimizer must be bound first.
    * @param keepGoing - Asked after each step but the batch's last: false ends the batch early (a step budget).
+   * @param counts - With `earlyRejection`, the caller's counters (see `stageCounts`), updated with where each
+   *   step stopped; `rso.fit` reports its own in `history.params`.
    * @returns The last step.
    */
-  runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
+  runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean, counts?: StageCounts): StepResult {
     const before = evaluator.work?.() ?? 0;
     try {
-      this.lastStep = runBatch(this.search, evaluator, keepGoing);
+      this.lastStep = runBatch(this.search, evaluator, keepGoing, counts);
     } finally {
       this.work += (evaluator.work?.() ?? 0) - before;
     }

@@ -1,5 +1,6 @@
 import { quote, rejectUnknown, requireBoolean, suggest } from '../base/validate.js';
 import type { ConfigValue, PolicyConfig } from '../base/policy-config.js';
+import type { PolicyState } from '../base/state-codec.js';
 
 export type { ConfigValue, PolicyConfig } from '../base/policy-config.js';
 
@@ -7,6 +8,8 @@ export type { ConfigValue, PolicyConfig } from '../base/policy-config.js';
 export interface Configurable {
   /** The registry entry that recreates this policy; absent for unregistered user policies. */
   readonly config?: PolicyConfig;
+  /** The policy's own state, saved as `rso/<name>` with the search's; absent for a stateless policy. */
+  readonly state?: PolicyState<unknown>;
 }
 
 /** The categories of pluggable policies, as {@link registerPolicy} accepts them. */

@@ -9,6 +9,8 @@ import { checkSearchState } from '../base/search-state.js';
 import type { SearchState } from '../base/search-state.js';
 import { SigmaAdapter, sigmaAdaptationPart } from './sigma-adapter.js';
 import { decodePart } from '../base/state-codec.js';
+import type { PolicyState } from '../base/state-codec.js';
+import { decodePolicies, encodePolicies, policyStates } from './state-parts.js';
 import { assignGrids, gridCandidates, stepAt } from './tensor-grids.js';
 import type { TensorGrid } from './tensor-grids.js';
 import { groupWeights, searchOrderToFlat } from '../base/weight-groups.js';
@@ -218,6 +220,8 @@ export class RSOSearch {
   private sigmas: Float32Array | null = null;
   private grids: readonly (TensorGrid | null)[] = [];
   private adapter: SigmaAdapter | null = null;
+  // The states the config's policies declare (none in most runs); the policies hold the values.
+  private readonly policyStates: readonly PolicyState<unknown>[];
   // A state restored before binding: its cursor and σ adaptation are checked against the tensors, and the
   // adaptation decoded, when the search binds.
   private restored: SearchState | null = null;
@@ -236,6 +240,8 @@ export class RSOSearch {
   constructor(config: ResolvedConfig) {
     this.config = config;
     this.rng = createRng(config.seed);
+    this.policyStates = policyStates(config);
+    for (const s of this.policyStates) s.set(s.init());
   }
 
   /** True once tensors are bound. */
@@ -612,11 +618,12 @@ export class RSOSearch {
     return this.bound ? this.settle().name : '';
   }
 
-  /** A snapshot of the state: the position, and σ adaptation's state encoded by its part. */
+  /** A snapshot of the state: the position, σ adaptation's state and each policy's, encoded by their parts. */
   state(): SearchState {
     // Bound, the adapter holds the adaptation; before binding, the restored state does.
     const adapt = this.adapter?.pack() ?? this.restored?.adapt?.slice();
-    return adapt === undefined ? this.position() : { ...this.position(), adapt };
+    const s = adapt === undefined ? this.position() : { ...this.position(), adapt };
+    return this.policyStates.length === 0 ? s : { ...s, policies: encodePolicies(this.policyStates) };
   }
 
   /** The position alone: cursor, counters and generator. */
@@ -627,23 +634,29 @@ export class RSOSearch {
   /**
    * Restores a snapshot taken by {@link RSOSearch.state}. Every field is checked; the cursor and σ adaptation are
    * checked against the bound tensors now, or when the search binds. A state without `adapt` leaves the adaptation
-   * as it is. On error nothing changes: the old values are kept and put back.
+   * as it is, and a policy part left out of `policies` that policy's state. On error nothing changes: the old values
+   * are kept and put back.
    */
   restore(s: SearchState): void {
     checkSearchState(s, 'RSO state');
+    // Decoded first, so that a bad policy state changes nothing.
+    const policies = s.policies === undefined ? [] : decodePolicies(this.policyStates, s.policies);
     if (!this.bound) {
       const adapt = s.adapt ?? this.restored?.adapt;
       this.assign(s, null);
       this.restored = adapt === undefined ? s : { ...s, adapt: Float32Array.from(adapt) };
+      for (const p of policies) p.state.set(p.value);
       return;
     }
-    const previous = { position: this.position(), adapter: this.adapter };
+    const previous = { position: this.position(), adapter: this.adapter, policies: policies.map((p) => p.state.get()) };
     // Decoded first, so that a bad adaptation state changes nothing.
     this.assign(s, s.adapt === undefined ? this.adapter : this.makeAdapter(s.adapt));
+    for (const p of policies) p.state.set(p.value);
     try {
       this.checkCursor('RSO state');
     } catch (e) {
       this.assign(previous.position, previous.adapter);
+      policies.forEach((p, i) => p.state.set(previous.policies[i]));
       throw e;
     }
   }

@@ -2,6 +2,8 @@ import { movesBlocks } from '../engine/evaluator.js';
 import type { BlockEvaluator, CandidateEvaluator, StagedEvaluator } from '../engine/evaluator.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
 import type { RSOSearch, StepProposal, StepResult } from '../search/rso-search.js';
+import { stageCounts } from './stage-counts.js';
+import type { StageCounts } from './stage-counts.js';
 
 /**
  * The asked step's move, evaluated: a scalar step (a move of one) by `evaluate`, a block move by `evaluateBlock`. A
@@ -61,7 +63,7 @@ export function runStep(search: RSOSearch, evaluator: CandidateEvaluator): StepR
 /** Narrows an evaluator to one that evaluates stages, or says why early rejection cannot run on it. */
 function staged(evaluator: CandidateEvaluator): StagedEvaluator {
   const e = evaluator as Partial<StagedEvaluator>;
-  if (typeof e.evaluateStage !== 'function' || typeof e.batchRows !== 'function' || e.stageCounts === undefined) {
+  if (typeof e.evaluateStage !== 'function' || typeof e.batchRows !== 'function') {
     throw new RangeError('earlyRejection: this evaluator cannot evaluate part of a batch (it has no evaluateStage); use rso.fit, or leave earlyRejection out');
   }
   return evaluator as StagedEvaluator;
@@ -74,23 +76,23 @@ function staged(evaluator: CandidateEvaluator): StagedEvaluator {
  * @remarks An early step is told the stage's losses: the mean over the stage's examples, or for a sum over the
  * batch, the stage's sum scaled to the batch (× N / n). A block move (`moves`) takes the full batch. Failures undo
  * the step as {@link runStep} does.
+ * @param counts - The driver's counters, updated with where the step stopped.
  */
-export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection): StepResult {
+export function runStagedStep(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, counts: StageCounts): StepResult {
   const p = search.ask(evaluator.read);
   // A block move always takes the full batch (the stages evaluate scalar steps only; documented in the guide).
-  return settle(search, evaluator, p, () => (p.block === null ? tellStaged(search, evaluator, rule, p) : tellFull(search, evaluator, rule, p)));
+  return settle(search, evaluator, p, () => (p.block === null ? tellStaged(search, evaluator, rule, p, counts) : tellFull(search, evaluator, rule, p, counts)));
 }
 
 /** Tells the search the losses of the step's move on the full batch, and counts the step there. */
-function tellFull(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal): StepResult {
+function tellFull(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal, counts: StageCounts): StepResult {
   const decided = search.tell(evaluateMove(search, evaluator, p));
-  countFullBatch(evaluator, rule);
+  countFullBatch(counts, rule, evaluator.batchRows());
   return decided;
 }
 
 /** Evaluates the stages of `rule` in turn and tells the search the first settled one, or the full batch's losses. */
-function tellStaged(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal): StepResult {
-  const counts = evaluator.stageCounts;
+function tellStaged(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRejection, p: StepProposal, counts: StageCounts): StepResult {
   const rows = evaluator.batchRows();
   const plan = rule.plan(rows);
   for (const { stage, rows: n } of plan) {
@@ -104,15 +106,15 @@ function tellStaged(search: RSOSearch, evaluator: StagedEvaluator, rule: EarlyRe
     counts.decided[stage]!++;
     return decided;
   }
-  return tellFull(search, evaluator, rule, p);
+  return tellFull(search, evaluator, rule, p, counts);
 }
 
-/** Counts a step decided on the full batch. */
-function countFullBatch(evaluator: StagedEvaluator, rule: EarlyRejection): void {
+/** Counts a step decided on the full batch of `rows` examples. */
+function countFullBatch(counts: StageCounts, rule: EarlyRejection, rows: number): void {
   const full = rule.stages.length - 1;
-  evaluator.stageCounts.evaluated[full]!++;
-  evaluator.stageCounts.decided[full]!++;
-  evaluator.stageCounts.examples += evaluator.batchRows();
+  counts.evaluated[full]!++;
+  counts.decided[full]!++;
+  counts.examples += rows;
 }
 
 /**
@@ -122,18 +124,21 @@ function countFullBatch(evaluator: StagedEvaluator, rule: EarlyRejection): void 
  * written back, and the search state (cursor, counters, generator) is restored, so a retry of the batch
  * reproduces an uninterrupted run.
  * @param keepGoing - Asked after each step but the batch's last: false ends the batch early (a budget).
+ * @param counts - With early rejection, the driver's counters, updated with where each step stopped (fresh ones,
+ *   dropped after the batch, when not given). A batch that throws leaves the counts of its earlier steps.
  * @returns The batch's last step.
  */
-export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult {
+export function runBatch(search: RSOSearch, evaluator: CandidateEvaluator, keepGoing?: () => boolean, counts?: StageCounts): StepResult {
   const rule = search.config.earlyRejection;
   const stagedEvaluator = rule === null ? null : staged(evaluator);
+  const tally = rule === null ? null : (counts ?? stageCounts(rule.stages.length));
   const before = search.state();
   const steps = search.stepsForNextBatch();
   const done: StepResult[] = [];
   let last: StepResult | null = null;
   try {
     for (let s = 0; s < steps; s++) {
-      last = stagedEvaluator === null ? runStep(search, evaluator) : runStagedStep(search, stagedEvaluator, rule!);
+      last = stagedEvaluator === null ? runStep(search, evaluator) : runStagedStep(search, stagedEvaluator, rule!, tally!);
       if (steps > 1) done.push(last);
       if (s + 1 < steps && keepGoing !== undefined && !keepGoing()) break;
     }

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Trainee } from './trainee.js';
 import { createClosureEvaluator } from '../engine/closure-evaluator.js';
-import { stageCounts } from '../engine/evaluator.js';
-import type { StageCounts } from '../engine/evaluator.js';
+import { stageCounts, stageParams } from './stage-counts.js';
 import type { EarlyRejection } from '../policies/early-rejection/index.js';
 import { stageBatches } from './stage-batches.js';
 import { createModelEvaluator } from '../engine/model-evaluator.js';
@@ -68,11 +67,11 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
       const evaluator = prefixes === null
         ? createClosureEvaluator(variables, f)
         : createClosureEvaluator(variables, f, {
-          rows: batcher.rows(cycle, chunk), reduction: objective.reduction, counts: counts!,
+          rows: batcher.rows(cycle, chunk), reduction: objective.reduction,
           loss: (rows) => { const p = prefixes.get(rows); return objective.perExample(p.ys, forward(model, p.xs, true)); },
         });
       try {
-        const last = optimizer.runSteps(evaluator, keepGoing);
+        const last = optimizer.runSteps(evaluator, keepGoing, counts ?? undefined);
         return last.losses[last.accepted]!;
       } catch (e) {
         evaluator.rollback();
@@ -160,17 +159,12 @@ export function checkBeforeCompile(optimizer: Trainee, model: LayersModel, losse
   if (rule !== null) checkEarlyRejection(rule, functions ? LOSS_FUNCTION_REASON : null, model, options);
 }
 
-/** The early rejection counters for `history.params`: per stage, steps that evaluated it and steps decided there. */
-function stageParams(counts: StageCounts | null): Record<string, string | number> {
-  if (counts === null) return {};
-  return { engineStagesEvaluated: counts.evaluated.join(','), engineStagesDecided: counts.decided.join(','), engineStageExamples: counts.examples };
-}
-
 /** The model engine, on this thread alone or on shard 0 of a pool of worker threads. */
 function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardPool | null, shard: { lossScale: number }): BatchRunner {
   const { optimizer, batcher, options } = ctx;
   const workers = options.workers?.size ?? 1;
-  const staged = optimizer.config.earlyRejection !== null;
+  const rule = optimizer.config.earlyRejection;
+  const counts = rule === null ? null : stageCounts(rule.stages.length);
   return {
     engine: 'model',
     run(cycle, chunk, keepGoing) {
@@ -180,10 +174,10 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       const [start, count] = shardRange(rows, 0, workers);
       shard.lossScale = shardLossScale(rows, 0, workers, options.lossReduction);
       const batch = batcher.next(cycle, chunk, start, count);
-      const stages = staged ? stageBatches(batcher, cycle, chunk, 0, workers) : undefined;
+      const stages = counts === null ? undefined : stageBatches(batcher, cycle, chunk, 0, workers);
       try {
         evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows, stages);
-        const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()));
+        const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()), counts ?? undefined);
         return last.losses[last.accepted]!;
       } finally {
         stages?.dispose();
@@ -196,7 +190,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
         engine: 'model', workers, engineCacheHits: s.hits, engineCacheMisses: s.misses, engineDeltaSteps: s.deltaSteps,
         engineOutputSteps: s.outputSteps, engineBatchedSteps: s.batchedSteps, engineHeadHits: s.headHits, engineHeadMisses: s.headMisses,
         engineForwardWork: s.forwardWork,
-        ...stageParams(staged ? evaluator.stageCounts : null),
+        ...stageParams(counts),
       };
     },
     close: async (failed) => (await pool?.close(failed)) ?? [],
@@ -213,7 +207,7 @@ function tryModelEvaluator(ctx: RunnerContext, shard: ShardOption | null): Model
       ...options.engineOptions,
       ...(objective.name === undefined ? {} : { loss: { name: objective.name, reduction: objective.reduction } }),
       ...(shard === null ? {} : { shard }),
-      ...(rule === null ? {} : { perExample: objective.perExample, reduction: objective.reduction, earlyRejectionStages: rule.stages.length }),
+      ...(rule === null ? {} : { perExample: objective.perExample, reduction: objective.reduction }),
     });
   } catch (e) {
     if (e instanceof RangeError) return e;

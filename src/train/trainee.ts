@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../config/config.js';
 import type { StepResult } from '../search/rso-search.js';
 import type { SearchState } from '../base/search-state.js';
 import type { WeightGroup } from '../base/weight-groups.js';
+import type { StageCounts } from './stage-counts.js';
 
 /**
  * What `rso.fit` needs of the optimizer it trains with: a `tf.Optimizer` (the model is compiled with it) that
@@ -27,6 +28,6 @@ export interface Trainee extends tf.Optimizer, ShardedOptimizer {
   currentGroup(): string;
   /** Binds the search to the model's trainable variables; the error messages name `caller`, the public method. */
   bind(variables: readonly tf.Variable[], caller?: string): void;
-  /** Runs the steps of one mini-batch. */
-  runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean): StepResult;
+  /** Runs the steps of one mini-batch; with early rejection, `counts` (the caller's) records where they stopped. */
+  runSteps(evaluator: CandidateEvaluator, keepGoing?: () => boolean, counts?: StageCounts): StepResult;
 }

@@ -16,9 +16,15 @@ import type { PlannedStage } from './paired-test.js';
 export interface EarlyRejection extends Configurable {
   /** Increasing fractions of the batch in (0, 1]; the last is 1, the full batch. */
   readonly stages: readonly number[];
-  /** The chance that a step stops on a candidate the full batch would not have kept, at most (before ties). */
-  readonly errorRate: number;
-  /** The fewest examples a stage must have to be tested. */
+  /**
+   * The chance that a step stops on a candidate the full batch would not have kept, at most (before ties), for a
+   * rule that bounds it. The search does not read it; a rule without such a bound leaves it out.
+   */
+  readonly errorRate?: number;
+  /**
+   * The fewest examples a planned stage has. With worker threads it must be at least their number, so that every
+   * thread holds a row of every stage.
+   */
   readonly minExamples: number;
   /**
    * The stages a batch of `rows` examples tests before the full batch.
@@ -27,7 +33,12 @@ export interface EarlyRejection extends Configurable {
    */
   plan(rows: number): readonly PlannedStage[];
   /**
-   * Decides a stage from its sums (see `STAGE_SUM_LENGTH`): the candidate to keep, or −1 to go on.
+   * Decides a stage from its sums: the candidate to keep, or −1 to go on.
+   *
+   * @remarks The sums are `[n, L0, L1, L2, S01, Q01, S02, Q02, S12, Q12]`, all shards combined: n the stage's
+   * examples, Lk the sum of candidate k's per-example losses, and for each pair (a, b) Sab = Σ (lb − la) and
+   * Qab = Σ (lb − la)². The kept candidate's reported losses are the stage's (L0, L1, L2) / n, or × N / n for a
+   * loss summed over the batch. A rule that decides the same sums the same way keeps threads in lockstep.
    *
    * @param sums - The stage's per-example loss sums, all shards combined.
    * @param tested - The number of stages the batch's plan tests.

@@ -262,7 +262,8 @@ describe.runIf(RUN_BROWSER_SUITES)('the browser demo in Chromium', () => {
     expect([first.step, last.step]).toEqual([0, SHRINK_STEPS]);
     expect([first.acc, last.acc]).toEqual([t.calibratedAcc, t.repairedAcc]);
     expect(t.roundedAcc).toBeLessThan(t.calibratedAcc);
-    expect(t.calibratedAcc).toBeLessThan(t.floatAcc);
+    // Calibration wins most of the rounding's loss back (on this test subset it may reach the float model).
+    expect(t.calibratedAcc).toBeGreaterThan((t.roundedAcc + t.floatAcc) / 2);
     expect(t.repairedAcc).toBeGreaterThan(t.roundedAcc);
     // Bytes: weights.bin as served, then a converter's uint8 copy, then the packed file (its size is fixed by the shapes).
     expect(t.floatBytes).toBe(statSync(join(FLOAT_MODEL_DIR, 'weights.bin')).size);

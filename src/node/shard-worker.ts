@@ -6,7 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { runBatch } from '../train/run-batch.js';
-import { stageCounts } from '../train/stage-counts.js';
 import { searchFromSnapshot } from '../search/snapshot.js';
 import { describeTensor } from '../base/weight-groups.js';
 import { batchSizes, makeBatcher } from '../train/batcher.js';
@@ -58,8 +57,6 @@ async function main(): Promise<void> {
     shard,
     ...(rule === null ? {} : { perExample: objective.perExample, reduction: d.lossReduction }),
   });
-  // This thread's own counters (the main thread reports its own, which count the same steps).
-  const counts = rule === null ? undefined : stageCounts(rule.stages.length);
   parentPort!.postMessage({ type: 'ready' });
   const keepGoing = () => reducer.allReduce([0])[0]! > 0;
   while (reducer.allReduce([0])[0]! > 0) {
@@ -73,7 +70,8 @@ async function main(): Promise<void> {
     const stages = rule === null ? undefined : stageBatches(batcher, cycle, chunk, d.rank, d.size);
     try {
       evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows, stages);
-      runBatch(search, evaluator, keepGoing, counts);
+      // No counters here: the main thread's count the same steps and are the ones reported.
+      runBatch(search, evaluator, keepGoing);
     } finally {
       stages?.dispose();
       tf.dispose([...batch.xs, ...batch.ys]);

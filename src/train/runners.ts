@@ -53,7 +53,7 @@ const disposeBatch = (b: Batch) => tf.dispose([...b.xs, ...b.ys]);
 function closureRunner(ctx: RunnerContext): BatchRunner {
   const { optimizer, model, variables, objective, batcher } = ctx;
   const rule = earlyRejectionOf(ctx);
-  const counts = rule === null ? null : stageCounts(rule.stages.length);
+  const counts = rule === null ? undefined : stageCounts(rule.stages.length);
   return {
     engine: 'closure',
     run(cycle, chunk, keepGoing) {
@@ -63,7 +63,7 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
         for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
         return loss;
       };
-      const prefixes = counts === null ? null : prefixBatches(batch);
+      const prefixes = counts === undefined ? null : prefixBatches(batch);
       const evaluator = prefixes === null
         ? createClosureEvaluator(variables, f)
         : createClosureEvaluator(variables, f, {
@@ -71,7 +71,7 @@ function closureRunner(ctx: RunnerContext): BatchRunner {
           loss: (rows) => { const p = prefixes.get(rows); return objective.perExample(p.ys, forward(model, p.xs, true)); },
         });
       try {
-        const last = optimizer.runSteps(evaluator, keepGoing, counts ?? undefined);
+        const last = optimizer.runSteps(evaluator, keepGoing, counts);
         return last.losses[last.accepted]!;
       } catch (e) {
         evaluator.rollback();
@@ -164,7 +164,7 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
   const { optimizer, batcher, options } = ctx;
   const workers = options.workers?.size ?? 1;
   const rule = optimizer.config.earlyRejection;
-  const counts = rule === null ? null : stageCounts(rule.stages.length);
+  const counts = rule === null ? undefined : stageCounts(rule.stages.length);
   return {
     engine: 'model',
     run(cycle, chunk, keepGoing) {
@@ -174,10 +174,10 @@ function modelRunner(ctx: RunnerContext, evaluator: ModelEvaluator, pool: ShardP
       const [start, count] = shardRange(rows, 0, workers);
       shard.lossScale = shardLossScale(rows, 0, workers, options.lossReduction);
       const batch = batcher.next(cycle, chunk, start, count);
-      const stages = counts === null ? undefined : stageBatches(batcher, cycle, chunk, 0, workers);
+      const stages = counts === undefined ? undefined : stageBatches(batcher, cycle, chunk, 0, workers);
       try {
         evaluator.setBatch(batcher.key(cycle, chunk), batch.xs, batch.ys, rows, stages);
-        const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()), counts ?? undefined);
+        const last = optimizer.runSteps(evaluator, pool === null ? keepGoing : () => pool.proceed(keepGoing()), counts);
         return last.losses[last.accepted]!;
       } finally {
         stages?.dispose();

@@ -41,10 +41,10 @@ export function stageCounts(stages: number): StageCounts {
  * The counters for `history.params`: per stage, steps that evaluated it and steps decided there, comma-separated,
  * and the examples evaluated per candidate; nothing without early rejection.
  *
- * @param counts - The run's counters, or null.
+ * @param counts - The run's counters, if it has early rejection.
  * @returns `engineStagesEvaluated`, `engineStagesDecided` and `engineStageExamples`.
  */
-export function stageParams(counts: StageCounts | null): Record<string, string | number> {
-  if (counts === null) return {};
+export function stageParams(counts: StageCounts | undefined): Record<string, string | number> {
+  if (counts === undefined) return {};
   return { engineStagesEvaluated: counts.evaluated.join(','), engineStagesDecided: counts.decided.join(','), engineStageExamples: counts.examples };
 }

@@ -15,8 +15,9 @@
  * accuracy against training time, forward work (examples × layers) and the load average.
  * Control tasks: runs 1…`--runs`, run r seeded with r, each until the mean return over 100 fresh evaluation
  * episodes reaches the task's target (CartPole 475, Acrobot −100) or `--budget` wall seconds; a 4→h→2 (CartPole)
- * or 6→h→3 (Acrobot) tanh policy played in plain JavaScript. Writes <out>.json: solve rate, environment steps and
- * wall time per run, the medians over solved runs, and the load average.
+ * or 6→h→3 (Acrobot) tanh policy played in plain JavaScript. Writes <out>.json: solve rate, environment steps,
+ * wall time and training time (wall time less the evaluation episodes' time) per run, the medians over solved
+ * runs, and the load average.
  * `--method rso` runs RSO through the same runner on the control tasks (the same initial networks and episodes;
  * `RSOOptimizer.minimize` on the policy's four variables, σ planned over 20 cycles as in bench:cartpole; with
  * `--set tieFactor=f` (and `tieWindow`, `tieMax`), σ adapted by `tieWidening`).
@@ -148,7 +149,7 @@ async function policyTask(name: 'cartpole' | 'acrobot', method: string, settings
   const results: PolicyRunResult[] = [];
   for (let seed = 1; seed <= runs; seed++) {
     const r = runPolicy({ task, method, settings, seed, hidden, episodes, evalEpisodes: 100, budgetSeconds });
-    console.log(`  run ${seed}: ${r.solved ? 'solved' : 'not solved'} after ${r.generations} generations, ${r.trainEnvSteps} training env steps, ${r.seconds.toFixed(1)} s, return ${r.evals[0]!.meanReturn.toFixed(1)} → ${r.finalReturn.toFixed(1)}`);
+    console.log(`  run ${seed}: ${r.solved ? 'solved' : 'not solved'} after ${r.generations} generations, ${r.trainEnvSteps} training env steps, ${r.seconds.toFixed(1)} s (${r.trainSeconds.toFixed(2)} s training), return ${r.evals[0]!.meanReturn.toFixed(1)} → ${r.finalReturn.toFixed(1)}`);
     results.push(r);
   }
   const solved = results.filter((r) => r.solved);
@@ -156,6 +157,7 @@ async function policyTask(name: 'cartpole' | 'acrobot', method: string, settings
     solved: solved.length,
     runs,
     medianSecondsSolved: median(solved.map((r) => r.seconds)),
+    medianTrainSecondsSolved: median(solved.map((r) => r.trainSeconds)),
     medianTrainEnvStepsSolved: median(solved.map((r) => r.trainEnvSteps)),
     medianGenerationsSolved: median(solved.map((r) => r.generations)),
   };

@@ -63,6 +63,8 @@ export interface TrainClock {
   cpu(): number;
   /** Runs `f` and books its time as evaluation. */
   measure<T>(f: () => T): T;
+  /** Awaits `f` and books its time as evaluation. */
+  measureAsync<T>(f: () => Promise<T>): Promise<T>;
 }
 
 /** A {@link TrainClock} that starts now, continuing from `trainBefore`, `wallBefore` and `cpuBefore` seconds. */
@@ -81,6 +83,14 @@ export function trainClock(trainBefore = 0, wallBefore = 0, cpuBefore = 0): Trai
       const e0 = performance.now();
       try {
         return f();
+      } finally {
+        evalMs += performance.now() - e0;
+      }
+    },
+    async measureAsync<T>(f: () => Promise<T>): Promise<T> {
+      const e0 = performance.now();
+      try {
+        return await f();
       } finally {
         evalMs += performance.now() - e0;
       }
@@ -123,6 +133,12 @@ export interface AdamRaceArgs {
   /** Weight updates per step (the trainable scalars). */
   readonly scalars: number;
   readonly seed: number;
+  /**
+   * Snapshots: at the first measurement at or after each of `atSeconds` of training (or at the last one, for the
+   * times the run did not reach), `save` is awaited with that measurement and the time asked for; its time is
+   * booked as evaluation.
+   */
+  readonly snapshots?: { readonly atSeconds: readonly number[]; readonly save: (point: CurvePoint, atSeconds: number) => Promise<void> };
 }
 
 /** The curve and counts of an {@link adamRace}. */
@@ -145,13 +161,17 @@ export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
   const clock = trainClock();
   const points: CurvePoint[] = [];
   let steps = 0;
-  const record = () => {
+  const snapshotsDue = [...(args.snapshots?.atSeconds ?? [])].sort((a, b) => a - b);
+  const snapshot = (point: CurvePoint, at: number) => clock.measureAsync(() => args.snapshots!.save(point, at));
+  const record = async () => {
     const seconds = clock.train();
     const { accuracy, matMulGflops } = measureOnTest(clock, args.testModel(), data);
-    points.push({ method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps, updates: steps * args.scalars, accuracy, matMulGflops });
+    const point = { method: args.method, seconds, wallSeconds: clock.wall(), cpuSeconds: clock.cpu(), steps, updates: steps * args.scalars, accuracy, matMulGflops };
+    points.push(point);
     console.log(`  ${args.method}: step ${steps}, ${seconds.toFixed(0)} s, test accuracy ${(accuracy * 100).toFixed(2)}%`);
+    while (snapshotsDue.length > 0 && seconds >= snapshotsDue[0]!) await snapshot(point, snapshotsDue.shift()!);
   };
-  record();
+  await record();
   const signal = stopSignal();
   const going = () => clock.train() < args.budgetSeconds && !signal.stopped();
   let nextStepEval = 1;
@@ -172,13 +192,14 @@ export async function adamRace(args: AdamRaceArgs): Promise<AdamRaceResult> {
       if (steps >= nextStepEval || s >= nextTimeEval) {
         if (steps >= nextStepEval) nextStepEval *= 2;
         while (nextTimeEval <= s) nextTimeEval += args.evalEverySeconds;
-        record();
+        await record();
       }
     }
     epochs++;
   }
   signal.release();
-  if (points[points.length - 1]?.steps !== steps) record();
+  if (points[points.length - 1]?.steps !== steps) await record();
+  for (const at of snapshotsDue.splice(0)) await snapshot(points[points.length - 1]!, at);
   return { points, steps, epochs, trainSeconds: clock.train(), wallSeconds: clock.wall(), cpuSeconds: clock.cpu() };
 }
 

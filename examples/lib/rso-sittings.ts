@@ -119,7 +119,7 @@ export async function rsoSittings(args: RsoSittingArgs): Promise<RsoSittingResul
           if (signal.stopped() || clock.train() >= sittingEnd) model.stopTraining = true;
           if (clock.train() >= nextEval) {
             record();
-            await clock.measure(checkpoint);
+            await clock.measureAsync(checkpoint);
             nextEval = clock.train() + args.evalEverySeconds;
           }
         },

@@ -71,11 +71,12 @@ export function machineNote(start: readonly number[]): MachineNote {
  *
  * @param title - Title above both panels.
  * @param points - The measurements of every run to draw.
+ * @param yMin - The bottom of the accuracy axis (points below it are clipped).
  * @returns The spec, data inlined.
  */
-export function accuracyCurvesSpec(title: string, points: readonly CurvePoint[]): TopLevelSpec {
+export function accuracyCurvesSpec(title: string, points: readonly CurvePoint[], yMin = 0): TopLevelSpec {
   const panel = { width: 400, height: 260 };
-  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'test accuracy (10k images)', scale: { domain: [0, 1] }, axis: { format: '%' } };
+  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'test accuracy (10k images)', scale: { domain: [yMin, 1] }, axis: { format: '%' } };
   const color = { field: 'method', type: 'nominal' as const, legend: { orient: 'bottom' as const, labelLimit: 400, columns: 1 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -86,13 +87,13 @@ export function accuracyCurvesSpec(title: string, points: readonly CurvePoint[])
       {
         ...panel,
         title: 'Test accuracy against training time',
-        mark: { type: 'line', point: true },
+        mark: { type: 'line', point: true, clip: true },
         encoding: { x: { field: 'seconds', type: 'quantitative', title: 'training seconds (evaluation excluded)' }, y, color },
       },
       {
         ...panel,
         title: 'Test accuracy against weight updates',
-        mark: { type: 'line', point: true },
+        mark: { type: 'line', point: true, clip: true },
         encoding: { x: { field: 'updates', type: 'quantitative', scale: { type: 'log' }, title: 'weight updates (log)' }, y, color },
       },
     ],

@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RSOOptimizer, linearSchedule, registerWasmTrainingKernels } from '../../src/index.js';
+import type { RSOConfig } from '../../src/index.js';
 import { MNIST_NET_COUNTS } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag, positiveFlag } from '../lib/flags.js';
@@ -167,9 +168,7 @@ async function runRso(d: MnistTensors): Promise<void> {
   const budgetSeconds = positive('budget', values.budget, 1800);
   const evalEverySeconds = positive('eval-every', values['eval-every'], 60);
   const checkpointDir = values.checkpoint ?? `.cache/binary-act-rso-b${batchSize}`;
-  const sigma = values.sigma === undefined ? undefined : positiveFlag('sigma', values.sigma);
-  const evidence = values.evidence === undefined ? undefined : pairedEvidence(Number(values.evidence));
-  const cutsCycles = intFlag('cuts-first', values['cuts-first'], 0);
+  const policies = polishPolicies();
   const init = values.init === undefined ? null : await steSnapshot(values.init);
   const method = init === null ? `RSO (batch ${batchSize})` : `Adam + STE (${Math.round(init.seconds)} s) → RSO (batch ${batchSize})`;
   const run = await rsoSittings({
@@ -178,10 +177,7 @@ async function runRso(d: MnistTensors): Promise<void> {
     create: async () => {
       const model = await thresholdMnistNet(seed, false);
       if (init !== null) model.setWeights(init.weights);
-      const sigmaOption = sigma === undefined ? {} : { sigma: linearSchedule({ from: sigma, to: sigma / 10 }) };
-      const evidenceOption = evidence === undefined ? {} : { earlyRejection: evidence };
-      const coordinatesOption = cutsCycles === 0 ? {} : { coordinates: cutsFirst(cutsCycles) };
-      model.compile({ optimizer: new RSOOptimizer({ seed, cycles: plannedCycles, ...sigmaOption, ...evidenceOption, ...coordinatesOption }), loss: 'categoricalCrossentropy' });
+      model.compile({ optimizer: new RSOOptimizer({ seed, cycles: plannedCycles, ...policies }), loss: 'categoricalCrossentropy' });
       return model;
     },
     batchSize,
@@ -202,12 +198,23 @@ async function runRso(d: MnistTensors): Promise<void> {
   console.log(`${method}: ${optimizer.step} steps (${carry.accepted} accepted), cycle ${optimizer.cycle}, ${run.trainSeconds.toFixed(0)} s training, test accuracy ${(final.accuracy * 100).toFixed(2)}%`);
   await writeRun(out, title(method), {
     ...common,
-    flags: { batchSize, plannedCycles, workers, budgetSeconds, evalEverySeconds, checkpointDir, sigma, evidence: values.evidence, cutsFirst: cutsCycles, init: values.init },
+    flags: { batchSize, plannedCycles, workers, budgetSeconds, evalEverySeconds, checkpointDir, sigma: values.sigma, evidence: values.evidence, cutsFirst: values['cuts-first'], init: values.init },
     ...(init === null ? {} : { initial: { steSeconds: init.seconds, steSteps: init.steps, steTestAccuracy: init.accuracy } }),
     ...rsoRecord(run),
     points,
     machine: machineNote(loadStart),
   });
+}
+
+/** The RSO options that `--sigma`, `--evidence` and `--cuts-first` set (none: the paper's). */
+function polishPolicies(): RSOConfig {
+  const sigma = values.sigma === undefined ? undefined : positiveFlag('sigma', values.sigma);
+  const cutsCycles = intFlag('cuts-first', values['cuts-first'], 0);
+  return {
+    ...(sigma === undefined ? {} : { sigma: linearSchedule({ from: sigma, to: sigma / 10 }) }),
+    ...(values.evidence === undefined ? {} : { earlyRejection: pairedEvidence(Number(values.evidence)) }),
+    ...(cutsCycles === 0 ? {} : { coordinates: cutsFirst(cutsCycles) }),
+  };
 }
 
 /** An STE snapshot saved by `--mode ste --save-at`: its weights (for the exact network) and what its metadata records. */

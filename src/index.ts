@@ -52,7 +52,7 @@ export * from './policies/moves/index.js';
 export { fastPreset } from './config/presets.js';
 export type { RSOPreset } from './config/presets.js';
 export type { SigmaAdaptation, SuccessRuleOptions, TieWideningOptions } from './policies/sigma-adaptation/index.js';
-export { earlyRejection } from './policies/early-rejection/index.js';
+export { earlyRejection, pairedZ } from './policies/early-rejection/index.js';
 export { parabolicStep } from './policies/probe-reuse/index.js';
 export type { ParabolicStepOptions, ProbeReuse } from './policies/probe-reuse/index.js';
 export type { EarlyRejection, EarlyRejectionOptions, PlannedStage } from './policies/early-rejection/index.js';

@@ -30,8 +30,6 @@
  * To stop a run early and still get its results, start it as `node --import tsx examples/benchmarks/…` and send
  * SIGINT or SIGTERM to that process: it stops after the current step (the tsx CLI would kill a busy child instead).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -40,7 +38,7 @@ import type { RSOConfig } from '../../src/index.js';
 import { MNIST_NET_COUNTS } from '../../src/paper/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag, positiveFlag } from '../lib/flags.js';
-import { loadFloatModel, saveFloatModel } from '../lib/float-model.js';
+import { loadFloatModel, readModelMetadata, saveFloatModel } from '../lib/float-model.js';
 import { pairedEvidence } from '../lib/paired-evidence.js';
 import { cutsFirst } from '../lib/cuts-first.js';
 import { adamRace, loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
@@ -219,8 +217,7 @@ function polishPolicies(): RSOConfig {
 
 /** An STE snapshot saved by `--mode ste --save-at`: its weights (for the exact network) and what its metadata records. */
 async function steSnapshot(dir: string): Promise<{ weights: tf.Tensor[]; seconds: number; steps: number; accuracy: number }> {
-  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: Record<string, unknown> };
-  const meta = json.userDefinedMetadata ?? {};
+  const meta = await readModelMetadata(dir);
   if (typeof meta['trainSeconds'] !== 'number') throw new RangeError(`--init ${dir}: not a snapshot saved by --mode ste --save-at (no trainSeconds in its metadata)`);
   const saved = await loadFloatModel(dir);
   const weights = saved.getWeights().map((w) => w.clone());

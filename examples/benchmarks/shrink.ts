@@ -38,13 +38,13 @@ import { nodeWorkers } from '../../src/node/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { deployFixedScale, fixedScaleSte } from '../lib/fixed-scale-ste.js';
 import { intFlag, positiveFlag } from '../lib/flags.js';
-import { FLOAT_MODEL_DIR, loadFloatModel } from '../lib/float-model.js';
+import { FLOAT_MODEL_DIR, loadFloatModel, readModelMetadata } from '../lib/float-model.js';
 import { loadMnistTensors, stopSignal, testAccuracy, trainClock } from '../lib/mnist-bench.js';
 import type { MnistTensors } from '../lib/mnist-bench.js';
 import { quantizedLogits } from '../lib/quantized-net.js';
 import { loadAverage, machineNote } from '../lib/run-record.js';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const { values } = parseArgs({
   options: {
@@ -100,7 +100,7 @@ const loadStart = loadAverage();
 
 const backend = await useWasmOrCpu();
 rso.registerWasmTrainingKernels();
-const meta = (JSON.parse(await readFile(join(floatDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { inputMean?: number; testAccuracy?: number } }).userDefinedMetadata ?? {};
+const meta = (await readModelMetadata(floatDir)) as { inputMean?: number; testAccuracy?: number };
 const data = await loadMnistTensors(intFlag('train-limit', values['train-limit'], 1), meta.inputMean);
 console.log(`shrink: backend ${backend}, ${data.trainCount} training images, float model ${floatDir}, load ${loadStart.join(' ')}`);
 

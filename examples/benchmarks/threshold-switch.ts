@@ -21,14 +21,12 @@
  * float model, the network right after the switch, and every `--eval-every` seconds of RSO training.
  * Writes <out>.json (curve, fits, flags, load averages) and <out>.svg.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { RSOOptimizer, fastPreset, linearSchedule, registerWasmTrainingKernels } from '../../src/index.js';
 import { useWasmOrCpu } from '../lib/backend.js';
 import { intFlag, positiveFlag } from '../lib/flags.js';
-import { FLOAT_MODEL_DIR, loadFloatModel } from '../lib/float-model.js';
+import { FLOAT_MODEL_DIR, loadFloatModel, readModelMetadata } from '../lib/float-model.js';
 import { loadMnistTensors, testAccuracy } from '../lib/mnist-bench.js';
 import { loadAverage, machineNote, writeRun } from '../lib/run-record.js';
 import { rsoRecord, rsoSittings } from '../lib/rso-sittings.js';
@@ -72,7 +70,7 @@ const loadStart = loadAverage();
 
 const backend = await useWasmOrCpu();
 registerWasmTrainingKernels();
-const meta = (JSON.parse(await readFile(join(floatDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: Record<string, unknown> }).userDefinedMetadata ?? {};
+const meta = await readModelMetadata(floatDir);
 const floatSeconds = typeof meta['trainSeconds'] === 'number' ? meta['trainSeconds'] : 0;
 const data = await loadMnistTensors(intFlag('train-limit', values['train-limit'], 1), typeof meta['inputMean'] === 'number' ? meta['inputMean'] : undefined);
 console.log(`threshold switch: backend ${backend}, float model ${floatDir} (${floatSeconds} s of Adam), load ${loadStart.join(' ')}`);

@@ -40,6 +40,12 @@ export async function saveFloatModel(model: tfl.LayersModel, dir: string, metada
   return bytes;
 }
 
+/** The `userDefinedMetadata` of the model saved in `dir` (empty when it has none). */
+export async function readModelMetadata(dir: string): Promise<Record<string, unknown>> {
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: Record<string, unknown> };
+  return json.userDefinedMetadata ?? {};
+}
+
 /** Loads a model saved by {@link saveFloatModel} (or any single-shard tfjs layers model) from disk. */
 export async function loadFloatModel(dir: string = FLOAT_MODEL_DIR): Promise<tfl.LayersModel> {
   const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {

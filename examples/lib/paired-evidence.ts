@@ -5,14 +5,8 @@
  * It is written as an early-rejection rule (the policy kind that sees per-example loss sums) with one stage, the
  * batch less one row, which always decides: the full batch is never evaluated after it.
  */
-import { registerPolicy } from '../../src/index.js';
+import { pairedZ, registerPolicy } from '../../src/index.js';
 import type { EarlyRejection, PlannedStage } from '../../src/index.js';
-
-/** mean / (sd / √n) of n differences from their sum and sum of squares; NaN when they are all zero. */
-function pairedZ(sum: number, sumSquares: number, n: number): number {
-  const mean = sum / n;
-  return mean / Math.sqrt(Math.max(0, (sumSquares - sum * mean) / (n - 1)) / n);
-}
 
 /**
  * Keeps the candidate of lowest mean loss only when its paired z statistic against w, over the batch's
